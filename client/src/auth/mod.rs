@@ -1,0 +1,1 @@
+//! Logging in, keeping tokens, and authenticated calls to the server.

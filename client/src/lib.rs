@@ -1,0 +1,5 @@
+//! The Whack terminal client: login, token storage and the game TUI.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod tui;

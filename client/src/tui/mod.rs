@@ -1,0 +1,1 @@
+//! The terminal game: login screen, lobby, board and results.
