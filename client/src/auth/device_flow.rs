@@ -1,0 +1,294 @@
+//! The device authorization grant (RFC 8628) from the device's side: ask for a code,
+//! then poll the token endpoint honouring `interval` and `slow_down`.
+//!
+//! Cancel a login by dropping the [`poll`] future (e.g. in a `select!` with Ctrl-C).
+
+use crate::auth::http::{self, Http, HttpError};
+use crate::auth::server::ServerUrl;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::time::Instant;
+use whack_shared::CLIENT_ID;
+use whack_shared::oauth::{
+    DEVICE_CODE_GRANT, DeviceAuthorization, ErrorBody, ErrorCode, SLOW_DOWN_STEP_SECS,
+    TokenResponse,
+};
+
+/// Consecutive network failures tolerated while polling before giving up.
+const MAX_POLL_FAILURES: u32 = 3;
+/// Longest interval we accept from a server, so a typo there cannot stall us for hours.
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Why a login did not produce tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LoginError {
+    /// The player pressed Deny on the page.
+    #[error("the sign-in was denied in the browser")]
+    Denied,
+    /// The code expired before anyone approved it.
+    #[error("the code expired before it was approved; run `whack login` again")]
+    Expired,
+    /// The server cannot be reached or misbehaves.
+    #[error("{0}")]
+    ServerDown(HttpError),
+    /// The player cancelled (Ctrl-C, Esc).
+    #[error("login cancelled")]
+    Cancelled,
+    /// Anything else the server refused.
+    #[error("login failed: {0}")]
+    Other(String),
+}
+
+impl From<HttpError> for LoginError {
+    fn from(e: HttpError) -> Self {
+        Self::ServerDown(e)
+    }
+}
+
+/// What one poll of the token endpoint said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// Approved: here are the tokens.
+    Token(TokenResponse),
+    /// Not approved yet.
+    Pending,
+    /// Polling too fast: add 5 seconds to the interval.
+    SlowDown,
+    /// Denied.
+    Denied,
+    /// Expired.
+    Expired,
+    /// Refused for another reason (unknown or already used code, bad client).
+    Refused(String),
+}
+
+/// Asks the server for a device code and user code.
+pub async fn start(http: &Http, server: &ServerUrl) -> Result<DeviceAuthorization, LoginError> {
+    let response = http
+        .client()
+        .post(server.endpoint("/oauth/device_authorization"))
+        .form(&[("client_id", CLIENT_ID)])
+        .send()
+        .await
+        .map_err(|e| http::transport_error(server, &e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(http::json_body(server, response).await?);
+    }
+    if status.as_u16() == 400 || status.as_u16() == 401 {
+        let body: ErrorBody = http::json_body(server, response).await?;
+        return Err(LoginError::Other(describe_error(&body)));
+    }
+    Err(http::status_error(server, &response).into())
+}
+
+/// Polls until the player approves, denies, or the code expires.
+pub async fn poll(
+    http: &Http,
+    server: &ServerUrl,
+    authorization: &DeviceAuthorization,
+) -> Result<TokenResponse, LoginError> {
+    let mut schedule = Schedule::new(authorization, Instant::now());
+    loop {
+        tokio::time::sleep_until(schedule.next_poll()).await;
+        if schedule.expired(Instant::now()) {
+            return Err(LoginError::Expired);
+        }
+        let outcome = exchange_once(http, server, authorization).await;
+        match schedule.after(outcome)? {
+            Some(tokens) => return Ok(tokens),
+            None => continue,
+        }
+    }
+}
+
+/// One request to the token endpoint with the device code.
+pub async fn exchange_once(
+    http: &Http,
+    server: &ServerUrl,
+    authorization: &DeviceAuthorization,
+) -> Result<PollOutcome, HttpError> {
+    let response = http
+        .client()
+        .post(server.endpoint("/oauth/token"))
+        .form(&[
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", authorization.device_code.expose()),
+            ("client_id", CLIENT_ID),
+        ])
+        .send()
+        .await
+        .map_err(|e| http::transport_error(server, &e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(PollOutcome::Token(http::json_body(server, response).await?));
+    }
+    if status.as_u16() == 400 || status.as_u16() == 401 {
+        let body: ErrorBody = http::json_body(server, response).await?;
+        return Ok(match body.error {
+            ErrorCode::AuthorizationPending => PollOutcome::Pending,
+            ErrorCode::SlowDown => PollOutcome::SlowDown,
+            ErrorCode::AccessDenied => PollOutcome::Denied,
+            ErrorCode::ExpiredToken => PollOutcome::Expired,
+            _ => PollOutcome::Refused(describe_error(&body)),
+        });
+    }
+    Err(http::status_error(server, &response))
+}
+
+fn describe_error(body: &ErrorBody) -> String {
+    let code = serde_json::to_value(body.error)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "error".to_string());
+    match &body.error_description {
+        Some(d) => format!("{code}: {d}"),
+        None => code,
+    }
+}
+
+/// The pure polling rules: when to poll next and what each answer means.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    interval: Duration,
+    next: Instant,
+    deadline: Instant,
+    failures: u32,
+}
+
+impl Schedule {
+    /// Starts the schedule for a code received at `now`.
+    pub fn new(authorization: &DeviceAuthorization, now: Instant) -> Self {
+        let interval = Duration::from_secs(authorization.interval.max(1)).min(MAX_INTERVAL);
+        Self {
+            interval,
+            next: now + interval,
+            deadline: now + Duration::from_secs(authorization.expires_in),
+            failures: 0,
+        }
+    }
+
+    /// When to send the next poll.
+    pub fn next_poll(&self) -> Instant {
+        self.next
+    }
+
+    /// The current interval.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// True once the code's lifetime is over.
+    pub fn expired(&self, now: Instant) -> bool {
+        now >= self.deadline
+    }
+
+    /// Applies one poll result: tokens, keep polling (`None`), or a final error.
+    pub fn after(
+        &mut self,
+        outcome: Result<PollOutcome, HttpError>,
+    ) -> Result<Option<TokenResponse>, LoginError> {
+        let outcome = match outcome {
+            Ok(outcome) => {
+                self.failures = 0;
+                outcome
+            }
+            Err(e) => {
+                self.failures += 1;
+                if self.failures >= MAX_POLL_FAILURES {
+                    return Err(LoginError::ServerDown(e));
+                }
+                // RFC 8628 §3.5: back off on connection trouble.
+                self.interval = (self.interval * 2).min(MAX_INTERVAL);
+                self.next += self.interval;
+                return Ok(None);
+            }
+        };
+        match outcome {
+            PollOutcome::Token(tokens) => Ok(Some(tokens)),
+            PollOutcome::Pending => {
+                self.next += self.interval;
+                Ok(None)
+            }
+            PollOutcome::SlowDown => {
+                self.interval += Duration::from_secs(SLOW_DOWN_STEP_SECS);
+                self.next += self.interval;
+                Ok(None)
+            }
+            PollOutcome::Denied => Err(LoginError::Denied),
+            PollOutcome::Expired => Err(LoginError::Expired),
+            PollOutcome::Refused(why) => Err(LoginError::Other(why)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whack_shared::Secret;
+
+    fn authorization(interval: u64, expires_in: u64) -> DeviceAuthorization {
+        DeviceAuthorization {
+            device_code: Secret::new("whd_x"),
+            user_code: "BCDF-GHJK".into(),
+            verification_uri: "http://localhost:8080/device".into(),
+            verification_uri_complete: "http://localhost:8080/device?user_code=BCDF-GHJK".into(),
+            expires_in,
+            interval,
+        }
+    }
+
+    fn down() -> HttpError {
+        HttpError::Timeout {
+            origin: "http://x".into(),
+        }
+    }
+
+    #[test]
+    fn waits_an_interval_and_slows_down_by_five_seconds() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(&authorization(5, 600), t0);
+        assert_eq!(s.next_poll(), t0 + Duration::from_secs(5));
+        assert_eq!(s.after(Ok(PollOutcome::Pending)), Ok(None));
+        assert_eq!(s.next_poll(), t0 + Duration::from_secs(10));
+        assert_eq!(s.after(Ok(PollOutcome::SlowDown)), Ok(None));
+        assert_eq!(s.interval(), Duration::from_secs(10));
+        assert_eq!(s.next_poll(), t0 + Duration::from_secs(20));
+        assert_eq!(s.after(Ok(PollOutcome::Pending)), Ok(None));
+        assert_eq!(s.next_poll(), t0 + Duration::from_secs(30));
+    }
+
+    #[test]
+    fn final_answers_end_the_loop() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(&authorization(5, 600), t0);
+        assert_eq!(s.after(Ok(PollOutcome::Denied)), Err(LoginError::Denied));
+        assert_eq!(s.after(Ok(PollOutcome::Expired)), Err(LoginError::Expired));
+        assert!(matches!(
+            s.after(Ok(PollOutcome::Refused("invalid_grant".into()))),
+            Err(LoginError::Other(_))
+        ));
+        assert!(s.expired(t0 + Duration::from_secs(600)));
+        assert!(!s.expired(t0 + Duration::from_secs(599)));
+    }
+
+    #[test]
+    fn tolerates_a_few_network_failures_with_backoff() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(&authorization(0, 600), t0);
+        assert_eq!(
+            s.interval(),
+            Duration::from_secs(1),
+            "interval 0 is clamped"
+        );
+        assert_eq!(s.after(Err(down())), Ok(None));
+        assert_eq!(s.interval(), Duration::from_secs(2));
+        assert_eq!(s.after(Ok(PollOutcome::Pending)), Ok(None));
+        assert_eq!(s.after(Err(down())), Ok(None));
+        assert_eq!(s.after(Err(down())), Ok(None));
+        assert!(matches!(
+            s.after(Err(down())),
+            Err(LoginError::ServerDown(_))
+        ));
+    }
+}
