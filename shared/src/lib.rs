@@ -6,6 +6,7 @@ pub mod api;
 pub mod claims;
 pub mod device_page;
 pub mod oauth;
+pub mod player_name;
 pub mod protocol;
 pub mod secret;
 pub mod user_code;

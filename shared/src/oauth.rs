@@ -150,8 +150,8 @@ mod tests {
             serde_json::from_str(r#"{"error":"brand_new","error_description":"x"}"#)
                 .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(body.error, ErrorCode::Unknown);
-        let body: ErrorBody = serde_json::from_str(r#"{"error":"slow_down"}"#)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"error":"slow_down"}"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(body.error, ErrorCode::SlowDown);
     }
 }

@@ -380,11 +380,22 @@ mod tests {
 
     #[test]
     fn client_messages_parse_with_extra_fields() {
-        assert_eq!(parse(r#"{"type":"list_rooms","future":1}"#), ClientMsg::ListRooms);
-        assert_eq!(parse(r#"{"type":"whack","hole":4,"x":[]}"#), ClientMsg::Whack { hole: 4 });
+        assert_eq!(
+            parse(r#"{"type":"list_rooms","future":1}"#),
+            ClientMsg::ListRooms
+        );
+        assert_eq!(
+            parse(r#"{"type":"whack","hole":4,"x":[]}"#),
+            ClientMsg::Whack { hole: 4 }
+        );
         assert_eq!(
             parse(r#"{"type":"create_room"}"#),
-            ClientMsg::CreateRoom { name: None, private: false, round_secs: None, seed: None }
+            ClientMsg::CreateRoom {
+                name: None,
+                private: false,
+                round_secs: None,
+                seed: None
+            }
         );
     }
 

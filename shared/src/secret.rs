@@ -47,6 +47,9 @@ mod tests {
         let s = Secret::new("whr_hunter2");
         assert!(!format!("{s:?} {s}").contains("hunter2"));
         assert_eq!(s.expose(), "whr_hunter2");
-        assert_eq!(serde_json::to_string(&s).ok().as_deref(), Some("\"whr_hunter2\""));
+        assert_eq!(
+            serde_json::to_string(&s).ok().as_deref(),
+            Some("\"whr_hunter2\"")
+        );
     }
 }

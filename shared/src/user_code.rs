@@ -35,7 +35,11 @@ mod tests {
         assert_eq!(normalize("bcdf-ghjk").as_deref(), Some("BCDFGHJK"));
         assert_eq!(normalize(" BC DF ghjk ").as_deref(), Some("BCDFGHJK"));
         assert_eq!(normalize("BCDFGHJ"), None);
-        assert_eq!(normalize("BCDFGHJA"), None, "vowels are not in the alphabet");
+        assert_eq!(
+            normalize("BCDFGHJA"),
+            None,
+            "vowels are not in the alphabet"
+        );
         assert_eq!(normalize("BCDFGHJKL"), None);
         assert_eq!(normalize("ÄCDFGHJK"), None);
     }

@@ -1,0 +1,300 @@
+//! The device authorization grant (RFC 8628): issuing codes, the player's decision,
+//! and the polling rules (pending, slow_down, denied, expired, exchanged once).
+
+use crate::secrets;
+use crate::store::{DeviceRecord, DeviceStatus, Store, StoreError};
+use std::sync::Mutex;
+use whack_shared::Secret;
+use whack_shared::oauth::{DEVICE_CODE_PREFIX, POLL_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
+use whack_shared::user_code::{ALPHABET, LEN};
+
+/// A newly issued device authorization.
+#[derive(Debug)]
+pub struct Issued {
+    /// The device's secret.
+    pub device_code: Secret,
+    /// Canonical user code (8 letters).
+    pub user_code: String,
+    /// The record as stored.
+    pub record: DeviceRecord,
+}
+
+/// What a poll gets.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// Approved: issue tokens for this player (the code is now used up).
+    Approved {
+        /// The player.
+        player_id: String,
+        /// The client.
+        client_id: String,
+    },
+    /// `authorization_pending`.
+    Pending,
+    /// `slow_down`: the interval grew to this many seconds.
+    SlowDown(u64),
+    /// `access_denied`.
+    Denied,
+    /// `expired_token`.
+    Expired,
+    /// `invalid_grant`: unknown, another client's, or already exchanged.
+    Invalid,
+}
+
+/// Why a decision could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// No pending request has that code.
+    #[error("that code is unknown, expired or already used")]
+    UnknownCode,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The device grant over the store.
+pub struct DeviceGrant {
+    store: Store,
+    ttl_ms: u64,
+    /// Serializes read-modify-write of device records.
+    lock: Mutex<()>,
+}
+
+/// A uniformly random user code: rejection-free since 256 is not a multiple of 20,
+/// so draw bytes and discard those ≥ 240 to keep every letter equally likely.
+pub fn random_user_code() -> String {
+    let mut code = String::with_capacity(LEN);
+    while code.len() < LEN {
+        for b in secrets::random_bytes::<16>() {
+            if b < 240 && code.len() < LEN {
+                code.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            }
+        }
+    }
+    code
+}
+
+impl DeviceGrant {
+    /// The grant with codes living `ttl_ms`.
+    pub fn new(store: Store, ttl_ms: u64) -> Self {
+        Self {
+            store,
+            ttl_ms,
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Issues a device code and a unique user code for `client_id`.
+    pub fn issue(
+        &self,
+        client_id: &str,
+        client_addr: &str,
+        now_ms: u64,
+    ) -> Result<Issued, StoreError> {
+        loop {
+            let device_code = secrets::generate(DEVICE_CODE_PREFIX);
+            let user_code = random_user_code();
+            let record = DeviceRecord {
+                user_code: user_code.clone(),
+                client_id: client_id.to_owned(),
+                client_addr: client_addr.to_owned(),
+                created_at: now_ms,
+                expires_at: now_ms + self.ttl_ms,
+                interval_secs: POLL_INTERVAL_SECS,
+                last_poll_at: None,
+                status: DeviceStatus::Pending,
+            };
+            // A live code colliding is astronomically rare (20^8); just draw again.
+            if self
+                .store
+                .insert_device(&secrets::hash(device_code.expose()), &record)?
+            {
+                return Ok(Issued {
+                    device_code,
+                    user_code,
+                    record,
+                });
+            }
+        }
+    }
+
+    /// A pending, unexpired request by canonical user code.
+    pub fn pending(
+        &self,
+        user_code: &str,
+        now_ms: u64,
+    ) -> Result<Option<(Vec<u8>, DeviceRecord)>, StoreError> {
+        Ok(self
+            .store
+            .device_by_user_code(user_code)?
+            .filter(|(_, d)| d.status == DeviceStatus::Pending && d.expires_at > now_ms))
+    }
+
+    /// Records the player's decision on a pending request.
+    pub fn decide(
+        &self,
+        device_hash: &[u8],
+        approved_by: Option<&str>,
+        now_ms: u64,
+    ) -> Result<DeviceRecord, DecideError> {
+        let _guard = self.guard();
+        let Some(mut record) = self.store.device(device_hash)? else {
+            return Err(DecideError::UnknownCode);
+        };
+        if record.status != DeviceStatus::Pending || record.expires_at <= now_ms {
+            return Err(DecideError::UnknownCode);
+        }
+        record.status = match approved_by {
+            Some(player_id) => DeviceStatus::Approved {
+                player_id: player_id.to_owned(),
+            },
+            None => DeviceStatus::Denied,
+        };
+        self.store.put_device(device_hash, &record)?;
+        Ok(record)
+    }
+
+    /// One poll of the token endpoint with `device_code` by `client_id`.
+    pub fn poll(
+        &self,
+        device_code: &Secret,
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<Poll, StoreError> {
+        let hash = secrets::hash(device_code.expose());
+        let _guard = self.guard();
+        let Some(mut record) = self.store.device(&hash)? else {
+            return Ok(Poll::Invalid);
+        };
+        if record.client_id != client_id || record.status == DeviceStatus::Exchanged {
+            return Ok(Poll::Invalid);
+        }
+        if record.expires_at <= now_ms {
+            return Ok(Poll::Expired);
+        }
+        let too_soon = record
+            .last_poll_at
+            .is_some_and(|last| now_ms.saturating_sub(last) < record.interval_secs * 1000);
+        record.last_poll_at = Some(now_ms);
+        let outcome = if too_soon {
+            record.interval_secs += SLOW_DOWN_STEP_SECS;
+            Poll::SlowDown(record.interval_secs)
+        } else {
+            match &record.status {
+                DeviceStatus::Pending => Poll::Pending,
+                DeviceStatus::Denied => Poll::Denied,
+                DeviceStatus::Approved { player_id } => {
+                    let approved = Poll::Approved {
+                        player_id: player_id.clone(),
+                        client_id: record.client_id.clone(),
+                    };
+                    record.status = DeviceStatus::Exchanged;
+                    approved
+                }
+                DeviceStatus::Exchanged => Poll::Invalid,
+            }
+        };
+        self.store.put_device(&hash, &record)?;
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> DeviceGrant {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .unwrap_or_else(|e| panic!("{e}"));
+        DeviceGrant::new(
+            Store::from_db(db).unwrap_or_else(|e| panic!("{e}")),
+            600_000,
+        )
+    }
+
+    fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn user_codes_use_the_alphabet_uniformly() {
+        let mut counts = [0u32; 20];
+        for _ in 0..2_000 {
+            let code = random_user_code();
+            assert_eq!(code.len(), 8);
+            for b in code.bytes() {
+                let i = ALPHABET
+                    .iter()
+                    .position(|a| *a == b)
+                    .unwrap_or_else(|| panic!("{code}"));
+                counts[i] += 1;
+            }
+        }
+        // 16,000 letters, 800 expected each; a biased draw would skew some by far more.
+        assert!(counts.iter().all(|c| (650..950).contains(c)), "{counts:?}");
+    }
+
+    #[test]
+    fn polling_walks_through_every_state() {
+        let grant = grant();
+        let issued = ok(grant.issue("cli", "127.0.0.1", 0));
+        let code = &issued.device_code;
+        assert_eq!(ok(grant.poll(code, "cli", 0)), Poll::Pending);
+        assert_eq!(ok(grant.poll(code, "cli", 1_000)), Poll::SlowDown(10));
+        assert_eq!(
+            ok(grant.poll(code, "cli", 6_000)),
+            Poll::SlowDown(15),
+            "5 s is now too soon"
+        );
+        assert_eq!(ok(grant.poll(code, "cli", 21_000)), Poll::Pending);
+        assert_eq!(ok(grant.poll(code, "other", 40_000)), Poll::Invalid);
+        let (hash, _) =
+            ok(grant.pending(&issued.user_code, 40_000)).unwrap_or_else(|| panic!("pending"));
+        ok(grant.decide(&hash, Some("p1"), 40_000));
+        assert!(ok(grant.pending(&issued.user_code, 40_000)).is_none());
+        assert_eq!(
+            ok(grant.poll(code, "cli", 60_000)),
+            Poll::Approved {
+                player_id: "p1".into(),
+                client_id: "cli".into()
+            }
+        );
+        assert_eq!(
+            ok(grant.poll(code, "cli", 80_000)),
+            Poll::Invalid,
+            "exchanged once"
+        );
+    }
+
+    #[test]
+    fn denial_and_expiry() {
+        let grant = grant();
+        let issued = ok(grant.issue("cli", "127.0.0.1", 0));
+        let (hash, _) =
+            ok(grant.pending(&issued.user_code, 0)).unwrap_or_else(|| panic!("pending"));
+        ok(grant.decide(&hash, None, 1));
+        assert!(matches!(
+            grant.decide(&hash, Some("p1"), 2),
+            Err(DecideError::UnknownCode)
+        ));
+        assert_eq!(
+            ok(grant.poll(&issued.device_code, "cli", 10_000)),
+            Poll::Denied
+        );
+        let later = ok(grant.issue("cli", "127.0.0.1", 0));
+        assert_eq!(
+            ok(grant.poll(&later.device_code, "cli", 600_000)),
+            Poll::Expired
+        );
+        assert_eq!(
+            ok(grant.poll(&Secret::new("whd_unknown"), "cli", 0)),
+            Poll::Invalid
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Group commit: every acknowledged change waits for a flush that started after it
+//! was written, and concurrent waiters share one flush.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{Notify, watch};
+
+/// A flush failed: the change may not survive a crash.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("could not flush the database to disk: {0}")]
+pub struct FlushError(String);
+
+#[derive(Debug, Clone, Default)]
+struct Flushed {
+    /// Every ticket up to this one is on disk (or failed with `error`).
+    ticket: u64,
+    error: Option<String>,
+}
+
+/// Hands out flush tickets and runs one flusher task.
+#[derive(Clone)]
+pub struct Durability {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    requested: AtomicU64,
+    wake: Notify,
+    flushed: watch::Sender<Flushed>,
+    flushes: AtomicU64,
+}
+
+impl Durability {
+    /// Starts the flusher task for `db`.
+    pub fn start(db: sled::Db) -> Self {
+        let inner = Arc::new(Inner {
+            requested: AtomicU64::new(0),
+            wake: Notify::new(),
+            flushed: watch::Sender::new(Flushed::default()),
+            flushes: AtomicU64::new(0),
+        });
+        tokio::spawn(flusher(db, Arc::clone(&inner)));
+        Self { inner }
+    }
+
+    /// Returns once everything written before this call is on disk.
+    pub async fn flush(&self) -> Result<(), FlushError> {
+        let ticket = self.inner.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.wake.notify_one();
+        let mut rx = self.inner.flushed.subscribe();
+        let state = rx
+            .wait_for(|f| f.ticket >= ticket)
+            .await
+            .map_err(|_| FlushError("the flusher stopped".into()))?;
+        match &state.error {
+            Some(e) => Err(FlushError(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes performed so far (each may have served many waiters).
+    pub fn flush_count(&self) -> u64 {
+        self.inner.flushes.load(Ordering::Relaxed)
+    }
+}
+
+async fn flusher(db: sled::Db, inner: Arc<Inner>) {
+    loop {
+        inner.wake.notified().await;
+        loop {
+            // Every ticket taken before this load was written before it, so one
+            // flush started now covers all of them.
+            let target = inner.requested.load(Ordering::SeqCst);
+            if target <= inner.flushed.borrow().ticket {
+                break;
+            }
+            let error = db.flush_async().await.err().map(|e| {
+                tracing::error!(error = %e, "database flush failed");
+                e.to_string()
+            });
+            inner.flushes.fetch_add(1, Ordering::Relaxed);
+            inner.flushed.send_replace(Flushed {
+                ticket: target,
+                error,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_waiters_share_flushes() -> Result<(), Box<dyn std::error::Error>> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let durability = Durability::start(db.clone());
+        let mut tasks = Vec::new();
+        for i in 0..200u32 {
+            let (db, durability) = (db.clone(), durability.clone());
+            tasks.push(tokio::spawn(async move {
+                db.insert(i.to_be_bytes(), &b"v"[..])
+                    .map_err(|e| e.to_string())?;
+                durability.flush().await.map_err(|e| e.to_string())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let flushes = durability.flush_count();
+        assert!(
+            (1..200).contains(&flushes),
+            "{flushes} flushes for 200 writes"
+        );
+        Ok(())
+    }
+}

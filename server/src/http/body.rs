@@ -1,0 +1,107 @@
+//! Strict request bodies: form-encoded for OAuth, JSON for the page. Wrong content
+//! types, malformed or repeated parameters get clear errors instead of axum's
+//! plain-text rejections.
+
+use super::error::{AppError, OAuthError};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// Largest body accepted on the OAuth and page endpoints.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+fn content_type_is(req: &Request, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+async fn read_body(req: Request) -> Result<Bytes, (StatusCode, &'static str)> {
+    axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
+        })
+}
+
+/// `application/x-www-form-urlencoded` parameters; each may appear once (RFC 6749 §3.2).
+#[derive(Debug)]
+pub struct Form(pub HashMap<String, String>);
+
+impl Form {
+    /// A parameter, if present and non-empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A required parameter.
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{name}`")))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, OAuthError> {
+        if !content_type_is(&req, "application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let bytes = read_body(req)
+            .await
+            .map_err(|(_, m)| OAuthError::invalid_request(m))?;
+        let mut params = HashMap::new();
+        for (key, value) in form_urlencoded::parse(&bytes) {
+            if params
+                .insert(key.clone().into_owned(), value.into_owned())
+                .is_some()
+            {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter `{key}` is repeated"
+                )));
+            }
+        }
+        Ok(Self(params))
+    }
+}
+
+/// A JSON body of type `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, AppError> {
+        if !content_type_is(&req, "application/json") {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_content_type",
+                "the body must be application/json",
+            ));
+        }
+        let bytes = read_body(req)
+            .await
+            .map_err(|(s, m)| AppError::new(s, "body_too_large", m))?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("malformed request: {e}"),
+            )
+        })
+    }
+}

@@ -1,0 +1,240 @@
+//! The browser page `/device` and its JSON calls: look up a code, create an account
+//! or sign in with a passkey, approve or deny.
+
+use super::body::JsonBody;
+use super::error::AppError;
+use crate::clock::now_ms;
+use crate::passkeys::PasskeyError;
+use crate::state::AppState;
+use crate::store::DeviceRecord;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use std::net::SocketAddr;
+use tracing::instrument;
+use whack_shared::device_page::{
+    CeremonyFinish, CeremonyOptions, Decision, DecisionRequest, DecisionResponse, LookupRequest,
+    RegisterStart, RequestDetails, SignedIn, SigninStart,
+};
+use whack_shared::user_code;
+
+const PAGE: &str = include_str!("../../assets/device.html");
+const CSS: &str = include_str!("../../assets/device.css");
+const JS: &str = include_str!("../../assets/device.js");
+const ICON: &str = include_str!("../../assets/favicon.svg");
+
+/// `GET /device`.
+pub async fn page() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE)
+}
+
+/// `GET /assets/device.css`.
+pub async fn css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
+}
+
+/// `GET /assets/device.js`.
+pub async fn js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        JS,
+    )
+}
+
+/// `GET /assets/favicon.svg`.
+pub async fn icon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], ICON)
+}
+
+impl From<PasskeyError> for AppError {
+    fn from(e: PasskeyError) -> Self {
+        let message = e.to_string();
+        match e {
+            PasskeyError::UnknownCeremony => {
+                AppError::new(StatusCode::GONE, "ceremony_expired", message)
+            }
+            PasskeyError::NameTaken => AppError::new(StatusCode::CONFLICT, "name_taken", message),
+            PasskeyError::InvalidName(_) => {
+                AppError::new(StatusCode::BAD_REQUEST, "invalid_name", message)
+            }
+            PasskeyError::UnknownCredential => {
+                AppError::new(StatusCode::NOT_FOUND, "unknown_passkey", message)
+            }
+            PasskeyError::Rejected => {
+                AppError::new(StatusCode::BAD_REQUEST, "passkey_rejected", message)
+            }
+            PasskeyError::Busy => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+            PasskeyError::Config(_) | PasskeyError::Store(_) => AppError::internal(e),
+        }
+    }
+}
+
+/// Finds the pending request for a typed code, counting wrong guesses per address.
+fn pending_request(
+    state: &AppState,
+    peer: SocketAddr,
+    typed: &str,
+) -> Result<(Vec<u8>, DeviceRecord), AppError> {
+    let now = now_ms();
+    let ip = peer.ip();
+    if let Err(retry_after) = state.guesses.check(ip, now) {
+        state.metrics.rate_limited.inc();
+        return Err(AppError::too_many(retry_after));
+    }
+    let found = match user_code::normalize(typed) {
+        Some(code) => state
+            .devices
+            .pending(&code, now)
+            .map_err(AppError::internal)?,
+        None => None,
+    };
+    found.ok_or_else(|| {
+        state.guesses.record_failure(ip, now);
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_user_code",
+            "that code is not valid: check it, or start again in the terminal",
+        )
+    })
+}
+
+async fn durable(state: &AppState) -> Result<(), AppError> {
+    state.durability.flush().await.map_err(AppError::internal)
+}
+
+/// `POST /device/api/lookup`.
+#[instrument(skip_all)]
+pub async fn lookup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(req): JsonBody<LookupRequest>,
+) -> Result<Json<RequestDetails>, AppError> {
+    let (_, device) = pending_request(&state, peer, &req.user_code)?;
+    Ok(Json(RequestDetails {
+        user_code: user_code::display(&device.user_code),
+        client_id: device.client_id,
+        client_addr: device.client_addr,
+        requested_at: device.created_at as f64,
+        expires_at: device.expires_at as f64,
+    }))
+}
+
+/// `POST /device/api/register/start`.
+#[instrument(skip_all)]
+pub async fn register_start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(req): JsonBody<RegisterStart>,
+) -> Result<Json<CeremonyOptions>, AppError> {
+    let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    let (ceremony_id, options) =
+        state
+            .passkeys
+            .start_registration(&hash, req.display_name.trim(), now_ms())?;
+    Ok(Json(CeremonyOptions {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// `POST /device/api/register/finish`.
+#[instrument(skip_all)]
+pub async fn register_finish(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<CeremonyFinish>,
+) -> Result<Json<SignedIn>, AppError> {
+    let signed_in =
+        state
+            .passkeys
+            .finish_registration(&req.ceremony_id, req.credential, now_ms())?;
+    durable(&state).await?;
+    state.metrics.registrations.inc();
+    Ok(Json(signed_in))
+}
+
+/// `POST /device/api/signin/start`.
+#[instrument(skip_all)]
+pub async fn signin_start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(req): JsonBody<SigninStart>,
+) -> Result<Json<CeremonyOptions>, AppError> {
+    let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    let (ceremony_id, options) = state.passkeys.start_signin(&hash, now_ms())?;
+    Ok(Json(CeremonyOptions {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// `POST /device/api/signin/finish`.
+#[instrument(skip_all)]
+pub async fn signin_finish(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<CeremonyFinish>,
+) -> Result<Json<SignedIn>, AppError> {
+    let signed_in = state
+        .passkeys
+        .finish_signin(&req.ceremony_id, req.credential, now_ms())?;
+    durable(&state).await?;
+    state.metrics.signins.inc();
+    Ok(Json(signed_in))
+}
+
+/// `POST /device/api/decision`.
+#[instrument(skip_all)]
+pub async fn decision(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(req): JsonBody<DecisionRequest>,
+) -> Result<Json<DecisionResponse>, AppError> {
+    let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    let now = now_ms();
+    let approved_by = match req.decision {
+        Decision::Deny => None,
+        Decision::Approve => {
+            let handle = req.approval.as_ref().ok_or_else(|| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "approval_required",
+                    "sign in with your passkey before approving",
+                )
+            })?;
+            let player = state
+                .passkeys
+                .take_approval(handle, &hash, now)
+                .ok_or_else(|| {
+                    AppError::new(
+                        StatusCode::FORBIDDEN,
+                        "approval_expired",
+                        "your sign-in expired; sign in with your passkey again",
+                    )
+                })?;
+            Some(player)
+        }
+    };
+    state
+        .devices
+        .decide(&hash, approved_by.as_deref(), now)
+        .map_err(|e| match e {
+            crate::device_grant::DecideError::UnknownCode => AppError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_user_code",
+                "that code is no longer waiting for approval",
+            ),
+            crate::device_grant::DecideError::Store(e) => AppError::internal(e),
+        })?;
+    durable(&state).await?;
+    let state_word = if approved_by.is_some() {
+        state.metrics.approvals.inc();
+        "approved"
+    } else {
+        state.metrics.denials.inc();
+        "denied"
+    };
+    tracing::info!(decision = state_word, "device request decided");
+    Ok(Json(DecisionResponse {
+        state: state_word.into(),
+    }))
+}

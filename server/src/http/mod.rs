@@ -1,0 +1,109 @@
+//! HTTP: the router, and the middleware every response passes through.
+
+pub mod api;
+pub mod bearer;
+pub mod body;
+pub mod device_page;
+pub mod error;
+pub mod oauth;
+pub mod ops;
+pub mod well_known;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+const SECURITY_HEADERS: [(HeaderName, &str); 7] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+    ),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+    (
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    ),
+];
+
+/// Every route of the login side.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/oauth/device_authorization",
+            post(oauth::device_authorization),
+        )
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/.well-known/jwks.json", get(well_known::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(well_known::metadata),
+        )
+        .route("/device", get(device_page::page))
+        .route("/assets/device.css", get(device_page::css))
+        .route("/assets/device.js", get(device_page::js))
+        .route("/assets/favicon.svg", get(device_page::icon))
+        .route("/device/api/lookup", post(device_page::lookup))
+        .route(
+            "/device/api/register/start",
+            post(device_page::register_start),
+        )
+        .route(
+            "/device/api/register/finish",
+            post(device_page::register_finish),
+        )
+        .route("/device/api/signin/start", post(device_page::signin_start))
+        .route(
+            "/device/api/signin/finish",
+            post(device_page::signin_finish),
+        )
+        .route("/device/api/decision", post(device_page::decision))
+        .route("/api/me", get(api::me))
+        .route("/api/leaderboard", get(api::leaderboard))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+}
+
+/// Adds the security headers and counts every response.
+pub fn finish(router: Router<AppState>, state: AppState) -> Router {
+    router
+        .fallback(|| async {
+            error::AppError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such page",
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let mut response = next.run(request).await;
+    state
+        .metrics
+        .record_request(&method, &route, response.status().as_u16());
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}

@@ -1,0 +1,257 @@
+//! The OAuth endpoints: device authorization (RFC 8628), token (device-code and
+//! refresh grants), revocation (RFC 7009).
+
+use super::body::Form;
+use super::error::OAuthError;
+use crate::access_token::Subject;
+use crate::clock::now_ms;
+use crate::device_grant::Poll;
+use crate::refresh::RefreshError;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use std::net::SocketAddr;
+use tracing::instrument;
+use whack_shared::Secret;
+use whack_shared::oauth::{
+    DEVICE_CODE_GRANT, DeviceAuthorization, ErrorCode, REFRESH_TOKEN_GRANT, TokenResponse,
+};
+use whack_shared::user_code;
+
+fn known_client<'a>(state: &AppState, form: &'a Form) -> Result<&'a str, OAuthError> {
+    let client_id = form
+        .get("client_id")
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "missing client_id"))?;
+    if !state.config.client_ids.iter().any(|c| c == client_id) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "unknown client_id",
+        ));
+    }
+    Ok(client_id)
+}
+
+fn check_scope(form: &Form) -> Result<(), OAuthError> {
+    // Whack has one implicit scope; asking for anything specific is an error
+    // rather than a silent downgrade.
+    match form.get("scope") {
+        None => Ok(()),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "this server issues no scopes",
+        )),
+    }
+}
+
+async fn durable(state: &AppState) -> Result<(), OAuthError> {
+    state.durability.flush().await.map_err(OAuthError::internal)
+}
+
+/// `POST /oauth/device_authorization`.
+#[instrument(skip_all)]
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Form,
+) -> Result<Json<DeviceAuthorization>, OAuthError> {
+    let client_id = known_client(&state, &form)?;
+    check_scope(&form)?;
+    let issued = state
+        .devices
+        .issue(client_id, &peer.ip().to_string(), now_ms())
+        .map_err(OAuthError::internal)?;
+    durable(&state).await?;
+    state.metrics.device_authorizations.inc();
+    let shown = user_code::display(&issued.user_code);
+    let verification_uri = state.config.url("/device");
+    tracing::info!(client_id, "device authorization started");
+    Ok(Json(DeviceAuthorization {
+        device_code: issued.device_code,
+        verification_uri_complete: format!("{verification_uri}?user_code={shown}"),
+        verification_uri,
+        user_code: shown,
+        expires_in: state.config.device_code_ttl_secs,
+        interval: issued.record.interval_secs,
+    }))
+}
+
+/// `POST /oauth/token`.
+#[instrument(skip_all, fields(grant_type))]
+pub async fn token(
+    State(state): State<AppState>,
+    form: Form,
+) -> Result<Json<TokenResponse>, OAuthError> {
+    let grant_type = form.require("grant_type")?;
+    tracing::Span::current().record("grant_type", grant_type);
+    match grant_type {
+        DEVICE_CODE_GRANT => device_code_grant(&state, &form).await,
+        REFRESH_TOKEN_GRANT => refresh_grant(&state, &form).await,
+        _ => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "supported: device_code and refresh_token",
+        )),
+    }
+}
+
+async fn device_code_grant(
+    state: &AppState,
+    form: &Form,
+) -> Result<Json<TokenResponse>, OAuthError> {
+    let client_id = known_client(state, form)?;
+    let device_code = Secret::new(form.require("device_code")?);
+    let now = now_ms();
+    let poll = state
+        .devices
+        .poll(&device_code, client_id, now)
+        .map_err(OAuthError::internal)?;
+    let (player_id, client_id) = match poll {
+        Poll::Approved {
+            player_id,
+            client_id,
+        } => (player_id, client_id),
+        Poll::Pending => {
+            return Err(OAuthError::new(
+                ErrorCode::AuthorizationPending,
+                "the player has not approved yet",
+            ));
+        }
+        Poll::SlowDown(interval) => {
+            return Err(OAuthError::new(
+                ErrorCode::SlowDown,
+                format!("polling too fast; wait {interval} s between polls"),
+            ));
+        }
+        Poll::Denied => {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the player denied the request",
+            ));
+        }
+        Poll::Expired => {
+            return Err(OAuthError::new(
+                ErrorCode::ExpiredToken,
+                "the device code expired; start again",
+            ));
+        }
+        Poll::Invalid => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "unknown or already used device code",
+            ));
+        }
+    };
+    let (sid, _, refresh_token) = state
+        .refresh
+        .start_session(&player_id, &client_id, now)
+        .map_err(OAuthError::internal)?;
+    let response = tokens(state, &player_id, &sid, &client_id, refresh_token, now)?;
+    durable(state).await?;
+    state.metrics.logins.inc();
+    tracing::info!(player = %player_id, sid, "device login completed");
+    Ok(response)
+}
+
+async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenResponse>, OAuthError> {
+    let presented = Secret::new(form.require("refresh_token")?);
+    check_scope(form)?;
+    let client_id = form.get("client_id");
+    if client_id.is_some() {
+        known_client(state, form)?;
+    }
+    let now = now_ms();
+    let refreshed = match state.refresh.refresh(&presented, client_id, now) {
+        Ok(r) => r,
+        Err(RefreshError::Reused { sid }) => {
+            // The revocation must be durable before anyone hears about it.
+            durable(state).await?;
+            state.announce_revoked(&sid, now);
+            state.metrics.reuse_detections.inc();
+            tracing::warn!(sid, "refresh token reuse detected; session revoked");
+            return Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "refresh token already used; the session was revoked",
+            ));
+        }
+        Err(RefreshError::Store(e)) => return Err(OAuthError::internal(e)),
+        Err(e) => return Err(OAuthError::new(ErrorCode::InvalidGrant, e.to_string())),
+    };
+    let player_id = refreshed.session.player_id.clone();
+    let response = tokens(
+        state,
+        &player_id,
+        &refreshed.sid,
+        &refreshed.session.client_id,
+        refreshed.refresh_token,
+        now,
+    )?;
+    durable(state).await?;
+    if refreshed.retry {
+        state.metrics.refresh_retries.inc();
+    } else {
+        state.metrics.refreshes.inc();
+    }
+    Ok(response)
+}
+
+fn tokens(
+    state: &AppState,
+    player_id: &str,
+    sid: &str,
+    client_id: &str,
+    refresh_token: Secret,
+    now_ms: u64,
+) -> Result<Json<TokenResponse>, OAuthError> {
+    let player = state
+        .store
+        .player(player_id)
+        .map_err(OAuthError::internal)?
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the player no longer exists"))?;
+    let subject = Subject {
+        player_id,
+        name: &player.name,
+        sid,
+        client_id,
+    };
+    let access_token = state
+        .access
+        .issue(&subject, now_ms / 1000)
+        .map_err(OAuthError::internal)?;
+    Ok(Json(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: state.access.ttl().as_secs(),
+        refresh_token,
+    }))
+}
+
+/// `POST /oauth/revoke` (RFC 7009): 200 for unknown tokens too.
+#[instrument(skip_all)]
+pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusCode, OAuthError> {
+    let token = Secret::new(form.require("token")?);
+    let now = now_ms();
+    // `token_type_hint` is only a hint (RFC 7009 §2.1): every kind is tried anyway.
+    // Any token of a login revokes the whole login: its refresh token and every
+    // access token carrying its `sid`.
+    let sid = match state
+        .refresh
+        .revoke(&token, now)
+        .map_err(OAuthError::internal)?
+    {
+        Some(sid) => Some(sid),
+        None => match state.access.verify(token.expose()) {
+            Ok(claims) => state
+                .refresh
+                .revoke_session(&claims.sid, "revoked by the client", now)
+                .map_err(OAuthError::internal)?,
+            Err(_) => None,
+        },
+    };
+    if let Some(sid) = sid {
+        durable(&state).await?;
+        state.announce_revoked(&sid, now);
+        state.metrics.revocations.inc();
+        tracing::info!(sid, "session revoked by the client");
+    }
+    Ok(StatusCode::OK)
+}

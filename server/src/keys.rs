@@ -1,0 +1,188 @@
+//! The Ed25519 key that signs access tokens: created on first run, kept 0600 in the
+//! data dir, published as a JWKS.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use whack_shared::oauth::{Jwk, Jwks};
+
+/// File name of the private key inside the data dir.
+pub const KEY_FILE: &str = "signing-key.p8";
+
+/// Why the signing key could not be loaded or created.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Reading or writing the key file failed.
+    #[error("signing key {path}: {source}")]
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The key file is readable by other users.
+    #[error(
+        "signing key {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    Permissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The key file does not hold an Ed25519 PKCS#8 key.
+    #[error("signing key {path} is not an Ed25519 PKCS#8 key")]
+    Malformed {
+        /// The key file.
+        path: PathBuf,
+    },
+}
+
+/// The signing key with everything derived from it.
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk: Jwk,
+}
+
+impl SigningKey {
+    /// Loads the key from `data_dir`, creating it (0600) on first run.
+    pub fn load_or_create(data_dir: &Path) -> Result<Self, KeyError> {
+        let path = data_dir.join(KEY_FILE);
+        let io = |source| KeyError::Io {
+            path: path.clone(),
+            source,
+        };
+        let pkcs8 = match fs::read(&path) {
+            Ok(bytes) => {
+                let mode = fs::metadata(&path).map_err(io)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    return Err(KeyError::Permissions {
+                        path,
+                        mode: mode & 0o777,
+                    });
+                }
+                bytes
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                    .map_err(|_| KeyError::Malformed { path: path.clone() })?;
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(io)?;
+                file.write_all(doc.as_ref()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                tracing::info!(path = %path.display(), "created a new access-token signing key");
+                doc.as_ref().to_vec()
+            }
+            Err(e) => return Err(io(e)),
+        };
+        Self::from_pkcs8(&pkcs8).ok_or(KeyError::Malformed { path })
+    }
+
+    fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8).ok()?;
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        // RFC 7638 thumbprint: members in lexicographic order, no white space.
+        let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+        let kid =
+            URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, thumbprint_input.as_bytes()));
+        let decoding = DecodingKey::from_ed_components(&x).ok()?;
+        let jwk = Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x,
+            kid: kid.clone(),
+            alg: "EdDSA".into(),
+            use_: "sig".into(),
+        };
+        Some(Self {
+            kid,
+            encoding: EncodingKey::from_ed_der(pkcs8),
+            decoding,
+            jwk,
+        })
+    }
+
+    /// The key id carried in every token header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// For signing.
+    pub fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
+    /// For verifying.
+    pub fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// The public key set to publish.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: vec![self.jwk.clone()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_a_0600_key_once_and_reloads_it() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let first = SigningKey::load_or_create(dir.path())?;
+        let mode = fs::metadata(dir.path().join(KEY_FILE))?
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = SigningKey::load_or_create(dir.path())?;
+        assert_eq!(first.kid(), again.kid());
+        assert_eq!(first.jwks(), again.jwks());
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_a_key_others_can_read() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        SigningKey::load_or_create(dir.path())?;
+        let path = dir.path().join(KEY_FILE);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
+        assert!(matches!(
+            SigningKey::load_or_create(dir.path()),
+            Err(KeyError::Permissions { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_garbage() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join(KEY_FILE);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?
+            .write_all(b"nope")?;
+        assert!(matches!(
+            SigningKey::load_or_create(dir.path()),
+            Err(KeyError::Malformed { .. })
+        ));
+        Ok(())
+    }
+}

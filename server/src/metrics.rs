@@ -1,0 +1,167 @@
+//! Prometheus counters for `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A monotonically increasing counter.
+#[derive(Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Every counter the login side keeps.
+#[derive(Default)]
+pub struct Metrics {
+    /// HTTP requests by (method, route, status).
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Device authorizations started.
+    pub device_authorizations: Counter,
+    /// Requests approved on the page.
+    pub approvals: Counter,
+    /// Requests denied on the page.
+    pub denials: Counter,
+    /// Device codes exchanged for tokens (completed logins).
+    pub logins: Counter,
+    /// Refresh-token rotations.
+    pub refreshes: Counter,
+    /// Lost-response retries answered with the same successor.
+    pub refresh_retries: Counter,
+    /// Refresh-token reuse detected (sessions revoked as stolen).
+    pub reuse_detections: Counter,
+    /// Sessions revoked by logout / RFC 7009.
+    pub revocations: Counter,
+    /// Accounts created.
+    pub registrations: Counter,
+    /// Passkey sign-ins.
+    pub signins: Counter,
+    /// Requests refused with 429.
+    pub rate_limited: Counter,
+    /// Access tokens refused.
+    pub access_denied: Counter,
+}
+
+impl Metrics {
+    /// Counts one HTTP response.
+    pub fn record_request(&self, method: &str, route: &str, status: u16) {
+        if let Ok(mut map) = self.requests.lock() {
+            *map.entry((method.to_owned(), route.to_owned(), status))
+                .or_default() += 1;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP whack_http_requests_total HTTP requests by route and status.\n");
+        out.push_str("# TYPE whack_http_requests_total counter\n");
+        if let Ok(map) = self.requests.lock() {
+            for ((method, route, status), n) in map.iter() {
+                let _ = writeln!(
+                    out,
+                    r#"whack_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}"#
+                );
+            }
+        }
+        let counters: [(&str, &str, &Counter); 12] = [
+            (
+                "whack_device_authorizations_total",
+                "Device authorizations started.",
+                &self.device_authorizations,
+            ),
+            (
+                "whack_device_approvals_total",
+                "Device requests approved.",
+                &self.approvals,
+            ),
+            (
+                "whack_device_denials_total",
+                "Device requests denied.",
+                &self.denials,
+            ),
+            (
+                "whack_logins_total",
+                "Device codes exchanged for tokens.",
+                &self.logins,
+            ),
+            (
+                "whack_refreshes_total",
+                "Refresh-token rotations.",
+                &self.refreshes,
+            ),
+            (
+                "whack_refresh_retries_total",
+                "Lost-response retries given the same successor.",
+                &self.refresh_retries,
+            ),
+            (
+                "whack_refresh_reuse_detected_total",
+                "Refresh-token reuse detections (sessions revoked).",
+                &self.reuse_detections,
+            ),
+            (
+                "whack_revocations_total",
+                "Sessions revoked by the client.",
+                &self.revocations,
+            ),
+            (
+                "whack_registrations_total",
+                "Accounts created.",
+                &self.registrations,
+            ),
+            (
+                "whack_passkey_signins_total",
+                "Passkey sign-ins.",
+                &self.signins,
+            ),
+            (
+                "whack_rate_limited_total",
+                "Requests refused with 429.",
+                &self.rate_limited,
+            ),
+            (
+                "whack_access_tokens_refused_total",
+                "Access tokens refused.",
+                &self.access_denied,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                counter.get()
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.record_request("POST", "/oauth/token", 200);
+        m.record_request("POST", "/oauth/token", 200);
+        m.reuse_detections.inc();
+        let text = m.render();
+        assert!(text.contains(
+            r#"whack_http_requests_total{method="POST",route="/oauth/token",status="200"} 2"#
+        ));
+        assert!(text.contains("whack_refresh_reuse_detected_total 1"));
+        assert!(text.contains("# TYPE whack_logins_total counter\nwhack_logins_total 0"));
+    }
+}

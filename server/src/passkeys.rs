@@ -1,0 +1,301 @@
+//! Passkey ceremonies for the browser page: create an account with a new passkey,
+//! or sign in with a discoverable one. Ceremony state stays server-side, is
+//! single-use, expires, and is bound to one device request; a finished ceremony
+//! yields a short-lived single-use approval handle for that request only.
+
+use crate::secrets;
+use crate::store::{CreatePlayer, CredentialRecord, PlayerRecord, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+};
+use webauthn_rs_proto::{
+    AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
+};
+use whack_shared::Secret;
+use whack_shared::device_page::SignedIn;
+
+/// How long a ceremony may take, in ms.
+pub const CEREMONY_TTL_MS: u64 = 5 * 60 * 1000;
+/// How long an approval handle stays valid, in ms.
+pub const APPROVAL_TTL_MS: u64 = 2 * 60 * 1000;
+/// Ceremonies held at once, so a flood cannot exhaust memory.
+const MAX_PENDING: usize = 10_000;
+
+/// Why a ceremony failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasskeyError {
+    /// Unknown, used or expired ceremony id.
+    #[error("this sign-in attempt expired or was already used; please try again")]
+    UnknownCeremony,
+    /// The display name is taken.
+    #[error("that name is taken")]
+    NameTaken,
+    /// The display name is not allowed.
+    #[error("{0}")]
+    InvalidName(&'static str),
+    /// The credential is not registered here.
+    #[error("this passkey is not registered here; create an account instead")]
+    UnknownCredential,
+    /// WebAuthn verification failed.
+    #[error("the passkey response could not be verified")]
+    Rejected,
+    /// Too many ceremonies in flight.
+    #[error("too many sign-ins in progress; try again shortly")]
+    Busy,
+    /// The relying-party configuration is unusable.
+    #[error("the server's public URL cannot be used for passkeys: {0}")]
+    Config(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Kind {
+    Register {
+        state: PasskeyRegistration,
+        player_id: Uuid,
+        name: String,
+    },
+    Signin {
+        state: DiscoverableAuthentication,
+    },
+}
+
+struct Ceremony {
+    kind: Kind,
+    device_hash: Vec<u8>,
+    expires_at: u64,
+}
+
+struct Approval {
+    player_id: String,
+    device_hash: Vec<u8>,
+    expires_at: u64,
+}
+
+/// The relying party and its in-flight ceremonies.
+pub struct Passkeys {
+    webauthn: Webauthn,
+    store: Store,
+    /// Keyed by the hash of the ceremony id, so a memory dump holds nothing usable.
+    ceremonies: Mutex<HashMap<[u8; 32], Ceremony>>,
+    approvals: Mutex<HashMap<[u8; 32], Approval>>,
+}
+
+impl Passkeys {
+    /// The relying party for `public_url` (its host is the RP id, it is the origin).
+    pub fn new(public_url: &Url, store: Store) -> Result<Self, PasskeyError> {
+        let rp_id = public_url
+            .host_str()
+            .ok_or_else(|| PasskeyError::Config("it has no host".into()))?;
+        let webauthn = WebauthnBuilder::new(rp_id, public_url)
+            .and_then(|b| b.rp_name("Whack").build())
+            .map_err(|e| PasskeyError::Config(e.to_string()))?;
+        Ok(Self {
+            webauthn,
+            store,
+            ceremonies: Mutex::default(),
+            approvals: Mutex::default(),
+        })
+    }
+
+    fn remember(
+        &self,
+        kind: Kind,
+        device_hash: &[u8],
+        now_ms: u64,
+    ) -> Result<Secret, PasskeyError> {
+        let mut map = self.ceremonies.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, c| c.expires_at > now_ms);
+        if map.len() >= MAX_PENDING {
+            return Err(PasskeyError::Busy);
+        }
+        let id = secrets::generate("whc_");
+        let ceremony = Ceremony {
+            kind,
+            device_hash: device_hash.to_vec(),
+            expires_at: now_ms + CEREMONY_TTL_MS,
+        };
+        map.insert(secrets::hash(id.expose()), ceremony);
+        Ok(id)
+    }
+
+    fn take(&self, ceremony_id: &Secret, now_ms: u64) -> Result<Ceremony, PasskeyError> {
+        let mut map = self.ceremonies.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&secrets::hash(ceremony_id.expose()))
+            .filter(|c| c.expires_at > now_ms)
+            .ok_or(PasskeyError::UnknownCeremony)
+    }
+
+    fn approve(&self, player: &PlayerRecord, device_hash: Vec<u8>, now_ms: u64) -> SignedIn {
+        let handle = secrets::generate("wha_");
+        let mut map = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, a| a.expires_at > now_ms);
+        let approval = Approval {
+            player_id: player.id.clone(),
+            device_hash,
+            expires_at: now_ms + APPROVAL_TTL_MS,
+        };
+        map.insert(secrets::hash(handle.expose()), approval);
+        SignedIn {
+            player_id: player.id.clone(),
+            name: player.name.clone(),
+            approval: handle,
+        }
+    }
+
+    /// Consumes an approval handle for the request `device_hash`; returns the player.
+    pub fn take_approval(
+        &self,
+        handle: &Secret,
+        device_hash: &[u8],
+        now_ms: u64,
+    ) -> Option<String> {
+        let mut map = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&secrets::hash(handle.expose()))
+            .filter(|a| a.expires_at > now_ms && a.device_hash == device_hash)
+            .map(|a| a.player_id)
+    }
+
+    /// Starts creating an account named `name` with a new discoverable passkey.
+    pub fn start_registration(
+        &self,
+        device_hash: &[u8],
+        name: &str,
+        now_ms: u64,
+    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        whack_shared::player_name::validate(name).map_err(PasskeyError::InvalidName)?;
+        if self.store.name_taken(name)? {
+            return Err(PasskeyError::NameTaken);
+        }
+        let player_id = Uuid::new_v4();
+        let (mut options, state) = self
+            .webauthn
+            .start_passkey_registration(player_id, name, name, None)
+            .map_err(|e| PasskeyError::Config(e.to_string()))?;
+        // webauthn-rs asks for `residentKey: discouraged`; usernameless sign-in
+        // needs the authenticator to keep the credential.
+        options.public_key.authenticator_selection = Some(AuthenticatorSelectionCriteria {
+            authenticator_attachment: None,
+            resident_key: Some(ResidentKeyRequirement::Required),
+            require_resident_key: true,
+            user_verification: UserVerificationPolicy::Required,
+        });
+        let json =
+            serde_json::to_value(&options).map_err(|e| PasskeyError::Config(e.to_string()))?;
+        let id = self.remember(
+            Kind::Register {
+                state,
+                player_id,
+                name: name.to_owned(),
+            },
+            device_hash,
+            now_ms,
+        )?;
+        Ok((id, json))
+    }
+
+    /// Finishes an account creation; the player exists (durably once flushed).
+    pub fn finish_registration(
+        &self,
+        ceremony_id: &Secret,
+        credential: serde_json::Value,
+        now_ms: u64,
+    ) -> Result<SignedIn, PasskeyError> {
+        let ceremony = self.take(ceremony_id, now_ms)?;
+        let Kind::Register {
+            state,
+            player_id,
+            name,
+        } = ceremony.kind
+        else {
+            return Err(PasskeyError::UnknownCeremony);
+        };
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| PasskeyError::Rejected)?;
+        let passkey = self
+            .webauthn
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey registration rejected");
+                PasskeyError::Rejected
+            })?;
+        let player = PlayerRecord {
+            id: player_id.to_string(),
+            name,
+            created_at: now_ms,
+        };
+        let record = CredentialRecord {
+            player_id: player.id.clone(),
+            passkey,
+        };
+        match self.store.create_player(&player, &record)? {
+            CreatePlayer::Created => {}
+            CreatePlayer::NameTaken => return Err(PasskeyError::NameTaken),
+            CreatePlayer::CredentialExists => return Err(PasskeyError::Rejected),
+        }
+        tracing::info!(player = %player.id, "player created");
+        Ok(self.approve(&player, ceremony.device_hash, now_ms))
+    }
+
+    /// Starts a usernameless sign-in.
+    pub fn start_signin(
+        &self,
+        device_hash: &[u8],
+        now_ms: u64,
+    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        let (mut options, state) = self
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| PasskeyError::Config(e.to_string()))?;
+        // The page runs a plain modal get(): conditional mediation would need an
+        // autofill field and waits silently.
+        options.mediation = None;
+        let json =
+            serde_json::to_value(&options).map_err(|e| PasskeyError::Config(e.to_string()))?;
+        let id = self.remember(Kind::Signin { state }, device_hash, now_ms)?;
+        Ok((id, json))
+    }
+
+    /// Finishes a sign-in: identifies the passkey, verifies it, stores its new counter.
+    pub fn finish_signin(
+        &self,
+        ceremony_id: &Secret,
+        credential: serde_json::Value,
+        now_ms: u64,
+    ) -> Result<SignedIn, PasskeyError> {
+        let ceremony = self.take(ceremony_id, now_ms)?;
+        let Kind::Signin { state } = ceremony.kind else {
+            return Err(PasskeyError::UnknownCeremony);
+        };
+        let credential: PublicKeyCredential =
+            serde_json::from_value(credential).map_err(|_| PasskeyError::Rejected)?;
+        let (user, cred_id) = self
+            .webauthn
+            .identify_discoverable_authentication(&credential)
+            .map_err(|_| PasskeyError::Rejected)?;
+        let Some(mut record) = self.store.credential(cred_id)? else {
+            return Err(PasskeyError::UnknownCredential);
+        };
+        if record.player_id != user.to_string() {
+            return Err(PasskeyError::Rejected);
+        }
+        let result = self
+            .webauthn
+            .finish_discoverable_authentication_v2(&credential, state, &record.passkey)
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey sign-in rejected");
+                PasskeyError::Rejected
+            })?;
+        if record.passkey.update_credential(&result) == Some(true) {
+            self.store.put_credential(&record)?;
+        }
+        let Some(player) = self.store.player(&record.player_id)? else {
+            return Err(PasskeyError::UnknownCredential);
+        };
+        Ok(self.approve(&player, ceremony.device_hash, now_ms))
+    }
+}

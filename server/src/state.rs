@@ -1,0 +1,134 @@
+//! Everything a request handler needs, built once at start-up and shared.
+
+use crate::access_token::AccessTokens;
+use crate::config::Config;
+use crate::device_grant::DeviceGrant;
+use crate::durability::Durability;
+use crate::keys::{KeyError, SigningKey};
+use crate::metrics::Metrics;
+use crate::passkeys::{PasskeyError, Passkeys};
+use crate::rate_limit::GuessLimiter;
+use crate::refresh::RefreshTokens;
+use crate::revocation::Revocations;
+use crate::stats::Stats;
+use crate::store::{Store, StoreError};
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data dir could not be created.
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir {
+        /// The path.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database failed to open.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// The signing key failed to load.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Passkeys cannot work with this public URL.
+    #[error(transparent)]
+    Passkeys(#[from] PasskeyError),
+}
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The services behind [`AppState`].
+pub struct Shared {
+    /// Configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// Group-commit flushing.
+    pub durability: Durability,
+    /// Access tokens.
+    pub access: AccessTokens,
+    /// Refresh-token rules.
+    pub refresh: RefreshTokens<Store>,
+    /// The device grant.
+    pub devices: DeviceGrant,
+    /// Passkey ceremonies.
+    pub passkeys: Passkeys,
+    /// Wrong user-code guesses per address.
+    pub guesses: GuessLimiter,
+    /// Revoked sessions.
+    pub revocations: Arc<Revocations>,
+    /// Player statistics and leaderboard.
+    pub stats: Stats,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the data dir (database, signing key) and builds every service.
+    /// Must run inside a tokio runtime (the flusher is a task).
+    pub fn open(config: Config) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = Store::open(&config.data_dir.join("db"))?;
+        let key = SigningKey::load_or_create(&config.data_dir)?;
+        let revocations = Arc::new(Revocations::new());
+        let now = crate::clock::now_ms();
+        // Rebuild the revocation list: sessions revoked recently enough that some of
+        // their access tokens may still be unexpired.
+        let window =
+            config.access_token_ttl().as_millis() as u64 + crate::access_token::LEEWAY_SECS * 1000;
+        for (sid, at) in store.sessions_revoked_since(now.saturating_sub(window))? {
+            revocations.revoke(&sid, at);
+        }
+        let access = AccessTokens::new(
+            key,
+            config.issuer(),
+            config.access_token_ttl(),
+            Arc::clone(&revocations),
+        );
+        let shared = Shared {
+            durability: Durability::start(store.db().clone()),
+            refresh: RefreshTokens::new(store.clone()),
+            devices: DeviceGrant::new(store.clone(), config.device_code_ttl().as_millis() as u64),
+            passkeys: Passkeys::new(&config.public_url, store.clone())?,
+            guesses: GuessLimiter::new(),
+            stats: Stats::open(store.db())?,
+            metrics: Metrics::default(),
+            access,
+            revocations,
+            store,
+            config,
+        };
+        Ok(Self(Arc::new(shared)))
+    }
+
+    /// Revokes a session everywhere: stored, in the revocation list, open sockets.
+    pub fn announce_revoked(&self, sid: &str, now_ms: u64) {
+        self.revocations.revoke(sid, now_ms);
+    }
+
+    /// Periodic housekeeping: purge what can no longer matter.
+    pub fn purge(&self, now_ms: u64) {
+        let window = self.config.access_token_ttl().as_millis() as u64
+            + crate::access_token::LEEWAY_SECS * 1000;
+        let forgotten = self.revocations.purge_before(now_ms.saturating_sub(window));
+        self.guesses.purge(now_ms);
+        match self.store.purge(now_ms) {
+            Ok(removed) => tracing::debug!(removed, forgotten, "purged expired records"),
+            Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+    }
+}
