@@ -1,0 +1,228 @@
+//! The sign-in screen: the code (large), the URL, a QR code and where things stand.
+
+use super::{bigtext, clock, spinner};
+use crate::tui::layout::centered;
+use crate::tui::state::{LoginPhase, Pending, Qr, State};
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+/// Draws the login screen in `area`.
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, phase: &LoginPhase, theme: Theme) {
+    match phase {
+        LoginPhase::Waiting(pending) => waiting(frame, area, state, pending, theme),
+        LoginPhase::Checking => message(
+            frame,
+            area,
+            theme,
+            spinning(state, "Checking for a saved login…"),
+            vec![],
+        ),
+        LoginPhase::Requesting => message(
+            frame,
+            area,
+            theme,
+            spinning(
+                state,
+                &format!("Asking {} for a sign-in code…", state.server),
+            ),
+            vec![],
+        ),
+        LoginPhase::Approved => message(
+            frame,
+            area,
+            theme,
+            Line::styled("✔ Approved — entering the lobby…", theme.good()),
+            vec![],
+        ),
+        LoginPhase::Denied => message(
+            frame,
+            area,
+            theme,
+            Line::styled("✘ Sign-in denied", theme.bad()),
+            vec![
+                Line::from("The request was denied in the browser."),
+                Line::from("If that was not you, nothing was signed in."),
+                Line::default(),
+                Line::from("Press Enter for a new code, or q to quit."),
+            ],
+        ),
+        LoginPhase::Expired => message(
+            frame,
+            area,
+            theme,
+            Line::styled("⌛ The code expired", theme.accent()),
+            vec![
+                Line::from("Nobody approved it in time."),
+                Line::default(),
+                Line::from("Press Enter for a new code, or q to quit."),
+            ],
+        ),
+        LoginPhase::ServerDown(detail) => message(
+            frame,
+            area,
+            theme,
+            Line::styled("✘ Cannot reach the server", theme.bad()),
+            vec![
+                Line::from(format!("Server: {}", state.server)),
+                Line::styled(detail.clone(), theme.dim()),
+                Line::default(),
+                Line::from("Is whack-server running there? Check --server / WHACK_SERVER."),
+                Line::from("Press Enter to try again, or q to quit."),
+            ],
+        ),
+        LoginPhase::Failed(detail) => message(
+            frame,
+            area,
+            theme,
+            Line::styled("✘ Sign-in failed", theme.bad()),
+            vec![
+                Line::from(detail.clone()),
+                Line::default(),
+                Line::from("Press Enter to try again, or q to quit."),
+            ],
+        ),
+    }
+}
+
+fn spinning<'a>(state: &State, text: &str) -> Line<'a> {
+    Line::from(format!("{} {text}", spinner(state.now)))
+}
+
+/// A titled box in the middle of the screen.
+fn message(frame: &mut Frame<'_>, area: Rect, theme: Theme, title: Line<'_>, body: Vec<Line<'_>>) {
+    let mut lines = vec![title, Line::default()];
+    lines.extend(body);
+    let h = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let rect = centered(area, 70, h);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border())
+        .title(Line::styled(" Sign in ", theme.title()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+/// Columns the instructions want (the big code is 53 wide).
+const TEXT_W: u16 = 58;
+/// Fewest columns the instructions need next to a QR code.
+const MIN_TEXT_W: u16 = 44;
+/// Rows the instructions take.
+const TEXT_H: u16 = 15;
+
+/// Rows and columns of the QR code drawn with half blocks and a one-module margin.
+fn qr_size(qr: &Qr) -> (u16, u16) {
+    let side = u16::try_from(qr.width + 2).unwrap_or(u16::MAX);
+    (side, side.div_ceil(2))
+}
+
+fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme: Theme) {
+    let (qr_w, qr_h) = p.qr.as_ref().map_or((0, 0), qr_size);
+    let show_qr = p.qr.is_some() && area.width >= qr_w + 2 + MIN_TEXT_W && area.height > qr_h;
+    let qr_cols = if show_qr { qr_w + 2 } else { 0 };
+    let text_w = TEXT_W.min(area.width.saturating_sub(qr_cols));
+    let content = centered(area, text_w + qr_cols, TEXT_H.max(qr_h + 1));
+    let [inner, qr_area] =
+        Layout::horizontal([Constraint::Length(text_w), Constraint::Length(qr_cols)])
+            .areas(content);
+    let big = inner.width as usize >= bigtext::width(&p.user_code);
+
+    let mut lines = vec![
+        Line::styled("Sign in to play", theme.title()),
+        Line::default(),
+        Line::from(vec![
+            Span::raw("1. Open  "),
+            Span::styled(p.uri.clone(), theme.accent()),
+        ]),
+    ];
+    lines.push(match p.browser {
+        Some(true) => Line::styled("   (your browser should have opened it)", theme.dim()),
+        Some(false) => Line::styled(
+            "   (could not open a browser — open the link yourself)",
+            theme.dim(),
+        ),
+        None => Line::styled("   (opening your browser…)", theme.dim()),
+    });
+    lines.push(Line::from("2. Check that it shows this code:"));
+    if big {
+        lines.push(Line::default());
+        for row in bigtext::render(&p.user_code) {
+            lines.push(Line::styled(row, theme.accent()));
+        }
+        lines.push(Line::default());
+    } else {
+        let spaced: String = p.user_code.chars().flat_map(|c| [c, ' ']).collect();
+        let inner_w = spaced.trim_end().chars().count() + 4;
+        lines.push(Line::styled(
+            format!("   ┏{}┓", "━".repeat(inner_w)),
+            theme.accent(),
+        ));
+        lines.push(Line::styled(format!("   ┃  {} ┃", spaced), theme.accent()));
+        lines.push(Line::styled(
+            format!("   ┗{}┛", "━".repeat(inner_w)),
+            theme.accent(),
+        ));
+    }
+    lines.push(Line::from(
+        "3. Approve with your passkey (or create an account).",
+    ));
+    lines.push(Line::default());
+    let left = (p.expires_at - state.now).max(0.0);
+    lines.push(Line::from(vec![
+        Span::styled(format!("{} ", spinner(state.now)), theme.accent()),
+        Span::raw("Waiting for approval  "),
+        Span::styled(format!("(expires in {})", clock(left)), theme.dim()),
+    ]));
+    if !show_qr && p.qr.is_some() {
+        lines.push(Line::styled(
+            "(enlarge the terminal to see a QR code)",
+            theme.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+
+    if let (true, Some(qr)) = (show_qr, &p.qr) {
+        let rect = centered(qr_area, qr_w, qr_h + 1);
+        let caption = Rect::new(rect.x, rect.y + qr_h, rect.width, 1);
+        frame.render_widget(
+            Paragraph::new(qr_lines(qr)).style(theme.qr()),
+            Rect {
+                height: qr_h,
+                ..rect
+            },
+        );
+        frame.render_widget(
+            Paragraph::new(Line::styled("scan to sign in", theme.dim()))
+                .alignment(Alignment::Center),
+            caption,
+        );
+    }
+}
+
+/// The QR code as half-block text: light modules lit, so it reads on dark screens.
+fn qr_lines(qr: &Qr) -> Vec<Line<'static>> {
+    let side = qr.width + 2;
+    let light = |x: usize, y: usize| y < side && !(x >= 1 && y >= 1 && qr.is_dark(x - 1, y - 1));
+    (0..side.div_ceil(2))
+        .map(|row| {
+            let s: String = (0..side)
+                .map(|x| match (light(x, 2 * row), light(x, 2 * row + 1)) {
+                    (true, true) => '█',
+                    (true, false) => '▀',
+                    (false, true) => '▄',
+                    (false, false) => ' ',
+                })
+                .collect();
+            Line::from(s)
+        })
+        .collect()
+}

@@ -1,0 +1,152 @@
+//! Things drawn on top of a screen: dialogs and the key help.
+
+use crate::tui::layout::centered;
+use crate::tui::state::{CreateField, Modal, Screen, State};
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+fn dialog(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'_>>,
+    w: u16,
+    theme: Theme,
+) {
+    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.accent())
+        .title(Line::styled(format!(" {title} "), theme.title()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// Draws a dialog.
+pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, theme: Theme) {
+    match modal {
+        Modal::Create(form) => {
+            let field = |f: CreateField, label: &str, value: String, help: &str| {
+                let focused = form.focus == f;
+                let mark = if focused { "▶ " } else { "  " };
+                let vstyle = if focused {
+                    theme.selected()
+                } else {
+                    Style::new()
+                };
+                Line::from(vec![
+                    Span::raw(mark),
+                    Span::styled(format!("{label:<11}"), theme.dim()),
+                    Span::styled(value, vstyle),
+                    Span::styled(format!("  {help}"), theme.dim()),
+                ])
+            };
+            let name = if form.focus == CreateField::Name {
+                format!("{}▏", form.name)
+            } else if form.name.is_empty() {
+                "(automatic)".to_owned()
+            } else {
+                form.name.clone()
+            };
+            let seed = if form.seed.is_empty() && form.focus != CreateField::Seed {
+                "(random)".to_owned()
+            } else if form.focus == CreateField::Seed {
+                format!("{}▏", form.seed)
+            } else {
+                form.seed.clone()
+            };
+            let lines = vec![
+                field(CreateField::Name, "Name", name, ""),
+                field(
+                    CreateField::Private,
+                    "Visibility",
+                    if form.private {
+                        "◉ private (join code)"
+                    } else {
+                        "◉ public"
+                    }
+                    .to_owned(),
+                    "Space",
+                ),
+                field(
+                    CreateField::Round,
+                    "Round",
+                    format!("◀ {} s ▶", form.round_secs),
+                    "← →",
+                ),
+                field(CreateField::Seed, "Seed", seed, "test servers only"),
+            ];
+            dialog(frame, area, "Create a room", lines, 58, theme);
+        }
+        Modal::JoinCode(code) => {
+            let lines = vec![
+                Line::from("Type the room's join code:"),
+                Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(format!(" {code}▏ "), theme.selected()),
+                ]),
+            ];
+            dialog(frame, area, "Join by code", lines, 40, theme);
+        }
+        Modal::ConfirmLeave => dialog(
+            frame,
+            area,
+            "Leave?",
+            vec![Line::from("Leave this room? (y / n)")],
+            36,
+            theme,
+        ),
+        Modal::ConfirmLogout => dialog(
+            frame,
+            area,
+            "Log out?",
+            vec![Line::from("Log out and forget this login? (y / n)")],
+            46,
+            theme,
+        ),
+    }
+}
+
+/// Draws the key help for the current screen.
+pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let key = |k: &str, what: &str| {
+        Line::from(vec![
+            Span::styled(format!(" {k:<14}"), theme.accent()),
+            Span::raw(what.to_owned()),
+        ])
+    };
+    let mut lines = vec![Line::styled("Board", theme.title())];
+    lines.push(key("7 8 9  q w e", "whack the top row"));
+    lines.push(key("4 5 6  a s d", "whack the middle row"));
+    lines.push(key("1 2 3  z x c", "whack the bottom row"));
+    lines.push(key("click", "whack a hole, press a button"));
+    lines.push(Line::styled("Moles", theme.title()));
+    lines.push(key("MOLE (o o)", "+1"));
+    lines.push(key("GOLD ($ $)", "+3, rare and quick"));
+    lines.push(key("BOMB (###)", "-3, leave it alone"));
+    lines.push(key("empty hole", "-1 (0 if someone just got it)"));
+    lines.push(Line::styled("Here", theme.title()));
+    match state.screen {
+        Screen::Lobby(_) => {
+            lines.push(key("↑ ↓  Enter", "pick a room, join it"));
+            lines.push(key("m  c  j", "quick match, create, join by code"));
+            lines.push(key("l  o", "leaderboard, log out"));
+        }
+        Screen::Room => lines.push(key("Enter  Esc", "start (host), leave")),
+        Screen::Results(_) => lines.push(key("Enter  Esc", "play again, back to lobby")),
+        _ => {}
+    }
+    lines.push(key("?  Esc", "this help, close"));
+    lines.push(key("Ctrl-C", "quit"));
+    dialog(frame, area, "Keys", lines, 52, theme);
+}
