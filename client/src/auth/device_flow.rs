@@ -94,7 +94,14 @@ pub async fn poll(
         if schedule.expired(Instant::now()) {
             return Err(LoginError::Expired);
         }
+        let sent = Instant::now();
         let outcome = exchange_once(http, server, authorization).await;
+        if let Ok(PollOutcome::Token(_)) = &outcome {
+            tracing::debug!(
+                exchange_ms = sent.elapsed().as_secs_f64() * 1000.0,
+                "device code exchanged for tokens"
+            );
+        }
         match schedule.after(outcome)? {
             Some(tokens) => return Ok(tokens),
             None => continue,

@@ -314,7 +314,8 @@ impl TokenManager {
         Err(RefreshFailure::Other(http::status_error(server, &response)))
     }
 
-    async fn revoke(&self, token: &Secret) -> Result<(), HttpError> {
+    /// Revokes one refresh token at the server (RFC 7009), e.g. a replaced login's.
+    pub async fn revoke(&self, token: &Secret) -> Result<(), HttpError> {
         let server = &self.inner.server;
         let response = self
             .inner

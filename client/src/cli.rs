@@ -1,0 +1,63 @@
+//! Command-line arguments of `whack`.
+
+use clap::{Parser, Subcommand};
+use whack_client::auth::ServerUrl;
+use whack_shared::DEFAULT_SERVER_URL;
+
+/// Whack: multiplayer whack-a-mole in your terminal.
+///
+/// Without a subcommand, starts the game. Exit codes: 0 ok, 1 failure, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "whack", version, about, long_about)]
+pub struct Cli {
+    /// The Whack server to use.
+    #[arg(
+        long,
+        global = true,
+        env = "WHACK_SERVER",
+        value_name = "URL",
+        default_value = DEFAULT_SERVER_URL,
+        value_parser = parse_server
+    )]
+    pub server: ServerUrl,
+
+    /// Keep the refresh token in a plain 0600 file in your config directory instead of
+    /// the OS keyring (for machines without a keyring; anyone who can read the file can
+    /// play as you).
+    #[arg(long, global = true)]
+    pub insecure_storage: bool,
+
+    /// What to do; without one, the game starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in with a passkey in your browser (device code).
+    Login {
+        /// Do not open a browser; just print the code, the URL and a QR code.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out: revoke the session at the server and forget the stored token.
+    Logout,
+    /// Show the server, who is logged in and where the token is kept.
+    Status,
+}
+
+fn parse_server(value: &str) -> Result<ServerUrl, String> {
+    ServerUrl::parse(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,116 @@
+//! `whack login`: the device grant in the terminal.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tokio::time::Instant;
+use whack_client::auth::device_flow::{self, LoginError};
+use whack_client::auth::{
+    Http, ServerUrl, Storage, StorageKind, TokenManager, api, big_code, browser, paths, qr,
+};
+use whack_shared::oauth::DeviceAuthorization;
+
+/// Runs the login; the keyring is checked before any code is requested.
+pub async fn run(
+    server: &ServerUrl,
+    insecure_storage: bool,
+    no_browser: bool,
+) -> anyhow::Result<ExitCode> {
+    let storage = Storage::open(server, insecure_storage).await?;
+    if let StorageKind::InsecureFile { path } = storage.kind() {
+        eprintln!(
+            "warning: --insecure-storage: the refresh token will be kept UNENCRYPTED in {} \
+             (mode 0600: only your user can read it, but so can anything running as you, \
+             and your backups). Prefer the OS keyring.",
+            paths::display(path)
+        );
+    }
+    let previous = storage.load().await?;
+    let http = Http::new()?;
+    let manager = TokenManager::new(server.clone(), storage, http.clone());
+
+    let flow = async {
+        let authorization = device_flow::start(&http, server).await?;
+        show(&authorization);
+        if !no_browser && browser::display_available() {
+            match browser::open(&authorization.verification_uri_complete) {
+                Ok(()) => println!("Opened your browser."),
+                Err(e) => eprintln!("warning: could not open a browser ({e}); open the URL above."),
+            }
+        }
+        println!("Waiting for approval… (Ctrl-C to cancel)");
+        device_flow::poll(&http, server, &authorization).await
+    };
+    let tokens = tokio::select! {
+        result = flow => result,
+        _ = tokio::signal::ctrl_c() => Err(LoginError::Cancelled),
+    };
+    let tokens = match tokens {
+        Ok(tokens) => tokens,
+        Err(LoginError::Cancelled) => {
+            eprintln!("\nLogin cancelled; nothing was stored.");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let received = Instant::now();
+    manager.adopt(tokens).await?;
+    tracing::debug!(
+        store_ms = received.elapsed().as_secs_f64() * 1000.0,
+        "refresh token stored"
+    );
+    if let Some(previous) = previous
+        && let Err(e) = manager.revoke(&previous).await
+    {
+        tracing::warn!("could not revoke the replaced login: {e}");
+    }
+    match api::me(&manager).await {
+        Ok(me) => println!("Logged in to {} as {}.", server.origin(), me.name),
+        Err(e) => println!(
+            "Logged in to {} (could not fetch your player: {e}).",
+            server.origin()
+        ),
+    }
+    println!("Refresh token kept in: {}", manager.storage().describe());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the URL, the code (plain and large) and a QR code of the complete URL.
+fn show(authorization: &DeviceAuthorization) {
+    let minutes = authorization.expires_in.div_ceil(60);
+    println!();
+    println!("To sign in, open this page in a browser:");
+    println!();
+    println!("    {}", authorization.verification_uri);
+    println!();
+    println!("and enter (or confirm) this code:");
+    println!();
+    println!("    Code: {}", authorization.user_code);
+    println!();
+    if let Some(rows) = big_code::render(&authorization.user_code) {
+        for row in rows {
+            println!("    {row}");
+        }
+        println!();
+    }
+    println!("Or open {}", authorization.verification_uri_complete);
+    match qr::QrMatrix::new(&authorization.verification_uri_complete) {
+        Ok(matrix) => {
+            println!("or scan this with your phone:");
+            let colour = std::io::stdout().is_terminal();
+            for line in matrix.half_block_lines(colour) {
+                if colour {
+                    // Black on white whatever the terminal's theme, so scanners read it.
+                    println!("    \x1b[30;107m{line}\x1b[0m");
+                } else {
+                    println!("    {line}");
+                }
+            }
+        }
+        Err(e) => tracing::debug!("{e}"),
+    }
+    println!();
+    println!("The code expires in {minutes} minutes. Only approve a sign-in you started yourself.");
+}

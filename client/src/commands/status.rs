@@ -1,0 +1,50 @@
+//! `whack status`: server, player, where the token is kept, access-token expiry.
+
+use crate::commands::time_fmt;
+use std::process::ExitCode;
+use std::time::SystemTime;
+use whack_client::auth::{AuthError, Http, ServerUrl, Storage, TokenManager, api};
+
+/// Prints the status; exit 1 when not logged in or the server cannot confirm it.
+pub async fn run(server: &ServerUrl, insecure_storage: bool) -> anyhow::Result<ExitCode> {
+    println!("Server:        {}", server.as_str());
+    let storage = Storage::open(server, insecure_storage).await?;
+    let place = storage.describe();
+    if storage.load().await?.is_none() {
+        println!("Not logged in. Run `whack login`.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let manager = TokenManager::new(server.clone(), storage, Http::new()?);
+    let me = api::me(&manager).await;
+    match me {
+        Ok(me) => {
+            println!("Player:        {} (id {})", me.name, me.id);
+            println!("Token kept in: {place}");
+            if let Some(expires) = manager.expires_at() {
+                let left = expires
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default();
+                println!(
+                    "Access token:  expires {} (in {}), kept in memory only",
+                    time_fmt::utc(expires),
+                    time_fmt::span(left)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(AuthError::LoggedOut { reason }) => {
+            println!("Not logged in: {reason}. The stored token was removed from {place}.");
+            println!("Run `whack login` to sign in again.");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(AuthError::NotLoggedIn { .. }) => {
+            println!("Not logged in. Run `whack login`.");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            println!("Token kept in: {place}");
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
