@@ -31,6 +31,7 @@
 
   const $ = (id) => document.getElementById(id);
   const el = {
+    progressList: $("progress"),
     progress: { code: $("progress-code"), auth: $("progress-passkey"), decide: $("progress-decide") },
     steps: { code: $("step-code"), auth: $("step-auth"), decide: $("step-decide"), done: $("step-done") },
     titles: {
@@ -429,6 +430,7 @@
   function showStep(step) {
     state.step = step;
     for (const [name, section] of Object.entries(el.steps)) section.hidden = name !== step;
+    el.progressList.hidden = step === "done";
     const order = ["code", "auth", "decide"];
     const at = step === "done" ? order.length : order.indexOf(step);
     order.forEach((name, i) => {
@@ -500,7 +502,7 @@
     }[kind];
     const next = {
       approved: "Your terminal continues by itself. You can close this tab.",
-      denied: "Nothing was signed in. You can close this tab.",
+      denied: "If someone sent you this link, they got nothing. You can close this tab.",
       error: "Return to your terminal and start the sign-in again (for example with “whack login”) to get a new code.",
     }[kind];
     el.titles.done.textContent = title;

@@ -1,0 +1,247 @@
+//! The `/device` page in a real headless Chromium with a virtual passkey: create an
+//! account and approve, sign in again with the discoverable passkey and approve, and
+//! deny. The device side is a plain RFC 8628 client polling the real server.
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fantoccini::Locator;
+use serde_json::Value;
+use whack_shared::oauth::{DeviceAuthorization, ErrorCode, TokenResponse};
+use whack_tests::TestServer;
+use whack_tests::browser::{self, Browser};
+use whack_tests::oauth::{self, Refused};
+
+const PLAYER: &str = "mole_hunter-7";
+
+fn browser_available() -> bool {
+    whack_tests::e2e_available(
+        "Chromium and chromedriver (apt-get install chromium chromium-driver)",
+        browser::available(),
+    )
+}
+
+/// What the page ended with: `#status`'s `data-state` and message.
+type PageOutcome = (String, String);
+
+/// Claims of an access token, decoded without verifying (server tests verify them).
+fn claims(token: &TokenResponse) -> Result<Value> {
+    let payload = token
+        .access_token
+        .expose()
+        .split('.')
+        .nth(1)
+        .context("the access token is not a JWT")?;
+    Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
+}
+
+/// Console entries Chromium logged as errors (CSP violations, script errors, failed loads).
+async fn console_errors(browser: &Browser) -> Vec<Value> {
+    match browser.console_log().await {
+        Ok(entries) => entries
+            .into_iter()
+            .filter(|e| e.get("level").and_then(Value::as_str) == Some("SEVERE"))
+            .collect(),
+        Err(e) => vec![Value::String(format!("could not read the console: {e:#}"))],
+    }
+}
+
+/// Opens the link the terminal shows, confirms the code, and waits for step 2.
+async fn open_request(browser: &Browser, auth: &DeviceAuthorization) -> Result<()> {
+    browser.goto(&auth.verification_uri_complete).await?;
+    let prefilled = browser
+        .client()
+        .find(Locator::Id("user-code"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    if prefilled != auth.user_code {
+        bail!(
+            "#user-code prefilled with {prefilled:?}, expected {:?}",
+            auth.user_code
+        );
+    }
+    browser.click("continue").await?;
+    browser.wait_visible("signin").await?;
+    let shown = browser
+        .client()
+        .find(Locator::Id("req-code"))
+        .await?
+        .text()
+        .await?;
+    if shown != auth.user_code {
+        bail!(
+            "the page shows code {shown:?}, the device got {:?}",
+            auth.user_code
+        );
+    }
+    Ok(())
+}
+
+async fn create_account_and_approve(
+    browser: &Browser,
+    auth: &DeviceAuthorization,
+) -> Result<PageOutcome> {
+    open_request(browser, auth).await?;
+    browser.type_into("display-name", PLAYER).await?;
+    browser.click("register").await?;
+    browser.click("approve").await?;
+    browser.wait_final_status().await
+}
+
+async fn sign_in_and_approve(browser: &Browser, auth: &DeviceAuthorization) -> Result<PageOutcome> {
+    open_request(browser, auth).await?;
+    browser.click("signin").await?;
+    browser.click("approve").await?;
+    browser.wait_final_status().await
+}
+
+async fn deny_without_signing_in(
+    browser: &Browser,
+    auth: &DeviceAuthorization,
+) -> Result<PageOutcome> {
+    open_request(browser, auth).await?;
+    browser.click("deny").await?;
+    browser.wait_final_status().await
+}
+
+/// Everything the first test observed, gathered before the browser closes.
+struct TwoLogins {
+    first_page: PageOutcome,
+    first_tokens: Result<TokenResponse, Refused>,
+    credentials: Vec<Value>,
+    second_page: PageOutcome,
+    second_tokens: Result<TokenResponse, Refused>,
+    console_errors: Vec<Value>,
+}
+
+#[tokio::test]
+async fn create_an_account_then_sign_in_with_the_discoverable_passkey() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let browser = Browser::start().await?;
+
+    let run = async {
+        let authenticator = browser.add_virtual_authenticator().await?;
+
+        let auth = oauth::device_authorize(&http, &url).await?;
+        if !auth
+            .verification_uri_complete
+            .starts_with(&format!("{url}/device"))
+        {
+            bail!(
+                "unexpected verification link {}",
+                auth.verification_uri_complete
+            );
+        }
+        let first_page = create_account_and_approve(&browser, &auth).await?;
+        let first_tokens = oauth::poll_token(&http, &url, &auth).await?;
+        let credentials = browser.authenticator_credentials(&authenticator).await?;
+
+        // A second terminal: the authenticator now holds a discoverable passkey.
+        let auth = oauth::device_authorize(&http, &url).await?;
+        let second_page = sign_in_and_approve(&browser, &auth).await?;
+        let second_tokens = oauth::poll_token(&http, &url, &auth).await?;
+        let console_errors = console_errors(&browser).await;
+        Ok(TwoLogins {
+            first_page,
+            first_tokens,
+            credentials,
+            second_page,
+            second_tokens,
+            console_errors,
+        })
+    }
+    .await;
+    browser.close().await?;
+    let seen = run?;
+
+    assert_eq!(
+        seen.first_page.0, "approved",
+        "first login: {:?}",
+        seen.first_page
+    );
+    assert!(
+        seen.first_page.1.contains("terminal"),
+        "{:?}",
+        seen.first_page
+    );
+    let first = seen
+        .first_tokens
+        .unwrap_or_else(|e| panic!("first device got no tokens: {e:?}"));
+    let first_claims = claims(&first)?;
+    assert_eq!(first_claims["name"], PLAYER, "{first_claims}");
+
+    assert_eq!(
+        seen.credentials.len(),
+        1,
+        "one passkey: {:?}",
+        seen.credentials
+    );
+    assert_eq!(
+        seen.credentials[0]["isResidentCredential"], true,
+        "the passkey must be discoverable: {:?}",
+        seen.credentials
+    );
+
+    assert_eq!(
+        seen.second_page.0, "approved",
+        "second login: {:?}",
+        seen.second_page
+    );
+    let second = seen
+        .second_tokens
+        .unwrap_or_else(|e| panic!("second device got no tokens: {e:?}"));
+    let second_claims = claims(&second)?;
+    assert_eq!(
+        second_claims["sub"], first_claims["sub"],
+        "same player both times"
+    );
+    assert_eq!(second_claims["name"], PLAYER);
+    assert_ne!(
+        second_claims["sid"], first_claims["sid"],
+        "two logins, two sessions"
+    );
+
+    assert!(
+        seen.console_errors.is_empty(),
+        "console errors: {:#?}",
+        seen.console_errors
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn denying_right_after_the_lookup_refuses_the_device() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let browser = Browser::start().await?;
+
+    let run = async {
+        let auth = oauth::device_authorize(&http, &url).await?;
+        let page = deny_without_signing_in(&browser, &auth).await?;
+        let tokens = oauth::poll_token(&http, &url, &auth).await?;
+        Ok::<_, anyhow::Error>((page, tokens, console_errors(&browser).await))
+    }
+    .await;
+    browser.close().await?;
+    let (page, tokens, errors) = run?;
+
+    assert_eq!(page.0, "denied", "{page:?}");
+    assert!(page.1.contains("terminal"), "{page:?}");
+    match tokens {
+        Err(refused) => assert_eq!(refused.code(), ErrorCode::AccessDenied, "{refused:?}"),
+        Ok(_) => panic!("a denied device got tokens"),
+    }
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    Ok(())
+}
