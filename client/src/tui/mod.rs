@@ -9,12 +9,20 @@ pub mod effect;
 pub mod input;
 pub mod keymap;
 pub mod layout;
+mod login;
+pub mod net;
+pub mod run;
 pub mod state;
+pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod update;
 
+pub use run::{TuiConfig, TuiError, run};
+
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod flow_tests;
 #[cfg(test)]
 mod snapshot_tests;
