@@ -261,6 +261,20 @@ impl Browser {
         }
     }
 
+    /// Runs `source` in every page from now on, before the page's own scripts
+    /// (Chromium's DevTools `Page.addScriptToEvaluateOnNewDocument`).
+    pub async fn run_before_page_scripts(&self, source: &str) -> Result<()> {
+        self.extension(ExtensionCommand::post(
+            "goog/cdp/execute",
+            json!({
+                "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                "params": { "source": source },
+            }),
+        ))
+        .await
+        .map(drop)
+    }
+
     /// Opens a URL.
     pub async fn goto(&self, url: &str) -> Result<()> {
         self.client

@@ -97,13 +97,45 @@ async fn sign_in_and_approve(browser: &Browser, auth: &DeviceAuthorization) -> R
     browser.wait_final_status().await
 }
 
-async fn deny_without_signing_in(
+/// A code one letter off the real one: certainly not live.
+fn wrong_code(code: &str) -> String {
+    let first = if code.starts_with('B') { 'C' } else { 'B' };
+    format!("{first}{}", &code[1..])
+}
+
+/// Types a wrong code by hand, then the right one (lower case, no dash); returns the
+/// error the page showed for the wrong one.
+async fn type_codes_by_hand(
     browser: &Browser,
+    url: &str,
     auth: &DeviceAuthorization,
-) -> Result<PageOutcome> {
-    open_request(browser, auth).await?;
-    browser.click("deny").await?;
-    browser.wait_final_status().await
+) -> Result<String> {
+    browser.goto(&format!("{url}/device")).await?;
+    browser
+        .type_into("user-code", &wrong_code(&auth.user_code))
+        .await?;
+    browser.click("continue").await?;
+    browser.wait_visible("code-error").await?;
+    let error = browser
+        .client()
+        .find(Locator::Id("code-error"))
+        .await?
+        .text()
+        .await?;
+    if browser
+        .client()
+        .find(Locator::Id("signin"))
+        .await?
+        .is_displayed()
+        .await?
+    {
+        bail!("a wrong code got past step 1");
+    }
+    let typed = auth.user_code.replace('-', "").to_lowercase();
+    browser.type_into("user-code", &typed).await?;
+    browser.click("continue").await?;
+    browser.wait_visible("signin").await?;
+    Ok(error)
 }
 
 /// Everything the first test observed, gathered before the browser closes.
@@ -217,7 +249,8 @@ async fn create_an_account_then_sign_in_with_the_discoverable_passkey() -> Resul
 }
 
 #[tokio::test]
-async fn denying_right_after_the_lookup_refuses_the_device() -> Result<()> {
+async fn a_wrong_code_is_explained_and_denying_right_after_the_lookup_refuses_the_device()
+-> Result<()> {
     if !browser_available() {
         return Ok(());
     }
@@ -228,20 +261,92 @@ async fn denying_right_after_the_lookup_refuses_the_device() -> Result<()> {
 
     let run = async {
         let auth = oauth::device_authorize(&http, &url).await?;
-        let page = deny_without_signing_in(&browser, &auth).await?;
+        let wrong_code_error = type_codes_by_hand(&browser, &url, &auth).await?;
+        // The 404 of the wrong code is in the console on purpose; start counting here.
+        browser.console_log().await?;
+        browser.click("deny").await?;
+        let page = browser.wait_final_status().await?;
         let tokens = oauth::poll_token(&http, &url, &auth).await?;
-        Ok::<_, anyhow::Error>((page, tokens, console_errors(&browser).await))
+        Ok::<_, anyhow::Error>((
+            wrong_code_error,
+            page,
+            tokens,
+            console_errors(&browser).await,
+        ))
     }
     .await;
     browser.close().await?;
-    let (page, tokens, errors) = run?;
+    let (wrong_code_error, page, tokens, errors) = run?;
 
+    assert!(wrong_code_error.contains("unknown"), "{wrong_code_error:?}");
     assert_eq!(page.0, "denied", "{page:?}");
     assert!(page.1.contains("terminal"), "{page:?}");
     match tokens {
         Err(refused) => assert_eq!(refused.code(), ErrorCode::AccessDenied, "{refused:?}"),
         Ok(_) => panic!("a denied device got tokens"),
     }
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    Ok(())
+}
+
+/// Browsers without `PublicKeyCredential.parse*OptionsFromJSON` and `toJSON()` (older
+/// Safari and Firefox) take the page's own base64url conversion.
+#[tokio::test]
+async fn the_base64url_fallback_registers_and_signs_in() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let browser = Browser::start().await?;
+
+    let run = async {
+        browser.add_virtual_authenticator().await?;
+        browser
+            .run_before_page_scripts(
+                "delete PublicKeyCredential.parseCreationOptionsFromJSON;\
+                 delete PublicKeyCredential.parseRequestOptionsFromJSON;\
+                 delete PublicKeyCredential.prototype.toJSON;",
+            )
+            .await?;
+        let auth = oauth::device_authorize(&http, &url).await?;
+        let registered = create_account_and_approve(&browser, &auth).await?;
+        let helpers = browser
+            .client()
+            .execute(
+                "return [typeof PublicKeyCredential.parseRequestOptionsFromJSON,\
+                         typeof PublicKeyCredential.prototype.toJSON];",
+                vec![],
+            )
+            .await?;
+        let first = oauth::poll_token(&http, &url, &auth).await?;
+        let auth = oauth::device_authorize(&http, &url).await?;
+        let signed_in = sign_in_and_approve(&browser, &auth).await?;
+        let second = oauth::poll_token(&http, &url, &auth).await?;
+        Ok::<_, anyhow::Error>((
+            helpers,
+            registered,
+            first,
+            signed_in,
+            second,
+            console_errors(&browser).await,
+        ))
+    }
+    .await;
+    browser.close().await?;
+    let (helpers, registered, first, signed_in, second, errors) = run?;
+
+    assert_eq!(
+        helpers,
+        serde_json::json!(["undefined", "undefined"]),
+        "helpers not removed"
+    );
+    assert_eq!(registered.0, "approved", "{registered:?}");
+    assert_eq!(signed_in.0, "approved", "{signed_in:?}");
+    let first = first.unwrap_or_else(|e| panic!("no tokens after registering: {e:?}"));
+    let second = second.unwrap_or_else(|e| panic!("no tokens after signing in: {e:?}"));
+    assert_eq!(claims(&first)?["sub"], claims(&second)?["sub"]);
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     Ok(())
 }
