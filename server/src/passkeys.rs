@@ -215,7 +215,10 @@ impl Passkeys {
             return Err(PasskeyError::UnknownCeremony);
         };
         let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| PasskeyError::Rejected)?;
+            serde_json::from_value(credential).map_err(|e| {
+                tracing::info!(error = %e, "malformed passkey registration");
+                PasskeyError::Rejected
+            })?;
         let passkey = self
             .webauthn
             .finish_passkey_registration(&credential, &state)
@@ -271,16 +274,24 @@ impl Passkeys {
         let Kind::Signin { state } = ceremony.kind else {
             return Err(PasskeyError::UnknownCeremony);
         };
-        let credential: PublicKeyCredential =
-            serde_json::from_value(credential).map_err(|_| PasskeyError::Rejected)?;
+        let credential: PublicKeyCredential = serde_json::from_value(credential).map_err(|e| {
+            tracing::info!(error = %e, "malformed passkey assertion");
+            PasskeyError::Rejected
+        })?;
         let (user, cred_id) = self
             .webauthn
             .identify_discoverable_authentication(&credential)
-            .map_err(|_| PasskeyError::Rejected)?;
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey sign-in without a usable user handle");
+                PasskeyError::Rejected
+            })?;
         let Some(mut record) = self.store.credential(cred_id)? else {
             return Err(PasskeyError::UnknownCredential);
         };
         if record.player_id != user.to_string() {
+            tracing::info!(
+                "passkey sign-in whose user handle does not match the credential's owner"
+            );
             return Err(PasskeyError::Rejected);
         }
         let result = self

@@ -184,9 +184,10 @@ impl SoftAuthenticator {
             .map_err(|e| anyhow::anyhow!("soft passkey sign-in: {e:?}"))?;
         credential.response.user_handle = Some(user_handle);
         let mut credential: Value = serde_json::to_value(&credential)?;
-        // Browsers send `clientExtensionResults`; mirror them.
+        // Browsers name the extension outputs `clientExtensionResults`; send it as they do.
         if let Some(obj) = credential.as_object_mut() {
-            obj.entry("clientExtensionResults").or_insert(json!({}));
+            let outputs = obj.remove("extensions").unwrap_or_else(|| json!({}));
+            obj.insert("clientExtensionResults".into(), outputs);
         }
         Ok(CeremonyFinish {
             ceremony_id,

@@ -179,5 +179,8 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+        if std::env::var_os("WHACK_TEST_SHOW_LOGS").is_some() {
+            eprintln!("--- whack-server log ---\n{}", self.logs());
+        }
     }
 }
