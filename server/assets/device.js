@@ -220,13 +220,14 @@
 
   /** "5 seconds ago", "in 9 minutes"… for `deltaMs` from now. */
   function relative(deltaMs) {
-    const s = Math.round(deltaMs / 1000);
+    // Truncated, so "in 9 minutes" never promises more time than is left.
+    const s = Math.trunc(deltaMs / 1000);
     if (Math.abs(s) < 60) return relativeFormat.format(s, "second");
-    const m = Math.round(s / 60);
+    const m = Math.trunc(s / 60);
     if (Math.abs(m) < 60) return relativeFormat.format(m, "minute");
-    const h = Math.round(m / 60);
+    const h = Math.trunc(m / 60);
     if (Math.abs(h) < 24) return relativeFormat.format(h, "hour");
-    return relativeFormat.format(Math.round(h / 24), "day");
+    return relativeFormat.format(Math.trunc(h / 24), "day");
   }
 
   function localTime(ms) {
@@ -244,6 +245,7 @@
       this.status = status;
       this.code = code;
       this.serverMessage = message;
+      this.retryAfter = null;
     }
   }
 
@@ -282,7 +284,10 @@
     if (!response.ok) {
       const code = data && typeof data.error === "string" ? data.error : `http_${response.status}`;
       const message = data && typeof data.message === "string" ? data.message : null;
-      throw new ApiError(response.status, code, message);
+      const error = new ApiError(response.status, code, message);
+      const retryAfter = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+      if (Number.isFinite(retryAfter) && retryAfter > 0) error.retryAfter = retryAfter;
+      throw error;
     }
     if (!data || typeof data !== "object") throw new ApiError(response.status, "bad_response", null);
     return data;
@@ -355,18 +360,35 @@
         return "Can't reach the Whack server. Check your connection, then try again.";
       case "invalid_user_code":
         return "That code is unknown, expired or already used. Check the code in your terminal, or start the sign-in there again for a new one.";
+      case "too_many_attempts":
+        return err.retryAfter
+          ? `Too many wrong codes from your network. Try again in ${err.retryAfter} seconds.`
+          : "Too many wrong codes from your network. Wait a minute, then try again.";
       case "name_taken":
         return "That display name is taken. Try another one.";
+      case "ceremony_expired":
+        return "The passkey request timed out. Try again.";
+      case "unknown_passkey":
+        return "Whack doesn't know that passkey (it may belong to another server). Pick another passkey, or create an account below.";
+      case "passkey_rejected":
+        return "Whack couldn't verify that passkey. Try again.";
+      case "approval_required":
+      case "approval_expired":
+        return "Your sign-in is no longer fresh enough to approve.";
+      case "busy":
+        return "The server is busy. Try again in a moment.";
+      case "server_error":
+        return "Something went wrong on the server. Try again in a moment.";
       case "bad_response":
         return "The server sent an answer this page does not understand. Reload the page and try again.";
       default:
         break;
     }
-    if (err.status === 429) {
-      return err.serverMessage || "Too many attempts from your network. Wait a minute, then try again.";
+    if (err.serverMessage) {
+      const text = err.serverMessage.charAt(0).toUpperCase() + err.serverMessage.slice(1);
+      return /[.!?]$/.test(text) ? text : `${text}.`;
     }
-    if (err.serverMessage) return err.serverMessage;
-    return `Something went wrong on the server (${err.status}). Try again.`;
+    return `Something went wrong (HTTP ${err.status}). Try again.`;
   }
 
   function webauthnMessage(err, kind) {
@@ -595,8 +617,11 @@
       if (state.step !== "auth") return;
       const entry = registerEntry(name);
       entry.promise.catch((err) => {
-        if (err instanceof ApiError && err.code === "name_taken" && el.nameInput.value.trim() === name) {
+        if (!(err instanceof ApiError) || el.nameInput.value.trim() !== name) return;
+        if (err.code === "name_taken") {
           showFieldError(el.nameInput, el.nameError, `“${name}” is taken. Try another name.`);
+        } else if (err.code === "invalid_name") {
+          showFieldError(el.nameInput, el.nameError, apiMessage(err));
         }
       });
     }, NAME_DEBOUNCE_MS);
@@ -675,7 +700,7 @@
       finish("error", apiMessage(err));
       return;
     }
-    if (err instanceof ApiError && err.code === "name_taken") {
+    if (err instanceof ApiError && (err.code === "name_taken" || err.code === "invalid_name")) {
       showFieldError(el.nameInput, el.nameError, apiMessage(err));
       el.nameInput.focus();
       setStatus("idle", "");
@@ -690,7 +715,7 @@
     if (state.step === "auth") {
       signinEntry();
       const name = el.nameInput.value.trim();
-      if (kind === "register" && nameProblem(name) === null && !(err instanceof ApiError && err.code === "name_taken")) {
+      if (kind === "register" && nameProblem(name) === null && !(err instanceof ApiError && (err.code === "name_taken" || err.code === "invalid_name"))) {
         registerEntry(name);
       }
     }
@@ -738,7 +763,7 @@
     } catch (err) {
       setBusy(false);
       if (isTerminal(err)) finish("error", apiMessage(err));
-      else backToSignIn(`Couldn't approve: ${apiMessage(err)} Every approval needs a fresh passkey sign-in — please sign in again.`);
+      else backToSignIn(`Couldn't approve: ${apiMessage(err)} Every approval needs a fresh passkey sign-in, so please sign in again.`);
     }
   }
 
