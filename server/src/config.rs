@@ -40,9 +40,54 @@ pub struct Config {
     #[arg(long, env = "WHACK_ACCESS_TOKEN_TTL", default_value_t = whack_shared::claims::ACCESS_TOKEN_TTL_SECS,
           value_parser = clap::value_parser!(u64).range(1..=3600), hide = true)]
     pub access_token_ttl_secs: u64,
+
+    /// Game countdown before moles pop, in ms (shorten only for tests).
+    #[arg(long, env = "WHACK_COUNTDOWN_MS", default_value_t = crate::game::DEFAULT_COUNTDOWN_MS,
+          value_parser = clap::value_parser!(u32).range(0..=10_000), hide = true)]
+    pub countdown_ms: u32,
+
+    /// A quick-match room with 2+ players starts this long after the second joins, in ms.
+    #[arg(long, env = "WHACK_QUICK_FILL_MS", default_value_t = 3000, hide = true)]
+    pub quick_fill_ms: u64,
+
+    /// A quick-match room with one player starts after this wait, in ms.
+    #[arg(
+        long,
+        env = "WHACK_QUICK_SOLO_MS",
+        default_value_t = 10_000,
+        hide = true
+    )]
+    pub quick_solo_ms: u64,
+
+    /// How long a dropped player keeps their seat, in seconds (shorten only for tests).
+    #[arg(long, env = "WHACK_RECONNECT_GRACE_SECS", default_value_t = whack_shared::protocol::RECONNECT_GRACE_SECS, hide = true)]
+    pub reconnect_grace_secs: u64,
+
+    /// Heartbeat ping interval on game connections, in seconds.
+    #[arg(long, env = "WHACK_WS_HEARTBEAT_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600), hide = true)]
+    pub ws_heartbeat_secs: u64,
+
+    /// Game connections silent this long (no frame, no pong) are closed, in seconds.
+    #[arg(long, env = "WHACK_WS_IDLE_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600), hide = true)]
+    pub ws_idle_secs: u64,
 }
 
 impl Config {
+    /// The game side's settings.
+    pub fn game_settings(&self) -> crate::game::GameSettings {
+        crate::game::GameSettings {
+            allow_seeded_rooms: self.allow_seeded_rooms,
+            countdown_ms: self.countdown_ms,
+            quick_fill: Duration::from_millis(self.quick_fill_ms),
+            quick_solo: Duration::from_millis(self.quick_solo_ms),
+            reconnect_grace: Duration::from_secs(self.reconnect_grace_secs),
+            heartbeat: Duration::from_secs(self.ws_heartbeat_secs),
+            idle_timeout: Duration::from_secs(self.ws_idle_secs),
+        }
+    }
+
     /// The issuer: the public URL without a trailing slash.
     pub fn issuer(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_owned()

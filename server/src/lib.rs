@@ -51,6 +51,13 @@ pub async fn serve(
         }
     });
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Axum's graceful shutdown also waits for upgraded connections, so the game
+    // side closes its sockets (after recording finished rounds) first.
+    let game = state.game.clone();
+    let shutdown = async move {
+        shutdown.await;
+        game.shutdown().await;
+    };
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -65,6 +65,8 @@ pub struct Shared {
     pub stats: Stats,
     /// Counters.
     pub metrics: Metrics,
+    /// Game rooms and connections.
+    pub game: crate::game::GameHub,
 }
 
 impl Deref for AppState {
@@ -99,13 +101,22 @@ impl AppState {
             config.access_token_ttl(),
             Arc::clone(&revocations),
         );
+        let durability = Durability::start(store.db().clone());
+        let stats = Stats::open(store.db())?;
+        let game = crate::game::GameHub::new(
+            config.game_settings(),
+            stats.clone(),
+            durability.clone(),
+            Arc::clone(&revocations),
+        );
         let shared = Shared {
-            durability: Durability::start(store.db().clone()),
+            durability,
+            game,
             refresh: RefreshTokens::new(store.clone()),
             devices: DeviceGrant::new(store.clone(), config.device_code_ttl().as_millis() as u64),
             passkeys: Passkeys::new(&config.public_url, store.clone())?,
             guesses: GuessLimiter::new(),
-            stats: Stats::open(store.db())?,
+            stats,
             metrics: Metrics::default(),
             access,
             revocations,

@@ -3,6 +3,9 @@
 //! [`ServerMsg`](whack_shared::protocol::ServerMsg). The room task owns the sockets,
 //! the timers and the fan-out; nothing here does I/O.
 //!
+//! The I/O side lives next to it: [`hub`] (lobby, quick match, open connections),
+//! `room` (one task per room), [`socket`] (the `/play` handler).
+//!
 //! How a room drives it: [`Game::start`] returns the round and the `countdown` to
 //! broadcast; then it sleeps until [`Game::next_deadline`], calls [`Game::tick`], and
 //! passes every whack to [`Game::whack`] with the time it arrived. Each event goes
@@ -26,6 +29,16 @@ mod rate_limit;
 mod scoring;
 mod spawner;
 
+pub mod clock;
+pub mod conn_limits;
+pub mod hub;
+pub mod link;
+pub mod metrics;
+mod room;
+pub mod room_error;
+pub mod settings;
+pub mod socket;
+
 #[cfg(test)]
 mod proptests;
 
@@ -34,3 +47,6 @@ pub use error::{ConfigError, WhackError};
 pub use event::{Audience, Event};
 pub use scoring::PlayerStats;
 pub use spawner::{MAX_GOLDEN_UP_MS, MAX_UP_MS, MIN_UP_MS};
+
+pub use hub::GameHub;
+pub use settings::GameSettings;

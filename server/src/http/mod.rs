@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/device/api/decision", post(device_page::decision))
         .route("/api/me", get(api::me))
         .route("/api/leaderboard", get(api::leaderboard))
+        .route("/play", get(crate::game::socket::play))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
 }

@@ -21,5 +21,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP whack_revoked_sessions Sessions on the in-memory revocation list.\n# TYPE whack_revoked_sessions gauge\nwhack_revoked_sessions {}\n",
         state.revocations.len()
     ));
+    body.push_str(&state.game.metrics().render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

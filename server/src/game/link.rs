@@ -1,0 +1,128 @@
+//! The handle a room holds on a connection: a bounded queue of ready-made frames,
+//! and a close signal anyone (room, hub, revocation, shutdown) can raise once.
+
+use axum::extract::ws::Utf8Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use tokio::sync::{Notify, mpsc};
+use whack_shared::protocol::ServerMsg;
+
+/// Frames queued per connection before it counts as too slow and is closed.
+pub const OUT_QUEUE: usize = 256;
+/// Close code for a client that does not read its frames (RFC 6455 "try again later").
+pub const CLOSE_TOO_SLOW: u16 = 1013;
+/// Close code for a connection silent for too long.
+pub const CLOSE_IDLE: u16 = 1000;
+
+/// What the send half of a connection writes.
+#[derive(Debug, Clone)]
+pub enum Out {
+    /// A JSON text frame, serialized once and shared by every receiver.
+    Text(Utf8Bytes),
+    /// A heartbeat ping.
+    Ping,
+}
+
+/// Serializes a server message once, ready to fan out.
+pub fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
+    match serde_json::to_string(msg) {
+        Ok(text) => Some(Utf8Bytes::from(text)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a server message");
+            None
+        }
+    }
+}
+
+/// A one-shot close request: the first code raised wins.
+#[derive(Debug, Default)]
+pub struct CloseSignal {
+    code: AtomicU16,
+    notify: Notify,
+}
+
+impl CloseSignal {
+    /// Asks the connection to close with `code`; later requests are ignored.
+    pub fn raise(&self, code: u16) {
+        if self
+            .code
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.notify.notify_one();
+        }
+    }
+
+    /// The code raised, if any.
+    pub fn code(&self) -> Option<u16> {
+        match self.code.load(Ordering::Acquire) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+
+    /// Waits until a close is raised; returns its code.
+    pub async fn raised(&self) -> u16 {
+        loop {
+            if let Some(code) = self.code() {
+                return code;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// One connection as a room or the hub sees it.
+#[derive(Debug, Clone)]
+pub struct ConnLink {
+    /// Unique for the server's lifetime.
+    pub id: u64,
+    /// The connection's outgoing queue.
+    pub tx: mpsc::Sender<Out>,
+    /// Raise to close the connection.
+    pub close: Arc<CloseSignal>,
+}
+
+impl ConnLink {
+    /// Queues a frame without waiting; a connection whose queue is full is not
+    /// keeping up and is closed rather than allowed to hold the room back.
+    pub fn send(&self, frame: &Utf8Bytes) -> bool {
+        match self.tx.try_send(Out::Text(frame.clone())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.close.raise(CLOSE_TOO_SLOW);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Serializes and queues one message for this connection only.
+    pub fn send_msg(&self, msg: &ServerMsg) -> bool {
+        encode(msg).is_some_and(|frame| self.send(&frame))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_first_close_code_wins_and_full_queues_close() {
+        let signal = Arc::new(CloseSignal::default());
+        signal.raise(4001);
+        signal.raise(1001);
+        assert_eq!(signal.raised().await, 4001);
+
+        let (tx, _rx) = mpsc::channel(1);
+        let link = ConnLink {
+            id: 1,
+            tx,
+            close: Arc::new(CloseSignal::default()),
+        };
+        let frame = Utf8Bytes::from_static("{}");
+        assert!(link.send(&frame));
+        assert!(!link.send(&frame));
+        assert_eq!(link.close.code(), Some(CLOSE_TOO_SLOW));
+    }
+}

@@ -1,0 +1,124 @@
+//! Game-side counters for `/metrics`.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Counters and gauges of the game side.
+#[derive(Default)]
+pub struct GameMetrics {
+    /// Open `/play` connections.
+    pub connections: AtomicI64,
+    /// `/play` connections accepted since start.
+    pub connections_total: AtomicU64,
+    /// Rooms open now.
+    pub rooms: AtomicI64,
+    /// Rounds played to the end (results recorded).
+    pub rounds_finished: AtomicU64,
+    /// Whacks received.
+    pub whacks: AtomicU64,
+    /// Whacks dropped for going over the per-player cap.
+    pub whacks_dropped: AtomicU64,
+    /// Malformed frames answered with `error`.
+    pub protocol_errors: AtomicU64,
+    /// Connections closed by the server, by reason.
+    pub closed_token: AtomicU64,
+    /// Closed with 4002.
+    pub closed_protocol: AtomicU64,
+    /// Closed with 4008.
+    pub closed_flood: AtomicU64,
+    /// Closed for not reading fast enough.
+    pub closed_slow: AtomicU64,
+    /// Closed for silence.
+    pub closed_idle: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub fn inc(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl GameMetrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let gauges = [
+            (
+                "whack_ws_connections",
+                "Open game connections.",
+                &self.connections,
+            ),
+            ("whack_rooms", "Open rooms.", &self.rooms),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        let counters = [
+            (
+                "whack_ws_connections_total",
+                "Game connections accepted.",
+                &self.connections_total,
+            ),
+            (
+                "whack_rounds_finished_total",
+                "Rounds played to the end.",
+                &self.rounds_finished,
+            ),
+            ("whack_whacks_total", "Whacks received.", &self.whacks),
+            (
+                "whack_whacks_dropped_total",
+                "Whacks dropped over the per-player cap.",
+                &self.whacks_dropped,
+            ),
+            (
+                "whack_ws_protocol_errors_total",
+                "Malformed frames answered with an error.",
+                &self.protocol_errors,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP whack_ws_closed_total Game connections closed by the server, by reason.\n# TYPE whack_ws_closed_total counter"
+        );
+        for (reason, value) in [
+            ("token", &self.closed_token),
+            ("protocol", &self.closed_protocol),
+            ("flood", &self.closed_flood),
+            ("slow", &self.closed_slow),
+            ("idle", &self.closed_idle),
+        ] {
+            let _ = writeln!(
+                out,
+                "whack_ws_closed_total{{reason=\"{reason}\"}} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_gauges_and_counters() {
+        let m = GameMetrics::default();
+        m.connections.fetch_add(2, Ordering::Relaxed);
+        inc(&m.whacks_dropped);
+        let text = m.render();
+        assert!(text.contains("# TYPE whack_ws_connections gauge\nwhack_ws_connections 2"));
+        assert!(text.contains("whack_whacks_dropped_total 1"));
+        assert!(text.contains("whack_ws_closed_total{reason=\"flood\"} 0"));
+    }
+}

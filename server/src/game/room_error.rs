@@ -1,0 +1,60 @@
+//! Why a lobby or room request was refused; each maps onto an `error` message.
+
+use whack_shared::protocol::{MAX_PLAYERS, MAX_ROUND_SECS, MIN_ROUND_SECS};
+
+/// A refused room request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    /// No room with that id or join code.
+    #[error("no such room (it may have closed)")]
+    NoSuchRoom,
+    /// All seats are taken.
+    #[error("the room is full ({max} players)", max = MAX_PLAYERS)]
+    RoomFull,
+    /// A round is on and the player has no seat in it.
+    #[error("a round is being played in that room; try again when it ends")]
+    RoomInGame,
+    /// `round_secs` out of range.
+    #[error("round_secs must be {min}–{max}", min = MIN_ROUND_SECS, max = MAX_ROUND_SECS)]
+    BadRoundSecs,
+    /// A room name that is empty, too long or has control characters.
+    #[error("a room name is 1–32 printable characters")]
+    BadName,
+    /// `seed` on a server that does not allow it.
+    #[error("this server does not accept fixed seeds")]
+    SeedNotAllowed,
+    /// `join_room` without `room_id` or `code`.
+    #[error("join_room needs a room_id or a code")]
+    NoTarget,
+    /// Only the host may start the round.
+    #[error("only the host can start the round")]
+    NotHost,
+    /// `start_game` while a round is on.
+    #[error("the round has already started")]
+    AlreadyStarted,
+    /// A room command from a player who is not in a room.
+    #[error("you are not in a room")]
+    NotInRoom,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+impl RoomError {
+    /// A stable snake_case word for the `error` message's `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoSuchRoom => "no_such_room",
+            Self::RoomFull => "room_full",
+            Self::RoomInGame => "room_in_game",
+            Self::BadRoundSecs => "bad_round_secs",
+            Self::BadName => "bad_room_name",
+            Self::SeedNotAllowed => "seed_not_allowed",
+            Self::NoTarget => "no_room_given",
+            Self::NotHost => "not_host",
+            Self::AlreadyStarted => "already_started",
+            Self::NotInRoom => "not_in_room",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+}

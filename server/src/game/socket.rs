@@ -1,0 +1,543 @@
+//! `GET /play`: the bearer token is checked before the upgrade, then one task per
+//! connection runs a send half (its queue out to the socket, and the close) and a
+//! receive half (frames in, token expiry, heartbeats) joined by `select!`.
+
+use super::conn_limits::{FloodGuard, Strikes, WhackVerdict};
+use super::hub::{CreateRoom, GameHub, RoomHandle};
+use super::link::{CLOSE_IDLE, CloseSignal, ConnLink, OUT_QUEUE, Out, encode};
+use super::metrics::inc;
+use super::room::RoomCmd;
+use super::room_error::RoomError;
+use crate::http::bearer::Bearer;
+use crate::http::error::AppError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use whack_shared::claims::AccessClaims;
+use whack_shared::protocol::{
+    ClientMsg, HOLES, MAX_FRAME_BYTES, Millis, PROTOCOL_VERSION, PlayerRef, ServerMsg, close,
+};
+
+/// Read buffer per connection: frames are small, and idle sockets must be cheap.
+const READ_BUFFER: usize = 512;
+/// Frames above [`MAX_FRAME_BYTES`] up to this size are read and refused with an
+/// `error`; larger ones end the connection at the WebSocket layer.
+const MAX_INBOUND: usize = 64 * 1024;
+/// Unsent bytes a connection may hold before writes fail.
+const MAX_WRITE_BUFFER: usize = 256 * 1024;
+/// How long closing may take: queued frames, the close frame, the peer's reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Longest room command wait (the room is a local task; this only guards bugs).
+const ROOM_SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /play`: upgrades an authenticated request to a game connection.
+pub async fn play(
+    State(state): State<AppState>,
+    Bearer(claims): Bearer,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.game.is_shutting_down() {
+        return AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )
+        .into_response();
+    }
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_INBOUND)
+        .max_frame_size(MAX_INBOUND)
+        .on_upgrade(move |socket| session(state, socket, claims))
+}
+
+async fn session(state: AppState, socket: WebSocket, claims: AccessClaims) {
+    let hub = state.game.clone();
+    let (mut sink, mut stream) = socket.split();
+    let registration = match hub.register(&claims.sid) {
+        Ok(r) => r,
+        Err(_) => {
+            let _ = sink.send(close_message(close::GOING_AWAY)).await;
+            return;
+        }
+    };
+    let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
+    let link = ConnLink {
+        id: registration.id,
+        tx,
+        close: Arc::clone(&registration.close),
+    };
+    let mut conn = Conn {
+        player: PlayerRef {
+            id: claims.sub.clone(),
+            name: claims.name.clone(),
+        },
+        expires_at: claims.exp as Millis * 1000.0,
+        state,
+        hub,
+        link,
+        room: None,
+        strikes: Strikes::default(),
+        flood: FloodGuard::default(),
+    };
+    conn.link.send_msg(&ServerMsg::Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        player: conn.player.clone(),
+        server_time: conn.hub.clock().now(),
+    });
+    // A player who dropped gets their seat, score and board straight back.
+    if let Some(room) = conn.hub.seat_of(&conn.player.id) {
+        let result = conn
+            .hub
+            .join(Some(&room.id), None, conn.player.clone(), conn.link.clone())
+            .await;
+        conn.room = result.ok();
+    }
+    let close = Arc::clone(&registration.close);
+    tokio::select! {
+        () = send_half(&mut sink, &mut rx, &close) => {}
+        () = conn.receive(&mut stream) => {}
+    }
+    conn.dropped().await;
+    if let Some(code) = close.code() {
+        count_close(&conn.hub, code);
+        // Read until the peer answers the close (or gives up), so nothing unread
+        // turns our close into a reset that could swallow the close frame.
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+    drop(registration);
+}
+
+fn count_close(hub: &GameHub, code: u16) {
+    let m = hub.metrics();
+    match code {
+        close::TOKEN_EXPIRED => inc(&m.closed_token),
+        close::PROTOCOL_ERROR | close::VERSION_MISMATCH => inc(&m.closed_protocol),
+        close::RATE_LIMITED => inc(&m.closed_flood),
+        super::link::CLOSE_TOO_SLOW => inc(&m.closed_slow),
+        CLOSE_IDLE => inc(&m.closed_idle),
+        _ => {}
+    }
+}
+
+fn close_message(code: u16) -> Message {
+    let reason = match code {
+        close::TOKEN_EXPIRED => "token expired or revoked",
+        close::PROTOCOL_ERROR => "protocol error",
+        close::VERSION_MISMATCH => "unsupported protocol version",
+        close::RATE_LIMITED => "rate limited",
+        close::GOING_AWAY => "server shutting down",
+        super::link::CLOSE_TOO_SLOW => "too slow to keep up",
+        CLOSE_IDLE => "idle",
+        _ => "",
+    };
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+/// Writes the queue to the socket until a close is raised, then flushes what is
+/// queued, the shutdown notice if any, and the close frame.
+async fn send_half(
+    sink: &mut SplitSink<WebSocket, Message>,
+    rx: &mut mpsc::Receiver<Out>,
+    close: &CloseSignal,
+) {
+    let code = loop {
+        tokio::select! {
+            biased;
+            code = close.raised() => break code,
+            out = rx.recv() => {
+                let Some(out) = out else { return };
+                if sink.send(message(out)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Ok(out) = rx.try_recv() {
+            sink.feed(message(out)).await?;
+        }
+        if code == close::GOING_AWAY {
+            let notice = ServerMsg::Shutdown {
+                message: "the server is shutting down; reconnect in a moment".into(),
+            };
+            if let Some(frame) = encode(&notice) {
+                sink.feed(Message::Text(frame)).await?;
+            }
+        }
+        sink.send(close_message(code)).await
+    })
+    .await;
+}
+
+fn message(out: Out) -> Message {
+    match out {
+        Out::Text(text) => Message::Text(text),
+        Out::Ping => Message::Ping(axum::body::Bytes::new()),
+    }
+}
+
+/// One connection's receive side and what it knows about the player.
+struct Conn {
+    state: AppState,
+    hub: GameHub,
+    player: PlayerRef,
+    link: ConnLink,
+    room: Option<RoomHandle>,
+    /// When the access token in force expires (Unix ms).
+    expires_at: Millis,
+    strikes: Strikes,
+    flood: FloodGuard,
+}
+
+impl Conn {
+    async fn receive(&mut self, stream: &mut SplitStream<WebSocket>) {
+        let clock = self.hub.clock();
+        let settings = self.hub.settings().clone();
+        let expiry = tokio::time::sleep_until(clock.instant_at(self.expires_at));
+        tokio::pin!(expiry);
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + settings.heartbeat, settings.heartbeat);
+        let mut last_seen = Instant::now();
+        let close = Arc::clone(&self.link.close);
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let Some(Ok(frame)) = frame else { return };
+                    last_seen = Instant::now();
+                    let expires_at = self.expires_at;
+                    if !self.on_frame(frame).await {
+                        return;
+                    }
+                    if self.expires_at != expires_at {
+                        expiry.as_mut().reset(clock.instant_at(self.expires_at));
+                    }
+                }
+                () = &mut expiry => {
+                    if clock.now() >= self.expires_at {
+                        close.raise(close::TOKEN_EXPIRED);
+                    }
+                    expiry.as_mut().reset(clock.instant_at(self.expires_at).max(Instant::now() + Duration::from_millis(50)));
+                }
+                _ = heartbeat.tick() => {
+                    if last_seen.elapsed() >= settings.idle_timeout {
+                        close.raise(CLOSE_IDLE);
+                    } else {
+                        let _ = self.link.tx.try_send(Out::Ping);
+                    }
+                }
+                _ = close.raised() => {
+                    // The send half is closing; give it time, then let go.
+                    tokio::time::sleep(CLOSE_GRACE).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one frame; false when the peer closed.
+    async fn on_frame(&mut self, frame: Message) -> bool {
+        match frame {
+            Message::Text(text) => {
+                if text.len() > MAX_FRAME_BYTES {
+                    self.offend(
+                        "frame_too_large",
+                        format!("frames are at most {MAX_FRAME_BYTES} bytes"),
+                    );
+                } else {
+                    match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(msg) => self.on_message(msg).await,
+                        Err(e) => {
+                            let (code, message) = classify(&text, &e);
+                            self.offend(code, message);
+                        }
+                    }
+                }
+                true
+            }
+            Message::Binary(_) => {
+                self.offend("binary_frame", "frames are JSON text".into());
+                true
+            }
+            Message::Ping(_) | Message::Pong(_) => true,
+            Message::Close(_) => false,
+        }
+    }
+
+    fn offend(&mut self, code: &str, message: String) {
+        inc(&self.hub.metrics().protocol_errors);
+        self.error(code, &message);
+        if self.strikes.offend(self.hub.clock().now()) {
+            self.link.close.raise(close::PROTOCOL_ERROR);
+        }
+    }
+
+    fn error(&self, code: &str, message: &str) {
+        self.link.send_msg(&ServerMsg::Error {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn refused(&self, e: &RoomError) {
+        self.error(e.code(), &e.to_string());
+    }
+
+    async fn on_message(&mut self, msg: ClientMsg) {
+        match msg {
+            ClientMsg::Hello { protocol_version } => {
+                if protocol_version != PROTOCOL_VERSION {
+                    self.error(
+                        "version_mismatch",
+                        &format!(
+                            "this server speaks protocol version {PROTOCOL_VERSION}, not {protocol_version}; update your client"
+                        ),
+                    );
+                    self.link.close.raise(close::VERSION_MISMATCH);
+                }
+            }
+            ClientMsg::ListRooms => {
+                self.link.send_msg(&ServerMsg::Rooms {
+                    rooms: self.hub.list_rooms(),
+                });
+            }
+            ClientMsg::CreateRoom {
+                name,
+                private,
+                round_secs,
+                seed,
+            } => {
+                let request = CreateRoom {
+                    name,
+                    private,
+                    round_secs,
+                    seed,
+                };
+                let result = self
+                    .hub
+                    .create_room(request, self.player.clone(), self.link.clone())
+                    .await;
+                self.entered(result);
+            }
+            ClientMsg::JoinRoom { room_id, code } => {
+                let result = self
+                    .hub
+                    .join(
+                        room_id.as_deref(),
+                        code.as_deref(),
+                        self.player.clone(),
+                        self.link.clone(),
+                    )
+                    .await;
+                self.entered(result);
+            }
+            ClientMsg::QuickMatch => {
+                let result = self
+                    .hub
+                    .quick_match(self.player.clone(), self.link.clone())
+                    .await;
+                self.entered(result);
+            }
+            ClientMsg::LeaveRoom => match self.room.take() {
+                Some(room) => {
+                    self.command_room(
+                        &room,
+                        RoomCmd::Leave {
+                            player_id: self.player.id.clone(),
+                            conn: Some(self.link.id),
+                        },
+                    )
+                    .await;
+                }
+                None => self.refused(&RoomError::NotInRoom),
+            },
+            ClientMsg::StartGame => match self.room.clone() {
+                Some(room) => {
+                    let command = RoomCmd::Start {
+                        player_id: self.player.id.clone(),
+                    };
+                    self.command_room(&room, command).await;
+                }
+                None => self.refused(&RoomError::NotInRoom),
+            },
+            ClientMsg::Whack { hole } => self.whack(hole),
+            ClientMsg::Reauth { access_token } => self.reauth(access_token.expose()),
+            ClientMsg::Ping { t } => {
+                self.link.send_msg(&ServerMsg::Pong {
+                    t,
+                    server_time: self.hub.clock().now(),
+                });
+            }
+        }
+    }
+
+    fn entered(&mut self, result: Result<RoomHandle, RoomError>) {
+        match result {
+            Ok(room) => self.room = Some(room),
+            Err(e) => self.refused(&e),
+        }
+    }
+
+    async fn command_room(&mut self, room: &RoomHandle, command: RoomCmd) {
+        let sent = tokio::time::timeout(ROOM_SEND_TIMEOUT, room.tx.send(command)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            self.room = None;
+            self.refused(&RoomError::NoSuchRoom);
+        }
+    }
+
+    fn whack(&mut self, hole: u8) {
+        let metrics = self.hub.metrics();
+        inc(&metrics.whacks);
+        if hole >= HOLES {
+            self.error("invalid_hole", "holes are 0–8");
+            return;
+        }
+        let Some(room) = &self.room else {
+            self.refused(&RoomError::NotInRoom);
+            return;
+        };
+        let at = self.hub.clock().now();
+        match self.flood.admit(at) {
+            WhackVerdict::Forward => {
+                let command = RoomCmd::Whack {
+                    player_id: self.player.id.clone(),
+                    hole,
+                    at,
+                };
+                if room.tx.try_send(command).is_err() {
+                    inc(&metrics.whacks_dropped);
+                }
+            }
+            WhackVerdict::Drop => inc(&metrics.whacks_dropped),
+            WhackVerdict::Close => {
+                inc(&metrics.whacks_dropped);
+                self.error("rate_limited", "too many whacks for too long");
+                self.link.close.raise(close::RATE_LIMITED);
+            }
+        }
+    }
+
+    fn reauth(&mut self, token: &str) {
+        match self.state.access.verify(token) {
+            Ok(claims) if claims.sub == self.player.id => {
+                self.expires_at = claims.exp as Millis * 1000.0;
+                self.hub.set_session(self.link.id, &claims.sid);
+                self.link.send_msg(&ServerMsg::ReauthOk {
+                    expires_at: self.expires_at,
+                });
+            }
+            Ok(_) => self.error(
+                "reauth_wrong_player",
+                "that access token belongs to another player",
+            ),
+            Err(e) => {
+                self.state.metrics.access_denied.inc();
+                self.error("reauth_failed", &e.to_string());
+            }
+        }
+    }
+
+    /// The connection is gone: the room keeps the seat for the reconnect grace.
+    async fn dropped(&mut self) {
+        if let Some(room) = self.room.take() {
+            let command = RoomCmd::Dropped {
+                player_id: self.player.id.clone(),
+                conn: self.link.id,
+            };
+            let _ = tokio::time::timeout(ROOM_SEND_TIMEOUT, room.tx.send(command)).await;
+        }
+    }
+}
+
+/// Names what was wrong with a frame that did not parse, without echoing it.
+fn classify(text: &str, error: &serde_json::Error) -> (&'static str, String) {
+    if error.is_syntax() || error.is_eof() {
+        return ("invalid_json", "frames must be JSON objects".into());
+    }
+    let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    match value.get("type").and_then(|t| t.as_str()) {
+        None => (
+            "missing_type",
+            "a message needs a string \"type\" field".into(),
+        ),
+        Some(kind) if !KNOWN_TYPES.contains(&kind) => (
+            "unknown_type",
+            format!(
+                "unknown message type; known types: {}",
+                KNOWN_TYPES.join(", ")
+            ),
+        ),
+        Some(kind) => (
+            "bad_message",
+            format!("a {kind} message with missing or invalid fields"),
+        ),
+    }
+}
+
+/// The `type`s a client may send.
+const KNOWN_TYPES: [&str; 10] = [
+    "hello",
+    "list_rooms",
+    "create_room",
+    "join_room",
+    "quick_match",
+    "leave_room",
+    "start_game",
+    "whack",
+    "reauth",
+    "ping",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(text: &str) -> &'static str {
+        match serde_json::from_str::<ClientMsg>(text) {
+            Ok(_) => "ok",
+            Err(e) => classify(text, &e).0,
+        }
+    }
+
+    #[test]
+    fn bad_frames_are_named_without_echoing_them() {
+        assert_eq!(code_of("{not json"), "invalid_json");
+        assert_eq!(code_of("[1,2]"), "missing_type");
+        assert_eq!(code_of(r#"{"type":"dance"}"#), "unknown_type");
+        assert_eq!(code_of(r#"{"type":"whack","hole":"x"}"#), "bad_message");
+        assert_eq!(code_of(r#"{"type":"whack","hole":3}"#), "ok");
+        let text = r#"{"type":"reauth","access_token":5}"#;
+        let Err(e) = serde_json::from_str::<ClientMsg>(text) else {
+            panic!("parsed");
+        };
+        assert!(!classify(text, &e).1.contains('5'));
+    }
+
+    #[test]
+    fn every_known_type_parses() {
+        for kind in KNOWN_TYPES {
+            let text = format!(r#"{{"type":"{kind}"}}"#);
+            assert_ne!(code_of(&text), "unknown_type", "{kind}");
+        }
+    }
+}
