@@ -58,6 +58,12 @@ pub async fn serve(
         shutdown.await;
         game.shutdown().await;
     };
+    // Game frames are small and latency-bound: no Nagle delay behind delayed ACKs.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod oauth;
 pub mod passkey;
 pub mod server;
+pub mod ws;
 
 pub use server::TestServer;
 

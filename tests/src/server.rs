@@ -85,10 +85,10 @@ impl TestServer {
                 self.child = None;
                 anyhow::bail!("whack-server exited with {status}:\n{}", self.logs());
             }
-            if let Ok(r) = http.get(format!("{}/healthz", self.url())).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(r) = http.get(format!("{}/healthz", self.url())).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
             }
             anyhow::ensure!(
                 Instant::now() < deadline,

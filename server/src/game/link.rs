@@ -49,7 +49,8 @@ impl CloseSignal {
             .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            self.notify.notify_one();
+            // Both halves of the connection wait on it.
+            self.notify.notify_waiters();
         }
     }
 
@@ -64,10 +65,14 @@ impl CloseSignal {
     /// Waits until a close is raised; returns its code.
     pub async fn raised(&self) -> u16 {
         loop {
+            // Registered before the check, so a raise in between is not missed.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if let Some(code) = self.code() {
                 return code;
             }
-            self.notify.notified().await;
+            notified.await;
         }
     }
 }
@@ -113,6 +118,19 @@ mod tests {
         signal.raise(4001);
         signal.raise(1001);
         assert_eq!(signal.raised().await, 4001);
+
+        let later = Arc::new(CloseSignal::default());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let later = Arc::clone(&later);
+                tokio::spawn(async move { later.raised().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        later.raise(4002);
+        for waiter in waiters {
+            assert_eq!(waiter.await.ok(), Some(4002));
+        }
 
         let (tx, _rx) = mpsc::channel(1);
         let link = ConnLink {
