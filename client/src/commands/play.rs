@@ -2,13 +2,14 @@
 
 use std::process::ExitCode;
 use whack_client::auth::ServerUrl;
+use whack_client::tui::{self, TuiConfig};
 
-/// Starts the TUI.
+/// Starts the TUI; the keyring is checked before the terminal is taken over.
 pub async fn run(server: &ServerUrl, insecure_storage: bool) -> anyhow::Result<ExitCode> {
-    let _ = (server, insecure_storage);
-    eprintln!(
-        "The game screen is not available in this build yet. Use `whack login`, \
-         `whack status` or `whack logout` (see `whack --help`)."
-    );
-    Ok(ExitCode::FAILURE)
+    tui::run(TuiConfig {
+        server: server.clone(),
+        insecure_storage,
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,610 @@
+//! The real `whack` client binary logging in to the real server: the printed code is
+//! approved with a soft passkey through the page's API, the refresh token lands in a
+//! real Secret Service (gnome-keyring on a private D-Bus session bus started by the
+//! test) or, with `--insecure-storage`, in a 0600 file, and never an access token on
+//! disk. Also: no keyring means a fast, clear error before any code is requested;
+//! two processes refreshing at once stay logged in; a revoked session logs out.
+//!
+//! Figures (not assertions) are printed as `FIGURE …` lines: run with `--nocapture`.
+
+use anyhow::{Context, Result, bail, ensure};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use whack_shared::Secret;
+use whack_shared::oauth::ErrorCode;
+use whack_tests::{TestServer, oauth, passkey};
+
+/// How long a login may take from start to exit once approved (poll interval 5 s).
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(40);
+
+fn keyring_available() -> bool {
+    let ok = ["dbus-daemon", "gnome-keyring-daemon", "secret-tool"]
+        .iter()
+        .all(|p| whack_tests::have_program(p));
+    whack_tests::e2e_available(
+        "a Secret Service (apt-get install dbus dbus-x11 gnome-keyring libsecret-tools)",
+        ok,
+    )
+}
+
+/// A private D-Bus session bus with an unlocked gnome-keyring on it. gnome-keyring
+/// exits by itself when the bus goes away, which dropping this does.
+struct KeyringBus {
+    daemon: std::process::Child,
+    address: String,
+}
+
+impl KeyringBus {
+    fn start(home: &Path) -> Result<Self> {
+        use std::io::{BufRead, Write};
+        let runtime = home.join("run");
+        let mut daemon = std::process::Command::new("dbus-daemon")
+            .arg("--session")
+            .arg("--nofork")
+            .arg("--print-address=1")
+            .arg(format!(
+                "--address=unix:path={}",
+                runtime.join("bus").display()
+            ))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting dbus-daemon")?;
+        let mut address = String::new();
+        if let Some(out) = daemon.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut address)?;
+        }
+        let address = address.trim().to_string();
+        let mut bus = Self { daemon, address };
+        ensure!(!bus.address.is_empty(), "dbus-daemon printed no address");
+        // --daemonize returns once the keyring is unlocked and on the bus.
+        let mut keyring = std::process::Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--daemonize"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting gnome-keyring-daemon")?;
+        if let Some(mut stdin) = keyring.stdin.take() {
+            stdin.write_all(b"test-keyring-password")?;
+        }
+        let status = keyring.wait()?;
+        if !status.success() {
+            bus.stop();
+            bail!("gnome-keyring-daemon failed: {status}");
+        }
+        Ok(bus)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+impl Drop for KeyringBus {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One user of the client: a fresh HOME, a server, and a keyring bus or none.
+struct Player {
+    home: tempfile::TempDir,
+    server: String,
+    bus: Option<KeyringBus>,
+}
+
+impl Player {
+    fn new(server: &str, with_keyring: bool) -> Result<Self> {
+        let home = tempfile::Builder::new().prefix("whack-home-").tempdir()?;
+        for dir in ["run", ".config", ".local/share"] {
+            std::fs::create_dir_all(home.path().join(dir))?;
+        }
+        let bus = if with_keyring {
+            Some(KeyringBus::start(home.path())?)
+        } else {
+            None
+        };
+        Ok(Self {
+            home,
+            server: server.to_string(),
+            bus,
+        })
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Only what we set: no DISPLAY (no browser), no inherited bus or WHACK_SERVER.
+    fn env(&self, cmd: &mut Command) {
+        let home = self.home();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .env("WHACK_SERVER", &self.server)
+            .kill_on_drop(true);
+        if let Some(bus) = &self.bus {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+        }
+    }
+
+    fn whack(&self, args: &[&str]) -> Command {
+        // WHACK_CLIENT_BIN lets the figures be taken with a release client.
+        let bin = std::env::var_os("WHACK_CLIENT_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| whack_tests::bin_path("whack"));
+        let mut cmd = Command::new(bin);
+        cmd.args(args);
+        self.env(&mut cmd);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Result<Run> {
+        let started = Instant::now();
+        let output = tokio::time::timeout(LOGIN_TIMEOUT, self.whack(args).output())
+            .await
+            .with_context(|| format!("whack {args:?} timed out"))??;
+        Ok(Run::new(output, started.elapsed()))
+    }
+
+    /// `whack [extra] login --no-browser`; approves the printed code as a new player.
+    async fn login(&self, extra: &[&str], name: &str) -> Result<Run> {
+        let mut args = extra.to_vec();
+        args.extend(["login", "--no-browser"]);
+        let mut cmd = self.whack(&args);
+        cmd.env("RUST_LOG", "whack=debug,whack_client=debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut printed = String::new();
+        let code = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await? {
+                printed.push_str(&line);
+                printed.push('\n');
+                if let Some(code) = line.trim().strip_prefix("Code: ") {
+                    return Ok(code.to_string());
+                }
+            }
+            bail!("whack login printed no code")
+        })
+        .await;
+        let code = match code {
+            Ok(Ok(code)) => code,
+            other => {
+                let _ = child.kill().await;
+                let out = child.wait_with_output().await?;
+                bail!(
+                    "{other:?}\nstdout:\n{printed}\nstderr:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
+        passkey::approve_new_player(&self.server, &code, name).await?;
+        let rest = tokio::time::timeout(LOGIN_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+            anyhow::Ok(child.wait_with_output().await?)
+        })
+        .await
+        .context("whack login did not finish after approval")??;
+        let mut run = Run::new(rest, started.elapsed());
+        run.stdout = printed + &run.stdout;
+        Ok(run)
+    }
+
+    fn secret_tool(&self, args: &[&str]) -> Result<Output> {
+        let bus = self.bus.as_ref().context("no keyring bus")?;
+        Ok(std::process::Command::new("secret-tool")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()?)
+    }
+
+    /// The refresh token the keyring holds for this server, if any.
+    fn keyring_token(&self) -> Result<Option<Secret>> {
+        let out = self.secret_tool(&["lookup", "service", "whack", "username", &self.server])?;
+        let token = String::from_utf8(out.stdout)?.trim().to_string();
+        Ok((!token.is_empty()).then(|| Secret::new(token)))
+    }
+
+    /// What `secret-tool search --all service whack` shows (attributes go to stderr).
+    fn keyring_search(&self) -> Result<String> {
+        let out = self.secret_tool(&["search", "--all", "service", "whack"])?;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+
+    fn token_file(&self) -> PathBuf {
+        let stem = self.server.replace("://", "_").replace([':', '/'], "_");
+        self.home()
+            .join(".config/whack")
+            .join(format!("refresh-token-{stem}"))
+    }
+}
+
+/// A finished client run.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn new(output: Output, elapsed: Duration) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    fn expect(&self, code: i32, text: &str) -> Result<()> {
+        ensure!(
+            self.code == Some(code) && self.all().contains(text),
+            "expected exit {code} and {text:?}, got {:?}:\n{}",
+            self.code,
+            self.all()
+        );
+        Ok(())
+    }
+
+    /// A `name=value` number the client logged at debug level.
+    fn logged_ms(&self, name: &str) -> Option<f64> {
+        let key = format!("{name}=");
+        let start = self.stderr.find(&key)? + key.len();
+        let digits: String = self.stderr[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        digits.parse().ok()
+    }
+}
+
+/// Files under `dir` holding something shaped like a JWT (`eyJ….eyJ`).
+fn files_with_a_jwt(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn looks_like_jwt(bytes: &[u8]) -> bool {
+        bytes.windows(3).enumerate().any(|(i, w)| {
+            w == b"eyJ"
+                && bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'.')
+                    .is_some_and(|dot| {
+                        bytes[i..i + dot]
+                            .iter()
+                            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+                            && bytes[i + dot + 1..].starts_with(b"eyJ")
+                    })
+        })
+    }
+    let mut found = Vec::new();
+    for path in files_under(dir)? {
+        if looks_like_jwt(&std::fs::read(&path)?) {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+fn files_containing(dir: &Path, needle: &str) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for path in files_under(dir)? {
+        let bytes = std::fs::read(&path)?;
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn figure(what: &str, value: String) {
+    println!("FIGURE {what}: {value}");
+}
+
+fn login_figure(run: &Run) {
+    match (run.logged_ms("exchange_ms"), run.logged_ms("store_ms")) {
+        (Some(exchange), Some(store)) => figure(
+            "login-to-token after approval (poll interval excluded)",
+            format!(
+                "{:.1} ms (token request {exchange:.1} ms + storing {store:.1} ms)",
+                exchange + store
+            ),
+        ),
+        _ => figure("login-to-token", "not logged by the client".into()),
+    }
+}
+
+async fn reuse_detections(server: &TestServer) -> Option<String> {
+    let text = reqwest::get(format!("{}/metrics", server.url()))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with("whack_refresh_reuse_detected_total"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn keyring_login_status_logout() -> Result<()> {
+    if !keyring_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let player = Player::new(&server.url(), true)?;
+
+    let login = player.login(&[], "keyring_kim").await?;
+    login.expect(0, "as keyring_kim")?;
+    ensure!(
+        login.stdout.contains("OS keyring (Secret Service)"),
+        "{}",
+        login.all()
+    );
+    login_figure(&login);
+
+    let search = player.keyring_search()?;
+    ensure!(
+        search.contains("attribute.service = whack")
+            && search.contains(&format!("attribute.username = {}", server.url()))
+            && search.contains("secret = whr_"),
+        "secret-tool search shows no refresh token:\n{search}"
+    );
+    let stored = player.keyring_token()?.context("no token in the keyring")?;
+    ensure!(
+        files_with_a_jwt(player.home())?.is_empty(),
+        "a JWT is on disk"
+    );
+    ensure!(
+        files_containing(player.home(), stored.expose())?.is_empty(),
+        "the refresh token is on disk in plain text"
+    );
+
+    let status = player.run(&["status"]).await?;
+    status.expect(0, "keyring_kim")?;
+    for expected in [
+        server.url().as_str(),
+        "Token kept in: OS keyring (Secret Service)",
+        "Access token:  expires",
+    ] {
+        ensure!(status.stdout.contains(expected), "{}", status.all());
+    }
+    ensure!(!status.all().contains("eyJ"), "status printed a token");
+    let mut times = vec![status.elapsed];
+    for _ in 0..4 {
+        let again = player.run(&["status"]).await?;
+        again.expect(0, "keyring_kim")?;
+        times.push(again.elapsed);
+    }
+    times.sort();
+    figure(
+        "`whack status` wall time, keyring, each with one refresh + /api/me (5 runs)",
+        format!(
+            "min {:.0} ms, median {:.0} ms, max {:.0} ms",
+            times[0].as_secs_f64() * 1000.0,
+            times[2].as_secs_f64() * 1000.0,
+            times[4].as_secs_f64() * 1000.0
+        ),
+    );
+    ensure!(
+        files_with_a_jwt(player.home())?.is_empty(),
+        "a JWT is on disk"
+    );
+
+    // status rotated the refresh token; logout must revoke the current one.
+    let current = player.keyring_token()?.context("token gone after status")?;
+    ensure!(current != stored, "status did not rotate the refresh token");
+    let logout = player.run(&["logout"]).await?;
+    logout.expect(0, "session is revoked")?;
+    ensure!(
+        player.keyring_token()?.is_none(),
+        "token still in the keyring"
+    );
+    ensure!(
+        !player.keyring_search()?.contains("secret = whr_"),
+        "secret-tool still finds a token"
+    );
+    let http = reqwest::Client::new();
+    match oauth::refresh(&http, &server.url(), &current).await? {
+        Err(refused) => ensure!(refused.code() == ErrorCode::InvalidGrant, "{refused:?}"),
+        Ok(_) => bail!("the server still accepts the logged-out refresh token"),
+    }
+    player.run(&["status"]).await?.expect(1, "Not logged in")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_a_session_bus_login_fails_fast_before_asking_for_a_code() -> Result<()> {
+    // A listener standing in for the server: it must never see a connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://localhost:{}", listener.local_addr()?.port());
+    let player = Player::new(&url, false)?;
+    let run = player.run(&["login", "--no-browser"]).await?;
+    run.expect(1, "no OS keyring is reachable")?;
+    for fix in ["--insecure-storage", "Secret Service"] {
+        ensure!(
+            run.stderr.contains(fix),
+            "the error does not name {fix}: {}",
+            run.all()
+        );
+    }
+    ensure!(
+        !run.stdout.contains("Code:"),
+        "a code was shown: {}",
+        run.all()
+    );
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => bail!("the client contacted the server before checking the keyring: {other:?}"),
+    }
+    ensure!(
+        run.elapsed < Duration::from_secs(5),
+        "took {:?}: not failing fast",
+        run.elapsed
+    );
+    // status and logout say the same, rather than "not logged in".
+    player
+        .run(&["status"])
+        .await?
+        .expect(1, "--insecure-storage")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn insecure_storage_keeps_a_0600_file() -> Result<()> {
+    let server = TestServer::start().await?;
+    let player = Player::new(&server.url(), false)?;
+    let login = player.login(&["--insecure-storage"], "file_fay").await?;
+    login.expect(0, "as file_fay")?;
+    ensure!(
+        login.stderr.contains("warning"),
+        "no warning: {}",
+        login.all()
+    );
+
+    let file = player.token_file();
+    let text = std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+    ensure!(text.starts_with("whr_"), "unexpected token file content");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)?.permissions().mode() & 0o777;
+        ensure!(mode == 0o600, "token file mode {mode:o}");
+        let dir = file.parent().context("no parent")?;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        ensure!(mode & 0o077 == 0, "config dir mode {mode:o}");
+    }
+    ensure!(
+        files_with_a_jwt(player.home())?.is_empty(),
+        "a JWT is on disk"
+    );
+
+    // Later commands find the file without the flag, and say where the token is.
+    let status = player.run(&["status"]).await?;
+    status.expect(0, "file_fay")?;
+    ensure!(status.stdout.contains("(insecure)"), "{}", status.all());
+    figure(
+        "`whack status` wall time, file storage (one refresh + /api/me, debug build)",
+        format!("{:.0} ms", status.elapsed.as_secs_f64() * 1000.0),
+    );
+    player
+        .run(&["logout"])
+        .await?
+        .expect(0, "session is revoked")?;
+    ensure!(!file.exists(), "logout left the token file");
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_status_processes_refreshing_at_once_stay_logged_in() -> Result<()> {
+    if !keyring_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let player = Player::new(&server.url(), true)?;
+    player
+        .login(&[], "twin_tam")
+        .await?
+        .expect(0, "as twin_tam")?;
+    for round in 0..3 {
+        // Neither process has an access token, so both refresh at the same moment.
+        let (a, b) = tokio::join!(player.run(&["status"]), player.run(&["status"]));
+        let (a, b) = (a?, b?);
+        ensure!(
+            a.code == Some(0) && b.code == Some(0),
+            "round {round}:\n{}\n---\n{}",
+            a.all(),
+            b.all()
+        );
+    }
+    player.run(&["status"]).await?.expect(0, "twin_tam")?;
+    if let Some(count) = reuse_detections(&server).await {
+        ensure!(
+            count == "0",
+            "the server detected refresh-token reuse {count} times"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_revoked_session_reports_logged_out_and_clears_storage() -> Result<()> {
+    if !keyring_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let player = Player::new(&server.url(), true)?;
+    player
+        .login(&[], "gone_gus")
+        .await?
+        .expect(0, "as gone_gus")?;
+    let token = player.keyring_token()?.context("no token stored")?;
+    let http = reqwest::Client::new();
+    let status = oauth::revoke(&http, &server.url(), &token).await?;
+    ensure!(status.is_success(), "revoke: {status}");
+
+    let run = player.run(&["status"]).await?;
+    run.expect(1, "Not logged in")?;
+    ensure!(run.stdout.contains("removed"), "{}", run.all());
+    ensure!(
+        player.keyring_token()?.is_none(),
+        "the revoked token is still stored"
+    );
+    player.run(&["status"]).await?.expect(1, "Not logged in")?;
+    Ok(())
+}
