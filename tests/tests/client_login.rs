@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use whack_shared::Secret;
+use whack_shared::device_page::Decision;
 use whack_shared::oauth::ErrorCode;
 use whack_tests::{TestServer, oauth, passkey};
 
@@ -168,6 +169,11 @@ impl Player {
 
     /// `whack [extra] login --no-browser`; approves the printed code as a new player.
     async fn login(&self, extra: &[&str], name: &str) -> Result<Run> {
+        self.login_answering(extra, Answer::Approve(name)).await
+    }
+
+    /// `whack [extra] login --no-browser`, answering the printed code with `answer`.
+    async fn login_answering(&self, extra: &[&str], answer: Answer<'_>) -> Result<Run> {
         let mut args = extra.to_vec();
         args.extend(["login", "--no-browser"]);
         let mut cmd = self.whack(&args);
@@ -201,7 +207,33 @@ impl Player {
                 );
             }
         };
-        passkey::approve_new_player(&self.server, &code, name).await?;
+        match answer {
+            Answer::Approve(name) => {
+                passkey::approve_new_player(&self.server, &code, name).await?;
+            }
+            Answer::Deny(name) => {
+                let http = reqwest::Client::new();
+                passkey::lookup(&http, &self.server, &code).await?;
+                let mut key = passkey::SoftAuthenticator::new(&self.server)?;
+                let signed_in = key.register(&http, &code, name).await?;
+                let (status, body) = passkey::decide(
+                    &http,
+                    &self.server,
+                    &code,
+                    Decision::Deny,
+                    Some(&signed_in.approval),
+                )
+                .await?;
+                ensure!(status.is_success(), "deny: {status}: {body}");
+            }
+            Answer::Interrupt => {
+                let pid = child.id().context("the client already exited")?;
+                let status = std::process::Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status()?;
+                ensure!(status.success(), "kill -INT failed");
+            }
+        }
         let rest = tokio::time::timeout(LOGIN_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 printed.push_str(&line);
@@ -250,6 +282,16 @@ impl Player {
             .join(".config/whack")
             .join(format!("refresh-token-{stem}"))
     }
+}
+
+/// What the test does with the code `whack login` prints.
+enum Answer<'a> {
+    /// Create a player with this name and approve.
+    Approve(&'a str),
+    /// Create a player with this name and deny.
+    Deny(&'a str),
+    /// Press Ctrl-C in the client.
+    Interrupt,
 }
 
 /// A finished client run.
@@ -606,5 +648,37 @@ async fn a_revoked_session_reports_logged_out_and_clears_storage() -> Result<()>
         "the revoked token is still stored"
     );
     player.run(&["status"]).await?.expect(1, "Not logged in")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn denied_and_cancelled_logins_exit_1_and_store_nothing() -> Result<()> {
+    let server = TestServer::start().await?;
+    let player = Player::new(&server.url(), false)?;
+    let insecure = ["--insecure-storage"];
+
+    let denied = player
+        .login_answering(&insecure, Answer::Deny("no_nina"))
+        .await?;
+    denied.expect(1, "denied")?;
+    ensure!(
+        !player.token_file().exists(),
+        "a denied login stored a token"
+    );
+
+    let cancelled = player.login_answering(&insecure, Answer::Interrupt).await?;
+    cancelled.expect(1, "cancelled")?;
+    ensure!(
+        cancelled.elapsed < Duration::from_secs(10),
+        "Ctrl-C did not stop the login promptly"
+    );
+    ensure!(
+        !player.token_file().exists(),
+        "a cancelled login stored a token"
+    );
+    player
+        .run(&["--insecure-storage", "status"])
+        .await?
+        .expect(1, "Not logged in")?;
     Ok(())
 }

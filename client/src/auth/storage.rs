@@ -35,6 +35,15 @@ pub enum StorageError {
         /// What the keyring library said.
         detail: String,
     },
+    /// The keyring answers but cannot store a token (no default collection, locked).
+    #[error(
+        "the OS keyring cannot store the login ({detail}); create or unlock its default \
+        keyring (collection), or {KEYRING_FIX}"
+    )]
+    KeyringUnwritable {
+        /// What the keyring library said.
+        detail: String,
+    },
     /// A keyring call took too long.
     #[error(
         "the OS keyring did not answer within {secs} s (locked and waiting for a prompt?); {KEYRING_FIX}"
@@ -101,6 +110,34 @@ impl Storage {
         // The probe: a read proves the daemon answers and is unlocked.
         storage.load().await?;
         Ok(storage)
+    }
+
+    /// Checks that a token can be written, before a login asks the player to approve
+    /// anything: writes and removes a placeholder entry (never the real token).
+    pub async fn check_writable(&self) -> Result<(), StorageError> {
+        match &self.kind {
+            StorageKind::Keyring { account } => {
+                let probe = format!("{account} (write check)");
+                with_timeout(move || {
+                    let unwritable = |e: StorageError| match e {
+                        StorageError::KeyringUnreachable { detail }
+                        | StorageError::KeyringLocked { detail }
+                        | StorageError::Keyring(detail) => {
+                            StorageError::KeyringUnwritable { detail }
+                        }
+                        other => other,
+                    };
+                    keyring_save(&probe, &Secret::new("write check")).map_err(unwritable)?;
+                    keyring_clear(&probe).map_err(unwritable)
+                })
+                .await
+            }
+            StorageKind::InsecureFile { path } => {
+                let probe = with_suffix(path, ".write-check");
+                file_save(&probe, &Secret::new("write check"))?;
+                std::fs::remove_file(&probe).map_err(|e| file_error(&probe, &e))
+            }
+        }
     }
 
     /// Which kind of storage this is.
@@ -265,7 +302,7 @@ fn file_load(path: &Path) -> Result<Option<Secret>, StorageError> {
 fn file_save(path: &Path, token: &Secret) -> Result<(), StorageError> {
     let dir = path.parent().ok_or(StorageError::NoConfigDir)?;
     paths::create_private_dir(dir).map_err(|e| file_error(dir, &e))?;
-    let tmp = path.with_extension("tmp");
+    let tmp = with_suffix(path, ".tmp");
     let write = || -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
         let mut options = std::fs::OpenOptions::new();
@@ -285,6 +322,13 @@ fn file_save(path: &Path, token: &Secret) -> Result<(), StorageError> {
         let _ = std::fs::remove_file(&tmp);
         file_error(path, &e)
     })
+}
+
+/// `path` with `suffix` appended (not replacing an extension: origins contain dots).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 #[cfg(unix)]
@@ -315,7 +359,7 @@ mod tests {
         file_save(&path, &Secret::new("whr_one")).unwrap_or_else(|e| panic!("{e}"));
         file_save(&path, &Secret::new("whr_two")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(file_load(&path), Ok(Some(Secret::new("whr_two"))));
-        assert!(!path.with_extension("tmp").exists());
+        assert!(!with_suffix(&path, ".tmp").exists());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

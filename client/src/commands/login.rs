@@ -24,6 +24,7 @@ pub async fn run(
             paths::display(path)
         );
     }
+    storage.check_writable().await?;
     let previous = storage.load().await?;
     let http = Http::new()?;
     let manager = TokenManager::new(server.clone(), storage, http.clone());
