@@ -158,7 +158,8 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
         for row in bigtext::render(&p.user_code) {
             lines.push(Line::styled(row, theme.accent()));
         }
-        lines.push(Line::default());
+        // The plain letters too, for screen readers and copy-paste.
+        lines.push(Line::styled(format!("{:>31}", p.user_code), theme.dim()));
     } else {
         let spaced: String = p.user_code.chars().flat_map(|c| [c, ' ']).collect();
         let inner_w = spaced.trim_end().chars().count() + 4;
