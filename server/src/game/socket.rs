@@ -339,6 +339,7 @@ impl Conn {
                 self.entered(result);
             }
             ClientMsg::JoinRoom { room_id, code } => {
+                let guessed = room_id.is_none() && code.is_some();
                 let result = self
                     .hub
                     .join(
@@ -348,6 +349,14 @@ impl Conn {
                         self.link.clone(),
                     )
                     .await;
+                // Wrong join codes count like malformed frames, so private rooms
+                // cannot be found by guessing codes over a socket.
+                if guessed && result.as_ref().is_err_and(|e| *e == RoomError::NoSuchRoom) {
+                    inc(&self.hub.metrics().protocol_errors);
+                    if self.strikes.offend(self.hub.clock().now()) {
+                        self.link.close.raise(close::PROTOCOL_ERROR);
+                    }
+                }
                 self.entered(result);
             }
             ClientMsg::QuickMatch => {
@@ -424,8 +433,13 @@ impl Conn {
                     hole,
                     at,
                 };
-                if room.tx.try_send(command).is_err() {
-                    inc(&metrics.whacks_dropped);
+                match room.tx.try_send(command) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => inc(&metrics.whacks_dropped),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        self.room = None;
+                        self.refused(&RoomError::NotInRoom);
+                    }
                 }
             }
             WhackVerdict::Drop => inc(&metrics.whacks_dropped),

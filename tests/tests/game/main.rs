@@ -4,6 +4,7 @@
 
 mod auth;
 mod bad_frames;
+mod heartbeat;
 mod play;
 mod quick;
 mod reconnect;

@@ -1,7 +1,7 @@
 //! Quick match seats players together and starts by itself.
 
 use crate::{FLAGS, connect, login, room_where};
-use whack_shared::protocol::{ClientMsg, RoomPhase, ServerMsg};
+use whack_shared::protocol::{ClientMsg, RoomPhase, ServerMsg, close};
 use whack_tests::TestServer;
 use whack_tests::ws::WAIT;
 
@@ -48,5 +48,22 @@ async fn quick_match_pairs_players_and_starts_on_its_own() -> anyhow::Result<()>
         matches!(&refused, ServerMsg::Error { code, .. } if code == "room_in_game"),
         "{refused:?}"
     );
+
+    // Guessing private join codes gets the guesser closed.
+    for _ in 0..4 {
+        c.send(&ClientMsg::JoinRoom {
+            room_id: None,
+            code: Some("ZZZZZZ".into()),
+        })
+        .await?;
+    }
+    for _ in 0..4 {
+        let msg = c.recv().await?;
+        assert!(
+            matches!(&msg, ServerMsg::Error { code, .. } if code == "no_such_room"),
+            "{msg:?}"
+        );
+    }
+    assert_eq!(c.expect_close(WAIT).await?, close::PROTOCOL_ERROR);
     Ok(())
 }
