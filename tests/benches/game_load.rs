@@ -130,13 +130,20 @@ async fn idle_and_connects(server: &TestServer, tokens: &[String], n: usize) -> 
     drop(warm);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid)?;
+    let cpu_before = cpu_secs(pid)?;
     let (clients, elapsed) = connect_many(server, tokens, n).await?;
+    let server_cpu = cpu_secs(pid)? - cpu_before;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(pid)?;
     println!(
         "connects: {n} authenticated connections (bearer verified, welcome received) in {:.2} s = {:.0}/s at {CONNECT_CONCURRENCY} in flight",
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  server CPU {:.0} µs per connect (= {:.0} connects/s per fully used core)",
+        server_cpu * 1e6 / n as f64,
+        n as f64 / server_cpu.max(1e-9)
     );
     println!(
         "idle memory: server RSS {:.1} MiB -> {:.1} MiB with {n} idle connections = {:.2} KiB per connection",
@@ -253,6 +260,7 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         table[0].send(&ClientMsg::StartGame).await?;
     }
     let cpu_before = cpu_secs(pid)?;
+    let own_before = cpu_secs(std::process::id())?;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(players);
     for table in tables {
@@ -270,6 +278,7 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_secs(pid)? - cpu_before;
+    let own = cpu_secs(std::process::id())? - own_before;
     println!(
         "fan-out: {players} players in {rooms} full rooms of {MAX_PLAYERS}, one {ROUND_SECS} s round each (plus countdown)"
     );
@@ -281,6 +290,10 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
     println!(
         "  server CPU: {cpu:.2} s over {wall:.1} s = {:.0}% of one core",
         100.0 * cpu / wall
+    );
+    println!(
+        "  load generator CPU: {own:.2} s = {:.0}% of one core (same 2 cores)",
+        100.0 * own / wall
     );
     Ok(())
 }

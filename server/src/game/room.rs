@@ -188,6 +188,9 @@ impl Room {
             && let Err(e) = self.start_round()
         {
             tracing::warn!(room = %self.spec.id, error = %e, "quick match could not start");
+            // Never retried at once: a timer that stays due would spin.
+            self.solo_until = None;
+            self.fill_until = None;
         }
     }
 
