@@ -56,6 +56,9 @@ pub enum HttpError {
         /// The status code.
         status: u16,
     },
+    /// The HTTP client itself could not be set up (no TLS roots, ...).
+    #[error("cannot set up HTTP: {0}")]
+    Setup(String),
     /// The server asks us to slow down.
     #[error("the Whack server at {origin} is rate limiting this address; wait a minute and retry")]
     RateLimited {
@@ -80,10 +83,7 @@ impl Http {
             // Tokens must not follow a redirect to another origin.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| HttpError::Unreachable {
-                origin: String::new(),
-                detail: format!("cannot set up HTTP: {e}"),
-            })?;
+            .map_err(|e| HttpError::Setup(e.to_string()))?;
         Ok(Self { client })
     }
 
