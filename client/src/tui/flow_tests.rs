@@ -449,21 +449,30 @@ fn pings_measure_round_trip_and_the_idle_lobby_sleeps() {
     // Idle lobby: the next wake-up is seconds away, not a busy loop.
     let next = s.next_wakeup().unwrap();
     assert!(next - s.now >= 1_000.0, "wakes in {} ms", next - s.now);
-    let fx = update(&mut s, T0 + 2_100.0, Action::Tick);
+    let fx = update(&mut s, T0 + 5_100.0, Action::Tick);
     assert!(
         fx.iter()
-            .any(|e| matches!(e, Effect::Send(ClientMsg::Ping { t }) if *t == T0 + 2_100.0))
+            .any(|e| matches!(e, Effect::Send(ClientMsg::Ping { t }) if *t == T0 + 5_100.0))
     );
     msg(
         &mut s,
-        T0 + 2_107.0,
+        T0 + 5_107.0,
         ServerMsg::Pong {
-            t: T0 + 2_100.0,
-            server_time: T0 + 2_103.5,
+            t: T0 + 5_100.0,
+            server_time: T0 + 5_103.5,
         },
     );
     assert_eq!(s.rtt_ms, Some(7.0));
     assert!(s.clock_offset.abs() < 1.0);
+
+    // Nothing visible changes on a timer tick or an identical room list: no redraw.
+    let before = s.clone();
+    update(&mut s, T0 + 10_200.0, Action::Tick);
+    msg(&mut s, T0 + 10_201.0, ServerMsg::Rooms { rooms: rooms() });
+    assert!(!s.looks_different(&before));
+    assert!(!s.animates());
+    msg(&mut s, T0 + 10_202.0, ServerMsg::Rooms { rooms: vec![] });
+    assert!(s.looks_different(&before));
 }
 
 #[test]

@@ -134,8 +134,11 @@ async fn connect(
     let mut token = access(tokens.access_token().await)?;
     for retried in [false, true] {
         let request = request(url, &token)?;
-        let attempt =
-            tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request));
+        let attempt = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            // No Nagle: a whack must leave at once, not wait for the last frame's ACK.
+            tokio_tungstenite::connect_async_with_config(request, None, true),
+        );
         match attempt.await {
             Err(_) => return Err(dropped("the server did not answer in time")),
             Ok(Ok((ws, _))) => return Ok(ws),

@@ -115,9 +115,13 @@ impl Runtime {
             while let Ok(more) = rx.try_recv() {
                 batch.push(more);
             }
+            let before = state.clone();
+            let mut redraw = false;
             for action in batch {
-                if let Action::Resize(..) = action {
-                    guard.terminal.autoresize()?;
+                match action {
+                    Action::Resize(..) => redraw = true,
+                    Action::Tick => redraw |= state.animates(),
+                    _ => {}
                 }
                 for effect in update(&mut state, now_ms(), action) {
                     self.perform(effect, &state);
@@ -126,8 +130,11 @@ impl Runtime {
             if state.quit {
                 return Ok(());
             }
-            // ratatui diffs against the previous frame: unchanged cells are not written.
-            guard.terminal.draw(|f| ui::draw(f, &state))?;
+            // Only when something visible changed; ratatui then writes only the
+            // cells that differ from the previous frame.
+            if redraw || state.looks_different(&before) {
+                guard.terminal.draw(|f| ui::draw(f, &state))?;
+            }
         }
     }
 

@@ -7,8 +7,10 @@ use whack_shared::protocol::{
 
 /// How often the lobby asks for the room list again, in milliseconds.
 pub const ROOMS_REFRESH_MS: Millis = 3_000.0;
-/// How often a ping measures round-trip time, in milliseconds.
+/// How often a ping measures round-trip time during a round, in milliseconds.
 pub const PING_EVERY_MS: Millis = 2_000.0;
+/// How often a ping goes out elsewhere (lobby, room): rarer, so idle stays idle.
+pub const IDLE_PING_EVERY_MS: Millis = 5_000.0;
 /// How long a hole shows what a whack did, in milliseconds.
 pub const FLASH_MS: Millis = 450.0;
 /// How long a toast stays up, in milliseconds.
@@ -395,6 +397,25 @@ impl State {
             .starts_at
             .map(|s| s + f64::from(room.round_secs) * 1000.0))?;
         Some((ends_at - self.server_now()).max(0.0))
+    }
+
+    /// Whether the screen changes with time alone (spinners, timers, countdowns).
+    pub fn animates(&self) -> bool {
+        matches!(
+            self.screen,
+            Screen::Login(LoginPhase::Checking | LoginPhase::Requesting | LoginPhase::Waiting(_))
+                | Screen::Game(_)
+        ) || matches!(self.conn, Conn::Connecting(_) | Conn::Retrying { .. })
+    }
+
+    /// Whether anything the player can see differs from `before`, ignoring the
+    /// clock and timer bookkeeping (those show only through [`State::animates`]).
+    pub fn looks_different(&self, before: &State) -> bool {
+        let mut b = before.clone();
+        b.now = self.now;
+        b.next_ping_at = self.next_ping_at;
+        b.next_rooms_at = self.next_rooms_at;
+        *self != b
     }
 
     /// When the runtime must wake up next with a `Tick`, or `None` to sleep until

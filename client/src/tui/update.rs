@@ -6,8 +6,9 @@ use crate::tui::action::{Action, LoginEvent, NetEvent};
 use crate::tui::effect::Effect;
 use crate::tui::input;
 use crate::tui::state::{
-    Conn, FLASH_MS, Flash, FlashKind, Game, Lobby, LobbyView, LoginPhase, PENDING_WHACK_MS,
-    PING_EVERY_MS, Pending, Qr, ROOMS_REFRESH_MS, Results, Screen, State, TOAST_MS, Toast,
+    Conn, FLASH_MS, Flash, FlashKind, Game, IDLE_PING_EVERY_MS, Lobby, LobbyView, LoginPhase,
+    PENDING_WHACK_MS, PING_EVERY_MS, Pending, Qr, ROOMS_REFRESH_MS, Results, Screen, State,
+    TOAST_MS, Toast,
 };
 use whack_shared::protocol::{
     ClientMsg, Millis, MoleDownReason, MoleKind, MoleView, RoomPhase, RoomView, ScoreReason,
@@ -92,7 +93,12 @@ fn timers(state: &mut State, fx: &mut Vec<Effect>) {
     let now = state.now;
     if now >= state.next_ping_at {
         fx.push(Effect::Send(ClientMsg::Ping { t: now }));
-        state.next_ping_at = now + PING_EVERY_MS;
+        let every = if matches!(state.screen, Screen::Game(_)) {
+            PING_EVERY_MS
+        } else {
+            IDLE_PING_EVERY_MS
+        };
+        state.next_ping_at = now + every;
     }
     let in_room_list = matches!(&state.screen, Screen::Lobby(l) if l.view == LobbyView::Rooms);
     if in_room_list && now >= state.next_rooms_at {

@@ -1,0 +1,540 @@
+//! The real `whack` TUI, twice, in tmux panes against the real server: both players
+//! log in through the real keyring (gnome-keyring on a private D-Bus) and the page's
+//! passkey API, meet in one room, play a short seeded round by typing board keys
+//! at the moles they see, and both results screens must show the ranking the server
+//! recorded. Prints figures (not assertions) as `FIGURE …` lines: key press to hit
+//! feedback on screen, idle CPU in the lobby.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use anyhow::{Context, Result, bail, ensure};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use whack_shared::api::Leaderboard;
+use whack_tests::{TestServer, passkey};
+
+const COLS: u16 = 100;
+const ROWS: u16 = 30;
+
+fn prerequisites() -> bool {
+    let ok = ["tmux", "dbus-daemon", "gnome-keyring-daemon"]
+        .iter()
+        .all(|p| whack_tests::have_program(p));
+    whack_tests::e2e_available(
+        "tmux and a Secret Service (apt-get install tmux dbus dbus-x11 gnome-keyring)",
+        ok,
+    )
+}
+
+/// A private D-Bus session bus with an unlocked gnome-keyring (as in client_login.rs).
+struct KeyringBus {
+    daemon: std::process::Child,
+    address: String,
+}
+
+impl KeyringBus {
+    fn start(home: &Path) -> Result<Self> {
+        use std::io::{BufRead, Write};
+        let runtime = home.join("run");
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!(
+                "--address=unix:path={}",
+                runtime.join("bus").display()
+            ))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting dbus-daemon")?;
+        let mut address = String::new();
+        if let Some(out) = daemon.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut address)?;
+        }
+        let mut bus = Self {
+            daemon,
+            address: address.trim().to_owned(),
+        };
+        ensure!(!bus.address.is_empty(), "dbus-daemon printed no address");
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--daemonize"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting gnome-keyring-daemon")?;
+        if let Some(mut stdin) = keyring.stdin.take() {
+            stdin.write_all(b"test-keyring-password")?;
+        }
+        if !keyring.wait()?.success() {
+            bus.stop();
+            bail!("gnome-keyring-daemon failed");
+        }
+        Ok(bus)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+impl Drop for KeyringBus {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One tmux server for the test; killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Self {
+        Self {
+            socket: format!("whack-e2e-{}", std::process::id()),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn screen(&self, session: &str) -> Result<String> {
+        self.cmd(&["capture-pane", "-p", "-t", session])
+    }
+
+    fn keys(&self, session: &str, keys: &[&str]) -> Result<()> {
+        let mut args = vec!["send-keys", "-t", session];
+        args.extend(keys);
+        self.cmd(&args).map(drop)
+    }
+
+    fn text(&self, session: &str, text: &str) -> Result<()> {
+        self.cmd(&["send-keys", "-t", session, "-l", text])
+            .map(drop)
+    }
+
+    fn wait_for(&self, session: &str, what: &str, timeout: Duration) -> Result<String> {
+        self.wait_until(session, timeout, |s| s.contains(what))
+            .with_context(|| format!("{session}: waiting for {what:?}"))
+    }
+
+    fn wait_until(
+        &self,
+        session: &str,
+        timeout: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(session)?;
+            if ok(&screen) {
+                return Ok(screen);
+            }
+            if start.elapsed() > timeout {
+                bail!("timed out; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn pid(&self, session: &str) -> Result<u32> {
+        Ok(self
+            .cmd(&["list-panes", "-t", session, "-F", "#{pane_pid}"])?
+            .trim()
+            .parse()?)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// A player: fresh HOME, own keyring, `whack` running in a tmux session.
+struct Player {
+    home: tempfile::TempDir,
+    _bus: KeyringBus,
+    session: String,
+}
+
+impl Player {
+    fn start(tmux: &Tmux, session: &str, server: &str) -> Result<Self> {
+        let home = tempfile::Builder::new().prefix("whack-tui-").tempdir()?;
+        for dir in ["run", ".config", ".local/share"] {
+            std::fs::create_dir_all(home.path().join(dir))?;
+        }
+        let bus = KeyringBus::start(home.path())?;
+        let h = home.path().display();
+        let path = std::env::var("PATH").unwrap_or_default();
+        // Only what we set: no DISPLAY (no browser), the player's own bus and HOME.
+        let command = format!(
+            "exec env -i PATH='{path}' HOME='{h}' XDG_CONFIG_HOME='{h}/.config' \
+             XDG_DATA_HOME='{h}/.local/share' XDG_RUNTIME_DIR='{h}/run' TERM=xterm-256color \
+             DBUS_SESSION_BUS_ADDRESS='{bus}' WHACK_SERVER='{server}' RUST_LOG=warn \
+             '{bin}' 2>'{h}/stderr.log'",
+            bus = bus.address,
+            bin = whack_tests::bin_path("whack").display(),
+        );
+        tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            &COLS.to_string(),
+            "-y",
+            &ROWS.to_string(),
+            &command,
+        ])?;
+        tmux.cmd(&["set-option", "-t", session, "remain-on-exit", "on"])?;
+        Ok(Self {
+            home,
+            _bus: bus,
+            session: session.to_owned(),
+        })
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("stderr.log")).unwrap_or_default()
+    }
+}
+
+/// The `XXXX-XXXX` user code on a login screen.
+fn user_code(screen: &str) -> Option<String> {
+    screen
+        .split_whitespace()
+        .find(|w| {
+            let b = w.as_bytes();
+            b.len() == 9
+                && b[4] == b'-'
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 4 || c.is_ascii_uppercase())
+        })
+        .map(str::to_owned)
+}
+
+const LABELS: [&str; 9] = [
+    "7 q", "8 w", "9 e", "4 a", "5 s", "6 d", "1 z", "2 x", "3 c",
+];
+
+/// Where each hole's box is on screen: (row, first column, width, height).
+fn hole_boxes(screen: &[Vec<char>]) -> Option<[(usize, usize, usize, usize); 9]> {
+    let find = |label: &str| {
+        let pattern: Vec<char> = format!(" {label} ").chars().collect();
+        screen.iter().enumerate().find_map(|(r, line)| {
+            line.windows(pattern.len())
+                .position(|w| w == pattern.as_slice())
+                .map(|c| (r, c))
+        })
+    };
+    let spots: Vec<(usize, usize)> = LABELS.iter().map(|l| find(l)).collect::<Option<_>>()?;
+    let w = spots[1].1.checked_sub(spots[0].1)?;
+    let h = spots[3].0.checked_sub(spots[0].0)?;
+    let mut out = [(0, 0, 0, 0); 9];
+    for (i, (r, c)) in spots.into_iter().enumerate() {
+        out[i] = (r, c.saturating_sub(1), w, h);
+    }
+    Some(out)
+}
+
+fn cell_text(screen: &[Vec<char>], (r, c, w, h): (usize, usize, usize, usize)) -> String {
+    (r + 1..r + h)
+        .filter_map(|row| screen.get(row))
+        .map(|line| line.iter().skip(c).take(w).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn grid(screen: &str) -> Vec<Vec<char>> {
+    screen.lines().map(|l| l.chars().collect()).collect()
+}
+
+/// The moles worth whacking (not bombs) on a board screen.
+fn good_moles(screen: &str) -> Vec<usize> {
+    let g = grid(screen);
+    let Some(boxes) = hole_boxes(&g) else {
+        return vec![];
+    };
+    (0..9)
+        .filter(|&i| {
+            let t = cell_text(&g, boxes[i]);
+            t.contains("MOLE +1") || t.contains("GOLD +3")
+        })
+        .collect()
+}
+
+fn feedback_shown(screen: &str, hole: usize) -> bool {
+    let g = grid(screen);
+    let Some(boxes) = hole_boxes(&g) else {
+        return false;
+    };
+    let t = cell_text(&g, boxes[hole]);
+    ["WHACK!", "GOLD!!", "too late", "miss", "got it"]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
+/// The client's own "whack answered in N ms" figure from the side panel.
+fn answered_in(screen: &str) -> Option<f64> {
+    let rest = screen.split("whack answered in ").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A results row: (rank, name, score, hits, misses, bombs).
+type Row = (u32, String, i64, u64, u64, u64);
+
+fn results_rows(screen: &str, names: &[&str]) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for line in screen.lines() {
+        let line = line.replace(['║', '★'], " ");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(rank) = words
+            .first()
+            .and_then(|w| w.strip_suffix('.'))
+            .and_then(|w| w.parse().ok())
+        else {
+            continue;
+        };
+        let Some(name) = words.get(1).filter(|n| names.contains(n)) else {
+            continue;
+        };
+        let nums: Vec<i64> = words
+            .iter()
+            .rev()
+            .take(4)
+            .filter_map(|w| w.parse().ok())
+            .collect::<Vec<_>>();
+        ensure!(nums.len() == 4, "unreadable results row {line:?}");
+        rows.push((
+            rank,
+            (*name).to_owned(),
+            nums[3],
+            nums[2] as u64,
+            nums[1] as u64,
+            nums[0] as u64,
+        ));
+    }
+    Ok(rows)
+}
+
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').context("odd /proc stat")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime), counted from after the command name.
+    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_players_play_a_seeded_round_in_real_terminals() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let server = TestServer::start_with(&["--allow-seeded-rooms"]).await?;
+    let url = server.url();
+    let tmux = Tmux::new();
+    let alice = Player::start(&tmux, "alice", &url)?;
+    let bob = Player::start(&tmux, "bob", &url)?;
+    let result = play(&tmux, &url, &alice, &bob).await;
+    if let Err(e) = &result {
+        for p in [&alice, &bob] {
+            let screen = tmux.screen(&p.session).unwrap_or_default();
+            eprintln!(
+                "--- {} screen ---\n{screen}\n--- {} stderr ---\n{}",
+                p.session,
+                p.session,
+                p.stderr()
+            );
+        }
+        eprintln!("--- server log ---\n{}\n{e:#}", server.logs());
+    }
+    result
+}
+
+async fn play(tmux: &Tmux, url: &str, alice: &Player, bob: &Player) -> Result<()> {
+    let long = Duration::from_secs(30);
+    // Log both in through the real page API with fresh passkeys.
+    for (p, name) in [(alice, "alice"), (bob, "bob")] {
+        let screen = tmux.wait_until(&p.session, long, |s| user_code(s).is_some())?;
+        let code = user_code(&screen).context("no code")?;
+        ensure!(
+            screen.contains("/device"),
+            "the login screen shows the URL:\n{screen}"
+        );
+        passkey::approve_new_player(url, &code, name).await?;
+    }
+    for p in [alice, bob] {
+        // The device poll interval is 5 s.
+        tmux.wait_for(&p.session, "Public rooms", long)?;
+        tmux.wait_for(&p.session, "online", long)?;
+    }
+
+    // Idle lobby CPU, as a figure.
+    let pid = tmux.pid(&alice.session)?;
+    let (t0, c0) = (Instant::now(), cpu_ticks(pid)?);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (secs, ticks) = (t0.elapsed().as_secs_f64(), cpu_ticks(pid)? - c0);
+    println!(
+        "FIGURE idle lobby CPU: {:.2}% of a core ({ticks} ticks in {secs:.1} s)",
+        ticks as f64 / secs
+    );
+
+    // Alice creates a public 15 s room with seed 7.
+    tmux.keys(&alice.session, &["c"])?;
+    tmux.wait_for(&alice.session, "Create a room", long)?;
+    tmux.text(&alice.session, "e2e")?;
+    tmux.keys(&alice.session, &["Tab", "Tab"])?;
+    for _ in 0..9 {
+        tmux.keys(&alice.session, &["Left"])?;
+    }
+    tmux.keys(&alice.session, &["Tab"])?;
+    tmux.text(&alice.session, "7")?;
+    tmux.wait_for(&alice.session, "15 s", long)?;
+    tmux.keys(&alice.session, &["Enter"])?;
+    tmux.wait_for(&alice.session, "You are the host", long)?;
+
+    // Bob sees it in the live list and joins.
+    tmux.wait_for(&bob.session, "e2e", long)?;
+    tmux.keys(&bob.session, &["Enter"])?;
+    tmux.wait_for(&bob.session, "Waiting for alice", long)?;
+    tmux.wait_for(&alice.session, "bob", long)?;
+
+    // Alice starts; both race for moles with their own key layout.
+    tmux.keys(&alice.session, &["Enter"])?;
+    for p in [alice, bob] {
+        tmux.wait_for(&p.session, "Get ready", long)?;
+    }
+    let numpad = ["7", "8", "9", "4", "5", "6", "1", "2", "3"];
+    let letters = ["q", "w", "e", "a", "s", "d", "z", "x", "c"];
+    let mut latencies = Vec::new();
+    let mut answers = Vec::new();
+    let mut last_press = [[Instant::now() - Duration::from_secs(1); 9]; 2];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut done = [false; 2];
+    while !(done[0] && done[1]) {
+        ensure!(Instant::now() < deadline, "the round did not end");
+        for (i, (p, keys)) in [(alice, &numpad), (bob, &letters)].into_iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            let screen = tmux.screen(&p.session)?;
+            if screen.contains("Results") {
+                done[i] = true;
+                continue;
+            }
+            for hole in good_moles(&screen) {
+                if last_press[i][hole].elapsed() < Duration::from_millis(400) {
+                    continue;
+                }
+                last_press[i][hole] = Instant::now();
+                let sent = Instant::now();
+                tmux.keys(&p.session, &[keys[hole]])?;
+                if i == 0 && latencies.len() < 20 {
+                    // Key press to feedback on alice's screen (includes tmux overhead).
+                    let shown = tmux.wait_until(&p.session, Duration::from_secs(2), |s| {
+                        feedback_shown(s, hole) || s.contains("Results")
+                    });
+                    if let Ok(screen) = shown.as_ref()
+                        && feedback_shown(screen, hole)
+                    {
+                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                        if let Some(ms) = answered_in(screen) {
+                            answers.push(ms);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    answers.sort_by(f64::total_cmp);
+    let capture = {
+        let start = Instant::now();
+        for _ in 0..20 {
+            tmux.screen(&alice.session)?;
+        }
+        start.elapsed().as_secs_f64() * 1000.0 / 20.0
+    };
+    if let Some(median) = answers.get(answers.len() / 2) {
+        println!(
+            "FIGURE key press to server answer inside the client (its own clock): median {median:.1} ms \
+             over {} whacks; one tmux capture-pane takes {capture:.1} ms",
+            answers.len()
+        );
+    }
+    if let Some(median) = latencies.get(latencies.len() / 2) {
+        println!(
+            "FIGURE key press to hit feedback on screen (tmux, loopback): median {median:.1} ms, \
+             min {:.1} ms over {} whacks (includes a tmux send-keys + capture-pane round trip)",
+            latencies[0],
+            latencies.len()
+        );
+    }
+
+    // Both results screens show the same ranking, and it is what the server recorded.
+    let names = ["alice", "bob"];
+    let a = results_rows(&tmux.wait_for(&alice.session, "games 1", long)?, &names)?;
+    let b = results_rows(&tmux.wait_for(&bob.session, "games 1", long)?, &names)?;
+    ensure!(a.len() == 2, "alice's results list both players: {a:?}");
+    ensure!(a == b, "both screens agree: {a:?} vs {b:?}");
+    let board: Leaderboard = reqwest::get(format!("{url}/api/leaderboard"))
+        .await?
+        .json()
+        .await?;
+    for (rank, name, score, _hits, _misses, _bombs) in &a {
+        let entry = board
+            .entries
+            .iter()
+            .find(|e| &e.name == name)
+            .with_context(|| format!("{name} on the leaderboard: {board:?}"))?;
+        ensure!(entry.games == 1, "{name} played one game: {entry:?}");
+        ensure!(
+            entry.wins == u64::from(*rank == 1),
+            "{name} rank {rank} vs wins {entry:?}"
+        );
+        ensure!(
+            entry.best_score == *score,
+            "{name} scored {score} but the server recorded best {}",
+            entry.best_score
+        );
+    }
+    println!("ranking: {a:?}");
+
+    // Back to the lobby and quit cleanly; the terminal is given back.
+    for p in [alice, bob] {
+        tmux.keys(&p.session, &["Escape"])?;
+        tmux.wait_for(&p.session, "Public rooms", long)?;
+        tmux.keys(&p.session, &["C-c"])?;
+        tmux.wait_for(&p.session, "Pane is dead", long)?;
+    }
+    Ok(())
+}
