@@ -420,7 +420,7 @@ async fn metric(server: &TestServer, name: &str) -> Result<u64> {
         .find(|l| l.split_whitespace().next() == Some(name))
         .with_context(|| format!("no {name} in /metrics"))?;
     let value = line.split_whitespace().nth(1).unwrap_or_default();
-    Ok(value.parse::<f64>().with_context(|| format!("{line}"))? as u64)
+    Ok(value.parse::<f64>().with_context(|| line.to_string())? as u64)
 }
 
 #[tokio::test]
