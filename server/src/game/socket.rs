@@ -31,6 +31,8 @@ const READ_BUFFER: usize = 512;
 /// Frames above [`MAX_FRAME_BYTES`] up to this size are read and refused with an
 /// `error`; larger ones end the connection at the WebSocket layer.
 const MAX_INBOUND: usize = 64 * 1024;
+/// Frames are gathered up to this many bytes and written together on flush.
+const WRITE_BATCH: usize = 8 * 1024;
 /// Unsent bytes a connection may hold before writes fail.
 const MAX_WRITE_BUFFER: usize = 256 * 1024;
 /// How long closing may take: queued frames, the close frame, the peer's reply.
@@ -53,7 +55,7 @@ pub async fn play(
         .into_response();
     }
     ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_INBOUND)
         .max_frame_size(MAX_INBOUND)
@@ -166,7 +168,12 @@ async fn send_half(
             code = close.raised() => break code,
             out = rx.recv() => {
                 let Some(out) = out else { return };
-                if sink.send(message(out)).await.is_err() {
+                // Whatever else is queued goes out in the same write.
+                let mut batch = sink.feed(message(out)).await;
+                while let (Ok(()), Ok(out)) = (&batch, rx.try_recv()) {
+                    batch = sink.feed(message(out)).await;
+                }
+                if batch.is_err() || sink.flush().await.is_err() {
                     return;
                 }
             }
