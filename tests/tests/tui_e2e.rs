@@ -538,3 +538,104 @@ async fn play(tmux: &Tmux, url: &str, alice: &Player, bob: &Player) -> Result<()
     }
     Ok(())
 }
+
+/// One player through what a long session meets: the help, a terminal shrunk below
+/// the minimum and back, an access token that expires mid-session (70 s here: the
+/// client must `reauth` without a visible reconnect), a server killed and
+/// restarted (reconnect with backoff; the room is gone, so back to the lobby), and
+/// SIGTERM (the terminal is given back: no alternate screen, no mouse capture).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_session_survives_resizes_token_expiry_and_a_server_restart() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let mut server = TestServer::start_with(&["--access-token-ttl-secs", "70"]).await?;
+    let url = server.url();
+    let tmux = Tmux::new();
+    let carol = Player::start(&tmux, "carol", &url)?;
+    let result = long_session(&tmux, &mut server, &carol).await;
+    if let Err(e) = &result {
+        let screen = tmux.screen(&carol.session).unwrap_or_default();
+        eprintln!(
+            "--- screen ---\n{screen}\n--- stderr ---\n{}",
+            carol.stderr()
+        );
+        eprintln!("--- server log ---\n{}\n{e:#}", server.logs());
+    }
+    result
+}
+
+async fn long_session(tmux: &Tmux, server: &mut TestServer, carol: &Player) -> Result<()> {
+    let long = Duration::from_secs(30);
+    let s = &carol.session;
+    let screen = tmux.wait_until(s, long, |s| user_code(s).is_some())?;
+    passkey::approve_new_player(
+        &server.url(),
+        &user_code(&screen).context("no code")?,
+        "carol",
+    )
+    .await?;
+    let logged_in = Instant::now();
+    tmux.wait_for(s, "online", long)?;
+
+    tmux.keys(s, &["?"])?;
+    tmux.wait_for(s, "whack the top row", long)?;
+    tmux.keys(s, &["Escape"])?;
+    tmux.wait_until(s, long, |t| !t.contains("whack the top row"))?;
+
+    tmux.cmd(&["resize-window", "-t", s, "-x", "40", "-y", "12"])?;
+    tmux.wait_for(s, "Terminal too small", long)?;
+    tmux.cmd(&[
+        "resize-window",
+        "-t",
+        s,
+        "-x",
+        &COLS.to_string(),
+        "-y",
+        &ROWS.to_string(),
+    ])?;
+    tmux.wait_for(s, "Public rooms", long)?;
+
+    // Past the first access token's expiry with no visible reconnect.
+    while logged_in.elapsed() < Duration::from_secs(80) {
+        let screen = tmux.screen(s)?;
+        ensure!(
+            !screen.to_lowercase().contains("reconnect"),
+            "the token refresh showed a reconnect:\n{screen}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tmux.wait_for(s, "online", long)?;
+
+    // In a room when the server dies and comes back.
+    tmux.keys(s, &["c"])?;
+    tmux.wait_for(s, "Create a room", long)?;
+    tmux.keys(s, &["Enter"])?;
+    tmux.wait_for(s, "You are the host", long)?;
+    server.restart().await?;
+    tmux.wait_for(s, "no longer exists", long)?;
+    tmux.wait_for(s, "Public rooms", long)?;
+    tmux.wait_for(s, "online", long)?;
+
+    // SIGTERM: a clean exit that gives the terminal back.
+    let pid = tmux.pid(s)?;
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    tmux.wait_until(s, long, |_| {
+        tmux.cmd(&["display", "-p", "-t", s, "#{pane_dead}"])
+            .is_ok_and(|d| d.trim() == "1")
+    })?;
+    let modes = tmux.cmd(&[
+        "display",
+        "-p",
+        "-t",
+        s,
+        "#{alternate_on} #{mouse_any_flag} #{pane_dead_status}",
+    ])?;
+    ensure!(
+        modes.trim() == "0 0 0",
+        "terminal not restored (alternate, mouse, exit): {modes}"
+    );
+    Ok(())
+}

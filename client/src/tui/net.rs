@@ -22,7 +22,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Send `reauth` this long before the access token expires.
-const REAUTH_BEFORE_EXPIRY: Duration = Duration::from_secs(45);
+const REAUTH_BEFORE_EXPIRY: Duration = Duration::from_secs(30);
 /// Give up on a connection attempt after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
