@@ -256,8 +256,17 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         .collect()
         .await;
     let mut tables = seated.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    // Rooms start spread over a second, as independent rooms would; in lockstep
+    // every room's first wave pops in the same millisecond.
+    let lockstep = std::env::var("WHACK_BENCH_LOCKSTEP").is_ok_and(|v| v == "1");
+    let spacing = if lockstep {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(1) / rooms.max(1) as u32
+    };
     for table in &mut tables {
         table[0].send(&ClientMsg::StartGame).await?;
+        tokio::time::sleep(spacing).await;
     }
     let cpu_before = cpu_secs(pid)?;
     let own_before = cpu_secs(std::process::id())?;
@@ -280,7 +289,12 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
     let cpu = cpu_secs(pid)? - cpu_before;
     let own = cpu_secs(std::process::id())? - own_before;
     println!(
-        "fan-out: {players} players in {rooms} full rooms of {MAX_PLAYERS}, one {ROUND_SECS} s round each (plus countdown)"
+        "fan-out: {players} players in {rooms} full rooms of {MAX_PLAYERS}, one {ROUND_SECS} s round each (plus countdown), {}",
+        if lockstep {
+            "all rooms started at once".to_owned()
+        } else {
+            format!("rooms started {} ms apart", spacing.as_millis())
+        }
     );
     percentiles(
         "  mole_up: server up_at -> received by client",
