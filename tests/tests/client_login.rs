@@ -582,7 +582,7 @@ async fn insecure_storage_keeps_a_0600_file() -> Result<()> {
     status.expect(0, "file_fay")?;
     ensure!(status.stdout.contains("(insecure)"), "{}", status.all());
     figure(
-        "`whack status` wall time, file storage (one refresh + /api/me, debug build)",
+        "`whack status` wall time, file storage (one refresh + /api/me)",
         format!("{:.0} ms", status.elapsed.as_secs_f64() * 1000.0),
     );
     // Offline, logout still forgets the token and says the server was not told.
