@@ -2,7 +2,9 @@
 
 use crate::keys::SigningKey;
 use crate::revocation::Revocations;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
 use std::sync::Arc;
 use std::time::Duration;
 use whack_shared::claims::{ACCESS_TOKEN_TYP, AccessClaims};
@@ -48,6 +50,8 @@ pub struct AccessTokens {
     ttl: Duration,
     validation: Validation,
     revocations: Arc<Revocations>,
+    /// The base64url JOSE header, the same for every token.
+    encoded_header: String,
 }
 
 impl AccessTokens {
@@ -66,7 +70,11 @@ impl AccessTokens {
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        let header =
+            serde_json::json!({ "alg": "EdDSA", "typ": ACCESS_TOKEN_TYP, "kid": key.kid() });
+        let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
         Self {
+            encoded_header,
             key,
             issuer,
             ttl,
@@ -99,12 +107,18 @@ impl AccessTokens {
             jti: uuid::Uuid::new_v4().simple().to_string(),
             sid: subject.sid.to_owned(),
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(self.key.kid().to_owned());
-        jsonwebtoken::encode(&header, &claims, self.key.encoding())
-            .map(Secret::new)
-            .map_err(|_| AccessError::Signing)
+        // Compact JWS (RFC 7515 §7.1) signed with the cached key pair; verification
+        // (here and at any other service) goes through jsonwebtoken.
+        let payload = serde_json::to_vec(&claims).map_err(|_| AccessError::Signing)?;
+        let mut token = format!(
+            "{}.{}",
+            self.encoded_header,
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = URL_SAFE_NO_PAD.encode(self.key.sign(token.as_bytes()));
+        token.push('.');
+        token.push_str(&signature);
+        Ok(Secret::new(token))
     }
 
     /// Verifies a presented token: our key by `kid` only, EdDSA only, `typ` required,
@@ -133,5 +147,76 @@ impl AccessTokens {
             return Err(AccessError::Revoked);
         }
         Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(dir: &std::path::Path, ttl_secs: u64) -> (AccessTokens, Arc<Revocations>) {
+        let revocations = Arc::new(Revocations::new());
+        let key = SigningKey::load_or_create(dir).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = AccessTokens::new(
+            key,
+            "http://localhost:8080".into(),
+            Duration::from_secs(ttl_secs),
+            Arc::clone(&revocations),
+        );
+        (tokens, revocations)
+    }
+
+    const SUBJECT: Subject<'static> = Subject {
+        player_id: "p1",
+        name: "Ann",
+        sid: "s1",
+        client_id: "whack-cli",
+    };
+
+    fn now() -> u64 {
+        crate::clock::now_ms() / 1000
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_every_claim() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let (tokens, _) = service(dir.path(), 900);
+        let token = tokens.issue(&SUBJECT, now())?;
+        let header = jsonwebtoken::decode_header(token.expose())?;
+        assert_eq!(
+            (header.alg, header.typ.as_deref(), header.kid.as_deref()),
+            (Algorithm::EdDSA, Some("at+jwt"), Some(tokens.key().kid()))
+        );
+        let claims = tokens.verify(token.expose())?;
+        assert_eq!(
+            (
+                claims.sub.as_str(),
+                claims.name.as_str(),
+                claims.sid.as_str(),
+                claims.aud.as_str()
+            ),
+            ("p1", "Ann", "s1", "whack")
+        );
+        assert_eq!(claims.exp - claims.iat, 900);
+        Ok(())
+    }
+
+    #[test]
+    fn revoked_and_expired_tokens_are_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let (tokens, revocations) = service(dir.path(), 60);
+        let old = tokens.issue(&SUBJECT, now() - 60 - LEEWAY_SECS - 1)?;
+        assert_eq!(
+            tokens.verify(old.expose()).err(),
+            Some(AccessError::Expired)
+        );
+        let within_leeway = tokens.issue(&SUBJECT, now() - 60 - LEEWAY_SECS + 5)?;
+        assert!(tokens.verify(within_leeway.expose()).is_ok());
+        revocations.revoke("s1", 0);
+        assert_eq!(
+            tokens.verify(within_leeway.expose()).err(),
+            Some(AccessError::Revoked)
+        );
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -48,7 +48,7 @@ pub enum KeyError {
 /// The signing key with everything derived from it.
 pub struct SigningKey {
     kid: String,
-    encoding: EncodingKey,
+    pair: Ed25519KeyPair,
     decoding: DecodingKey,
     jwk: Jwk,
 }
@@ -109,7 +109,7 @@ impl SigningKey {
         };
         Some(Self {
             kid,
-            encoding: EncodingKey::from_ed_der(pkcs8),
+            pair,
             decoding,
             jwk,
         })
@@ -120,9 +120,10 @@ impl SigningKey {
         &self.kid
     }
 
-    /// For signing.
-    pub fn encoding(&self) -> &EncodingKey {
-        &self.encoding
+    /// An Ed25519 signature over `message`. The parsed key pair is kept, so signing
+    /// costs one signature, not a PKCS#8 parse as well.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
     }
 
     /// For verifying.
