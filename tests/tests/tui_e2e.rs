@@ -535,6 +535,17 @@ async fn play(tmux: &Tmux, url: &str, alice: &Player, bob: &Player) -> Result<()
         tmux.wait_for(&p.session, "Public rooms", long)?;
         tmux.keys(&p.session, &["C-c"])?;
         tmux.wait_for(&p.session, "Pane is dead", long)?;
+        let modes = tmux.cmd(&[
+            "display",
+            "-p",
+            "-t",
+            &p.session,
+            "#{alternate_on} #{mouse_any_flag} #{pane_dead_status}",
+        ])?;
+        ensure!(
+            modes.trim() == "0 0 0",
+            "terminal not restored (alternate, mouse, exit): {modes}"
+        );
     }
     Ok(())
 }

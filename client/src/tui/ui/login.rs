@@ -119,9 +119,13 @@ const MIN_TEXT_W: u16 = 44;
 /// Rows the instructions take.
 const TEXT_H: u16 = 15;
 
-/// Rows and columns of the QR code drawn with half blocks and a one-module margin.
+/// Light modules around the code; scanners need a light quiet zone, and the
+/// terminal's own background is usually dark.
+const QUIET: usize = 2;
+
+/// Rows and columns of the QR code drawn with half blocks and its quiet zone.
 fn qr_size(qr: &Qr) -> (u16, u16) {
-    let side = u16::try_from(qr.width + 2).unwrap_or(u16::MAX);
+    let side = u16::try_from(qr.width + 2 * QUIET).unwrap_or(u16::MAX);
     (side, side.div_ceil(2))
 }
 
@@ -134,6 +138,7 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
     let [inner, qr_area] =
         Layout::horizontal([Constraint::Length(text_w), Constraint::Length(qr_cols)])
             .areas(content);
+    let inner = inner.inner(ratatui::layout::Margin::new(1, 0));
     let big = inner.width as usize >= bigtext::width(&p.user_code);
 
     let mut lines = vec![
@@ -174,7 +179,7 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
         ));
     }
     lines.push(Line::from(
-        "3. Approve with your passkey (or create an account).",
+        "3. Approve there with your passkey.",
     ));
     lines.push(Line::default());
     let left = (p.expires_at - state.now).max(0.0);
@@ -211,8 +216,10 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
 
 /// The QR code as half-block text: light modules lit, so it reads on dark screens.
 fn qr_lines(qr: &Qr) -> Vec<Line<'static>> {
-    let side = qr.width + 2;
-    let light = |x: usize, y: usize| y < side && !(x >= 1 && y >= 1 && qr.is_dark(x - 1, y - 1));
+    let side = qr.width + 2 * QUIET;
+    let light = |x: usize, y: usize| {
+        y < side && !(x >= QUIET && y >= QUIET && qr.is_dark(x - QUIET, y - QUIET))
+    };
     (0..side.div_ceil(2))
         .map(|row| {
             let s: String = (0..side)
@@ -226,4 +233,42 @@ fn qr_lines(qr: &Qr) -> Vec<Line<'static>> {
             Line::from(s)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_code_is_drawn_module_for_module_with_a_light_quiet_zone() {
+        let qr = Qr::encode("http://localhost:8080/device?user_code=BCDF-GHJK")
+            .unwrap_or_else(|| panic!("encodes"));
+        let lines = qr_lines(&qr);
+        let side = qr.width + 2 * QUIET;
+        assert_eq!(lines.len(), side.div_ceil(2));
+        for (row, line) in lines.iter().enumerate() {
+            let chars: Vec<char> = line.to_string().chars().collect();
+            assert_eq!(chars.len(), side);
+            for (x, c) in chars.into_iter().enumerate() {
+                let (top, bottom) = match c {
+                    '█' => (true, true),
+                    '▀' => (true, false),
+                    '▄' => (false, true),
+                    _ => (false, false),
+                };
+                for (y, lit) in [(2 * row, top), (2 * row + 1, bottom)] {
+                    if y >= side {
+                        assert!(!lit, "nothing below the code");
+                        continue;
+                    }
+                    let in_code = (QUIET..QUIET + qr.width).contains(&x)
+                        && (QUIET..QUIET + qr.width).contains(&y);
+                    let dark = in_code && qr.is_dark(x - QUIET, y - QUIET);
+                    assert_eq!(lit, !dark, "module ({x}, {y})");
+                }
+            }
+        }
+        // The three finder patterns' corners are dark.
+        assert!(qr.is_dark(0, 0) && qr.is_dark(qr.width - 1, 0) && qr.is_dark(0, qr.width - 1));
+    }
 }
