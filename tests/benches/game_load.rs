@@ -7,7 +7,14 @@
 //! cargo bench -p whack-tests --bench game_load
 //! ```
 //! `WHACK_BENCH_IDLE` (default 10000) idle connections, `WHACK_BENCH_PLAYERS`
-//! (default 1000, a multiple of 8) players for the fan-out rounds.
+//! (default 1000, a multiple of 8) players for the fan-out rounds,
+//! `WHACK_BENCH_LOCKSTEP=1` to start every room in the same millisecond.
+//!
+//! Server and load generator share the machine's cores; on a machine busy with
+//! other work, latency tails measure that work. To measure the server instead,
+//! run the built bench binary at a real-time priority
+//! (`chrt -f 10 target/release/deps/game_load-…`); both figures are worth
+//! reporting.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::StreamExt;
