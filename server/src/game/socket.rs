@@ -110,7 +110,9 @@ async fn session(state: AppState, socket: WebSocket, claims: AccessClaims) {
         () = conn.receive(&mut stream) => {}
     }
     conn.dropped().await;
-    if let Some(code) = close.code() {
+    let code = close.code();
+    tracing::debug!(player = %conn.player.id, conn = conn.link.id, ?code, "game connection ended");
+    if let Some(code) = code {
         count_close(&conn.hub, code);
         // Read until the peer answers the close (or gives up), so nothing unread
         // turns our close into a reset that could swallow the close frame.
@@ -122,6 +124,9 @@ async fn session(state: AppState, socket: WebSocket, claims: AccessClaims) {
             }
         })
         .await;
+    } else {
+        // The peer closed (or vanished): answer its close frame if it sent one.
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
     }
     drop(registration);
 }

@@ -87,6 +87,25 @@ async fn revoking_the_session_closes_its_sockets_within_a_second() -> anyhow::Re
     ));
     b.send(&ClientMsg::Ping { t: 1.0 }).await?;
     assert!(matches!(b.recv().await?, ServerMsg::Pong { .. }));
+
+    // Refresh-token reuse revokes Bob's session: his socket closes the same way.
+    let http = reqwest::Client::new();
+    let first = &bob.tokens.refresh_token;
+    let second = oauth::refresh(&http, &server.url(), first)
+        .await?
+        .map_err(|r| anyhow::anyhow!("refresh refused: {r:?}"))?;
+    oauth::refresh(&http, &server.url(), &second.refresh_token)
+        .await?
+        .map_err(|r| anyhow::anyhow!("refresh refused: {r:?}"))?;
+    let stolen = oauth::refresh(&http, &server.url(), first).await?;
+    assert!(
+        stolen.is_err(),
+        "an old refresh token came back and was refused"
+    );
+    assert_eq!(
+        b.expect_close(Duration::from_secs(1)).await?,
+        close::TOKEN_EXPIRED
+    );
     Ok(())
 }
 
