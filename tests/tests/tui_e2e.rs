@@ -101,9 +101,10 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn new() -> Self {
+    /// A tmux server of its own: tests run in parallel in one process.
+    fn new(test: &str) -> Self {
         Self {
-            socket: format!("whack-e2e-{}", std::process::id()),
+            socket: format!("whack-e2e-{}-{test}", std::process::id()),
         }
     }
 
@@ -361,7 +362,7 @@ async fn two_players_play_a_seeded_round_in_real_terminals() -> Result<()> {
     }
     let server = TestServer::start_with(&["--allow-seeded-rooms"]).await?;
     let url = server.url();
-    let tmux = Tmux::new();
+    let tmux = Tmux::new("duel");
     let alice = Player::start(&tmux, "alice", &url)?;
     let bob = Player::start(&tmux, "bob", &url)?;
     let result = play(&tmux, &url, &alice, &bob).await;
@@ -562,7 +563,7 @@ async fn a_long_session_survives_resizes_token_expiry_and_a_server_restart() -> 
     }
     let mut server = TestServer::start_with(&["--access-token-ttl-secs", "70"]).await?;
     let url = server.url();
-    let tmux = Tmux::new();
+    let tmux = Tmux::new("long");
     let carol = Player::start(&tmux, "carol", &url)?;
     let result = long_session(&tmux, &mut server, &carol).await;
     if let Err(e) = &result {
