@@ -178,9 +178,7 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
             theme.accent(),
         ));
     }
-    lines.push(Line::from(
-        "3. Approve there with your passkey.",
-    ));
+    lines.push(Line::from("3. Approve there with your passkey."));
     lines.push(Line::default());
     let left = (p.expires_at - state.now).max(0.0);
     lines.push(Line::from(vec![
