@@ -62,10 +62,45 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, game: &Game, theme
     }
 }
 
-/// Art for a mole: lines (largest first fitting) and a label that names it.
-fn mole_art(kind: MoleKind, rows: u16) -> (Vec<&'static str>, &'static str) {
+/// Art for a mole: lines (the largest that fits) and a label that names it, so
+/// kinds differ by shape and text, not only by colour.
+fn mole_art(kind: MoleKind, rows: u16, cols: u16) -> (Vec<&'static str>, &'static str) {
+    let huge = rows >= 8 && cols >= 19;
     let big = rows >= 4;
     match kind {
+        MoleKind::Normal if huge => (
+            vec![
+                "   .-\"\"\"-.   ",
+                "  /       \\  ",
+                " |  o   o  | ",
+                " |    ^    | ",
+                "  \\  \\_/  /  ",
+                "   '-----'   ",
+            ],
+            "MOLE +1",
+        ),
+        MoleKind::Golden if huge => (
+            vec![
+                " *  .-\"\"\"-.  * ",
+                "   / $   $ \\   ",
+                "* |    ^    | *",
+                "   \\  \\_/  /   ",
+                " *  '-----'  * ",
+                "   *  * *  *   ",
+            ],
+            "GOLD +3",
+        ),
+        MoleKind::Bomb if huge => (
+            vec![
+                "      \\ | /  ",
+                "       -*-   ",
+                "   .---'---. ",
+                "  / ####### \\",
+                "  | ## X ## |",
+                "   '-------' ",
+            ],
+            "BOMB -3",
+        ),
         MoleKind::Normal if big => (vec![" .---. ", "( o o )", " \\_^_/ "], "MOLE +1"),
         MoleKind::Normal => (vec!["(o.o)"], "MOLE +1"),
         MoleKind::Golden if big => (vec!["*.---.*", "($ ^ $)", "*\\_o_/*"], "GOLD +3"),
@@ -151,11 +186,15 @@ fn hole(frame: &mut Frame<'_>, rect: Rect, state: &State, game: &Game, i: usize,
             Some(art) => art,
             None => match mole {
                 Some(m) => {
-                    let (art, label) = mole_art(m.kind, inner.height);
+                    let (art, label) = mole_art(m.kind, inner.height, inner.width);
                     let mut v: Vec<String> = art.into_iter().map(str::to_owned).collect();
                     v.push(label.to_owned());
                     (v, theme.mole(m.kind))
                 }
+                None if inner.height >= 8 && inner.width >= 19 => (
+                    vec!["".into(), " .---------. ".into(), "(___________)".into()],
+                    theme.dim(),
+                ),
                 None => (vec!["".into(), "(_____)".into()], theme.dim()),
             },
         };
@@ -219,7 +258,7 @@ fn side(frame: &mut Frame<'_>, area: Rect, state: &State, game: &Game, theme: Th
         let mark = if mine { "▶ " } else { "  " };
         let away = if p.connected { "" } else { " (away)" };
         let score = format!("{:>5}", p.score);
-        let name_w = width.saturating_sub(score.len() + 2);
+        let name_w = width.saturating_sub(score.len() + 3);
         let name = fit(&format!("{}{away}", p.name), name_w);
         let line = format!("{mark}{name:<name_w$} {score}");
         lines.push(Line::styled(
