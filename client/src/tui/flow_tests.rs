@@ -350,6 +350,23 @@ fn a_dropped_connection_rejoins_the_room() {
 }
 
 #[test]
+fn r_retries_at_once_while_reconnecting() {
+    let mut s = lobby();
+    update(
+        &mut s,
+        T0 + 100.0,
+        Action::Net(NetEvent::Disconnected {
+            reason: "refused".into(),
+            retry_in_ms: 8_000.0,
+        }),
+    );
+    assert_eq!(
+        press(&mut s, T0 + 200.0, KeyCode::Char('r')),
+        vec![Effect::ReconnectNow]
+    );
+}
+
+#[test]
 fn a_lost_login_returns_to_the_login_screen() {
     let mut s = in_room("p-alice", false);
     let fx = update(&mut s, T0 + 500.0, Action::Net(NetEvent::AuthLost));

@@ -3,7 +3,9 @@
 use crate::tui::effect::Effect;
 use crate::tui::keymap::hole_for_key;
 use crate::tui::layout;
-use crate::tui::state::{CreateField, CreateForm, LobbyView, LoginPhase, Modal, Screen, State};
+use crate::tui::state::{
+    Conn, CreateField, CreateForm, LobbyView, LoginPhase, Modal, Screen, State,
+};
 use crate::tui::update::{back_to_login, leave_room, quit, send, toast, whack};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -111,6 +113,9 @@ fn lobby_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
         }
         (LobbyView::Rooms, KeyCode::Char('j')) => {
             state.modal = Some(Modal::JoinCode(String::new()))
+        }
+        (_, KeyCode::Char('r')) if matches!(state.conn, Conn::Retrying { .. }) => {
+            fx.push(Effect::ReconnectNow);
         }
         (LobbyView::Rooms, KeyCode::Char('r')) => send(state, ClientMsg::ListRooms, fx),
         (LobbyView::Rooms, KeyCode::Char('l')) => {

@@ -108,6 +108,14 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
                     "{reason} — next try in {}",
                     clock((retry_at - state.now).max(0.0))
                 )),
+                Span::styled(
+                    if matches!(state.screen, Screen::Lobby(_)) {
+                        "  (r: now)"
+                    } else {
+                        ""
+                    },
+                    theme.dim(),
+                ),
             ]),
             Conn::Connecting(n) if *n > 1 => Line::styled(
                 format!("⟳ Reconnecting to {} (attempt {n})…", state.server),
