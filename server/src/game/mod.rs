@@ -40,6 +40,8 @@ pub mod settings;
 pub mod socket;
 
 #[cfg(test)]
+mod lobby_tests;
+#[cfg(test)]
 mod proptests;
 
 pub use engine::{DEFAULT_COUNTDOWN_MS, Game, GameConfig, LATE_WINDOW_MS, Phase};
