@@ -62,12 +62,15 @@ pub async fn run(config: TuiConfig) -> Result<(), TuiError> {
     let (tx, rx) = mpsc::unbounded_channel();
     let input = tokio::spawn(read_input(tx.clone()));
     let signals = tokio::spawn(interrupts(tx.clone()));
-    let state = State::new(
+    let mut state = State::new(
         config.server.as_str(),
         colour_allowed(),
         (size.width, size.height),
         now_ms(),
     );
+    if tokens.storage().is_insecure() {
+        state.insecure_storage = Some(tokens.storage().describe());
+    }
     let mut runtime = Runtime {
         tx,
         tokens,

@@ -135,6 +135,11 @@ fn lobby_states() {
     );
     snap("lobby_reconnecting", &down);
 
+    let mut insecure = lobby();
+    insecure.insecure_storage =
+        Some("file ~/.config/whack/token-http_localhost_8080 (insecure)".into());
+    snap("lobby_insecure_storage", &insecure);
+
     let mut toast = lobby();
     msg(
         &mut toast,

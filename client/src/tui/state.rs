@@ -61,6 +61,8 @@ pub struct State {
     pub next_rooms_at: Millis,
     /// Set once the player asked to quit.
     pub quit: bool,
+    /// Where the login is kept when that is not the OS keyring (a warning to show).
+    pub insecure_storage: Option<String>,
 }
 
 /// The main screens.
@@ -341,6 +343,7 @@ impl State {
             next_ping_at: now,
             next_rooms_at: now,
             quit: false,
+            insecure_storage: None,
         }
     }
 

@@ -49,6 +49,12 @@ fn profile(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
         }
         None => lines.push(Line::styled("loading stats…", theme.dim())),
     }
+    if state.insecure_storage.is_some() {
+        lines.push(Line::default());
+        lines.push(Line::styled("⚠ plain-file login", theme.bad()));
+        lines.push(Line::styled("not in the keyring", theme.dim()));
+        lines.push(Line::styled("see `whack status`", theme.dim()));
+    }
     let title = format!(
         " {} ",
         fit(&name, usize::from(area.width.saturating_sub(4)))
