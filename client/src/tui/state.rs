@@ -91,8 +91,6 @@ pub enum LoginPhase {
     Requesting,
     /// Showing a code and waiting for approval.
     Waiting(Pending),
-    /// Approved; about to enter the lobby.
-    Approved,
     /// The player denied the request in the browser.
     Denied,
     /// The code expired.

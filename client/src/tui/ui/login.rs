@@ -30,13 +30,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, phase: &LoginPhase
             ),
             vec![],
         ),
-        LoginPhase::Approved => message(
-            frame,
-            area,
-            theme,
-            Line::styled("✔ Approved — entering the lobby…", theme.good()),
-            vec![],
-        ),
         LoginPhase::Denied => message(
             frame,
             area,
