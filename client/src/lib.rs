@@ -2,4 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod font;
 pub mod tui;
