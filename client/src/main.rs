@@ -14,13 +14,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     // clap exits with code 2 on usage errors.
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging(cli.command.is_none());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,6 +29,34 @@ fn main() -> ExitCode {
     // A keyring call stuck past its timeout must not keep the process alive.
     runtime.shutdown_background();
     code
+}
+
+/// Logs go to stderr for the subcommands; while the game owns the terminal they go
+/// to `~/.cache/whack/whack.log` instead, so a warning cannot draw over the screen.
+fn init_logging(tui: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if !tui {
+        builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
+        return;
+    }
+    let file = dirs::cache_dir().map(|d| d.join("whack")).and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("whack.log"))
+            .ok()
+    });
+    if let Some(file) = file {
+        builder
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .init();
+    }
 }
 
 async fn run(cli: Cli) -> ExitCode {
