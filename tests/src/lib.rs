@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod keyring;
 pub mod oauth;
 pub mod passkey;
 pub mod server;

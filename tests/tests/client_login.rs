@@ -16,91 +16,18 @@ use tokio::process::Command;
 use whack_shared::Secret;
 use whack_shared::device_page::Decision;
 use whack_shared::oauth::ErrorCode;
+use whack_tests::keyring::KeyringBus;
 use whack_tests::{TestServer, oauth, passkey};
 
 /// How long a login may take from start to exit once approved (poll interval 5 s).
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(40);
 
 fn keyring_available() -> bool {
-    let ok = ["dbus-daemon", "gnome-keyring-daemon", "secret-tool"]
-        .iter()
-        .all(|p| whack_tests::have_program(p));
+    let ok = whack_tests::keyring::programs_installed();
     whack_tests::e2e_available(
         "a Secret Service (apt-get install dbus dbus-x11 gnome-keyring libsecret-tools)",
         ok,
     )
-}
-
-/// A private D-Bus session bus with an unlocked gnome-keyring on it. gnome-keyring
-/// exits by itself when the bus goes away, which dropping this does.
-struct KeyringBus {
-    daemon: std::process::Child,
-    address: String,
-}
-
-impl KeyringBus {
-    fn start(home: &Path) -> Result<Self> {
-        use std::io::{BufRead, Write};
-        let runtime = home.join("run");
-        let mut daemon = std::process::Command::new("dbus-daemon")
-            .arg("--session")
-            .arg("--nofork")
-            .arg("--print-address=1")
-            .arg(format!(
-                "--address=unix:path={}",
-                runtime.join("bus").display()
-            ))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting dbus-daemon")?;
-        let mut address = String::new();
-        if let Some(out) = daemon.stdout.take() {
-            std::io::BufReader::new(out).read_line(&mut address)?;
-        }
-        let address = address.trim().to_string();
-        let mut bus = Self { daemon, address };
-        ensure!(!bus.address.is_empty(), "dbus-daemon printed no address");
-        // --daemonize returns once the keyring is unlocked and on the bus.
-        let mut keyring = std::process::Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--daemonize"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting gnome-keyring-daemon")?;
-        if let Some(mut stdin) = keyring.stdin.take() {
-            stdin.write_all(b"test-keyring-password")?;
-        }
-        let status = keyring.wait()?;
-        if !status.success() {
-            bus.stop();
-            bail!("gnome-keyring-daemon failed: {status}");
-        }
-        Ok(bus)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
-impl Drop for KeyringBus {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// One user of the client: a fresh HOME, a server, and a keyring bus or none.
@@ -144,7 +71,7 @@ impl Player {
             .env("WHACK_SERVER", &self.server)
             .kill_on_drop(true);
         if let Some(bus) = &self.bus {
-            cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus.address());
         }
     }
 
@@ -255,7 +182,7 @@ impl Player {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home())
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
             .output()?)
     }
 

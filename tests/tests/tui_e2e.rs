@@ -7,10 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::{Context, Result, bail, ensure};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use whack_shared::api::Leaderboard;
+use whack_tests::keyring::KeyringBus;
 use whack_tests::{TestServer, passkey};
 
 const COLS: u16 = 100;
@@ -24,75 +24,6 @@ fn prerequisites() -> bool {
         "tmux and a Secret Service (apt-get install tmux dbus dbus-x11 gnome-keyring)",
         ok,
     )
-}
-
-/// A private D-Bus session bus with an unlocked gnome-keyring (as in client_login.rs).
-struct KeyringBus {
-    daemon: std::process::Child,
-    address: String,
-}
-
-impl KeyringBus {
-    fn start(home: &Path) -> Result<Self> {
-        use std::io::{BufRead, Write};
-        let runtime = home.join("run");
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!(
-                "--address=unix:path={}",
-                runtime.join("bus").display()
-            ))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting dbus-daemon")?;
-        let mut address = String::new();
-        if let Some(out) = daemon.stdout.take() {
-            std::io::BufReader::new(out).read_line(&mut address)?;
-        }
-        let mut bus = Self {
-            daemon,
-            address: address.trim().to_owned(),
-        };
-        ensure!(!bus.address.is_empty(), "dbus-daemon printed no address");
-        let mut keyring = Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--daemonize"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting gnome-keyring-daemon")?;
-        if let Some(mut stdin) = keyring.stdin.take() {
-            stdin.write_all(b"test-keyring-password")?;
-        }
-        if !keyring.wait()?.success() {
-            bus.stop();
-            bail!("gnome-keyring-daemon failed");
-        }
-        Ok(bus)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
-impl Drop for KeyringBus {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// One tmux server for the test; killed on drop.
@@ -161,11 +92,19 @@ impl Tmux {
         }
     }
 
-    fn pid(&self, session: &str) -> Result<u32> {
-        Ok(self
+    /// The `whack` process in a session's pane (a child of the wrapper script).
+    fn whack_pid(&self, session: &str) -> Result<u32> {
+        let pane: u32 = self
             .cmd(&["list-panes", "-t", session, "-F", "#{pane_pid}"])?
             .trim()
-            .parse()?)
+            .parse()?;
+        let out = Command::new("pgrep")
+            .args(["-P", &pane.to_string(), "-x", "whack"])
+            .output()?;
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .with_context(|| format!("no whack under pane {pane}"))
     }
 }
 
@@ -196,13 +135,24 @@ impl Player {
         let h = home.path().display();
         let path = std::env::var("PATH").unwrap_or_default();
         // Only what we set: no DISPLAY (no browser), the player's own bus and HOME.
+        // A small shell script runs `whack` and records its exit status: tmux 3.3
+        // sometimes never reaps an exited pane process, so "Pane is dead" cannot be
+        // waited for reliably.
+        let script = home.path().join("run.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "'{bin}' 2>'{h}/stderr.log'\necho $? > '{h}/exit-status'\n",
+                bin = whack_tests::bin_path("whack").display(),
+            ),
+        )?;
         let command = format!(
             "exec env -i PATH='{path}' HOME='{h}' XDG_CONFIG_HOME='{h}/.config' \
              XDG_DATA_HOME='{h}/.local/share' XDG_RUNTIME_DIR='{h}/run' TERM=xterm-256color \
              DBUS_SESSION_BUS_ADDRESS='{bus}' WHACK_SERVER='{server}' RUST_LOG=warn \
-             '{bin}' 2>'{h}/stderr.log'",
-            bus = bus.address,
-            bin = whack_tests::bin_path("whack").display(),
+             sh '{script}'",
+            bus = bus.address(),
+            script = script.display(),
         );
         tmux.cmd(&[
             "new-session",
@@ -221,6 +171,26 @@ impl Player {
             _bus: bus,
             session: session.to_owned(),
         })
+    }
+
+    /// Waits for `whack` to exit and returns its exit status.
+    fn wait_exit(&self, timeout: Duration) -> Result<i32> {
+        let path = self.home.path().join("exit-status");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(code) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return Ok(code);
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "{}: whack did not exit",
+                self.session
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn stderr(&self) -> String {
@@ -400,7 +370,7 @@ async fn play(tmux: &Tmux, url: &str, alice: &Player, bob: &Player) -> Result<()
     }
 
     // Idle lobby CPU, as a figure.
-    let pid = tmux.pid(&alice.session)?;
+    let pid = tmux.whack_pid(&alice.session)?;
     let (t0, c0) = (Instant::now(), cpu_ticks(pid)?);
     tokio::time::sleep(Duration::from_secs(8)).await;
     let (secs, ticks) = (t0.elapsed().as_secs_f64(), cpu_ticks(pid)? - c0);
@@ -535,17 +505,17 @@ async fn play(tmux: &Tmux, url: &str, alice: &Player, bob: &Player) -> Result<()
         tmux.keys(&p.session, &["Escape"])?;
         tmux.wait_for(&p.session, "Public rooms", long)?;
         tmux.keys(&p.session, &["C-c"])?;
-        tmux.wait_for(&p.session, "Pane is dead", long)?;
+        let code = p.wait_exit(long)?;
         let modes = tmux.cmd(&[
             "display",
             "-p",
             "-t",
             &p.session,
-            "#{alternate_on} #{mouse_any_flag} #{pane_dead_status}",
+            "#{alternate_on} #{mouse_any_flag}",
         ])?;
         ensure!(
-            modes.trim() == "0 0 0",
-            "terminal not restored (alternate, mouse, exit): {modes}"
+            modes.trim() == "0 0" && code == 0,
+            "terminal not restored (alternate, mouse): {modes}; exit status {code}"
         );
     }
     Ok(())
@@ -630,24 +600,21 @@ async fn long_session(tmux: &Tmux, server: &mut TestServer, carol: &Player) -> R
     tmux.wait_for(s, "online", long)?;
 
     // SIGTERM: a clean exit that gives the terminal back.
-    let pid = tmux.pid(s)?;
+    let pid = tmux.whack_pid(s)?;
     Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()?;
-    tmux.wait_until(s, long, |_| {
-        tmux.cmd(&["display", "-p", "-t", s, "#{pane_dead}"])
-            .is_ok_and(|d| d.trim() == "1")
-    })?;
+    let code = carol.wait_exit(long)?;
     let modes = tmux.cmd(&[
         "display",
         "-p",
         "-t",
         s,
-        "#{alternate_on} #{mouse_any_flag} #{pane_dead_status}",
+        "#{alternate_on} #{mouse_any_flag}",
     ])?;
     ensure!(
-        modes.trim() == "0 0 0",
-        "terminal not restored (alternate, mouse, exit): {modes}"
+        modes.trim() == "0 0" && code == 0,
+        "terminal not restored (alternate, mouse): {modes}; exit status {code}"
     );
     Ok(())
 }
