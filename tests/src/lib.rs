@@ -44,11 +44,13 @@ pub fn have_program(name: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
 
-/// Path of a workspace binary (`whack-server`, `whack`), building it if needed.
+/// Path of a workspace binary (`whack-server`, `whack`), built fresh.
 ///
-/// `cargo test --workspace` builds both before any test runs (their packages have
-/// integration tests); running this crate alone builds them here once.
+/// Under cargo, the binary is (re)built once per test process, so running this
+/// crate alone never tests a stale binary; `cargo test --workspace` has built it
+/// already and this is a quick no-op.
 pub fn bin_path(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     // The test executable lives in target/<profile>/deps/.
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
     let profile_dir = exe
@@ -57,23 +59,18 @@ pub fn bin_path(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()))
         .to_path_buf();
     let path = profile_dir.join(name);
-    if !path.is_file() {
-        let package = if name == "whack" {
-            "whack-client"
-        } else {
-            name
-        };
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let release = profile_dir.file_name().is_some_and(|p| p == "release");
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "-p", package, "--bin", name]);
-        if release {
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    let cargo = std::env::var("CARGO").ok();
+    if !built.iter().any(|b| b == name) && (cargo.is_some() || !path.is_file()) {
+        let package = if name == "whack" { "whack-client" } else { name };
+        let mut cmd = std::process::Command::new(cargo.as_deref().unwrap_or("cargo"));
+        cmd.args(["build", "--quiet", "-p", package, "--bin", name]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
             cmd.arg("--release");
         }
-        let status = cmd
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
+        let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
         assert!(status.success(), "cargo build of {name} failed");
+        built.push(name.to_owned());
     }
     path
 }
