@@ -1,6 +1,6 @@
 //! Prometheus counters for `/metrics`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,11 +21,15 @@ impl Counter {
     }
 }
 
+/// Responses of one route by (method, status).
+type StatusCounts = BTreeMap<(String, u16), u64>;
+
 /// Every counter the login side keeps.
 #[derive(Default)]
 pub struct Metrics {
-    /// HTTP requests by (method, route, status).
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// HTTP requests by route, then (method, status); looked up by `&str` so the
+    /// hot path allocates only for a route's first request.
+    requests: Mutex<HashMap<String, StatusCounts>>,
     /// Device authorizations started.
     pub device_authorizations: Counter,
     /// Requests approved on the page.
@@ -55,9 +59,21 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one HTTP response.
     pub fn record_request(&self, method: &str, route: &str, status: u16) {
-        if let Ok(mut map) = self.requests.lock() {
-            *map.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+        let Ok(mut routes) = self.requests.lock() else {
+            return;
+        };
+        let counts = match routes.get_mut(route) {
+            Some(counts) => counts,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        match counts
+            .iter_mut()
+            .find(|((m, s), _)| m == method && *s == status)
+        {
+            Some((_, n)) => *n += 1,
+            None => {
+                counts.insert((method.to_owned(), status), 1);
+            }
         }
     }
 
@@ -66,8 +82,12 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP whack_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE whack_http_requests_total counter\n");
-        if let Ok(map) = self.requests.lock() {
-            for ((method, route, status), n) in map.iter() {
+        if let Ok(routes) = self.requests.lock() {
+            let sorted: BTreeMap<_, _> = routes.iter().collect();
+            for ((method, status), route, n) in sorted
+                .into_iter()
+                .flat_map(|(r, c)| c.iter().map(move |(k, n)| (k, r, n)))
+            {
                 let _ = writeln!(
                     out,
                     r#"whack_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}"#

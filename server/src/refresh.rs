@@ -82,8 +82,7 @@ pub struct Refreshed {
 /// The refresh-token rules over a store.
 pub struct RefreshTokens<S> {
     store: S,
-    /// Striped per-session locks: every change to one session's tokens is serialized,
-    /// so N concurrent refreshes of one token yield exactly one successor.
+    /// Striped locks: by token hash for rotation, by session id for revocation.
     stripes: Vec<Mutex<()>>,
 }
 
@@ -96,9 +95,10 @@ impl<S: TokenStore> RefreshTokens<S> {
         }
     }
 
-    fn stripe(&self, sid: &str) -> std::sync::MutexGuard<'_, ()> {
-        let h = secrets::hash(sid);
-        let index = usize::from(h[0]) % self.stripes.len();
+    fn stripe(&self, key: &[u8]) -> std::sync::MutexGuard<'_, ()> {
+        let index = key.iter().fold(0usize, |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(usize::from(*b))
+        }) % self.stripes.len();
         // A panic while holding a stripe cannot leave a half-written record (each
         // write is one atomic batch), so a poisoned stripe is safe to reuse.
         self.stripes[index]
@@ -106,16 +106,18 @@ impl<S: TokenStore> RefreshTokens<S> {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a login session for `player_id` and issues its first refresh token.
+    /// Starts a login session for a player and issues its first refresh token.
     pub fn start_session(
         &self,
         player_id: &str,
+        player_name: &str,
         client_id: &str,
         now_ms: u64,
     ) -> Result<(String, SessionRecord, Secret), StoreError> {
         let sid = uuid::Uuid::new_v4().simple().to_string();
         let session = SessionRecord {
             player_id: player_id.to_owned(),
+            player_name: player_name.to_owned(),
             client_id: client_id.to_owned(),
             created_at: now_ms,
             expires_at: now_ms + SESSION_TTL_MS,
@@ -143,11 +145,9 @@ impl<S: TokenStore> RefreshTokens<S> {
         now_ms: u64,
     ) -> Result<Refreshed, RefreshError> {
         let hash = secrets::hash(presented.expose());
-        let Some(record) = self.store.refresh_token(&hash)? else {
-            return Err(RefreshError::Invalid);
-        };
-        let _guard = self.stripe(&record.sid);
-        // Re-read under the lock: a concurrent refresh may have rotated it.
+        // Every use of one token is serialized, so a concurrent refresh sees the
+        // rotation this one writes: N concurrent refreshes make one successor.
+        let _guard = self.stripe(&hash);
         let Some(record) = self.store.refresh_token(&hash)? else {
             return Err(RefreshError::Invalid);
         };
@@ -246,7 +246,7 @@ impl<S: TokenStore> RefreshTokens<S> {
         reason: &str,
         now_ms: u64,
     ) -> Result<Option<String>, StoreError> {
-        let _guard = self.stripe(sid);
+        let _guard = self.stripe(sid.as_bytes());
         let Some(session) = self.store.session(sid)? else {
             return Ok(None);
         };
@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn rotation_consumes_the_token_and_chains() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "cli", 1_000));
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 1_000));
         let r1 = ok(rules.refresh(&t0, Some("cli"), 2_000));
         assert_eq!(r1.sid, sid);
         assert_ne!(r1.refresh_token, t0);
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn a_prompt_retry_gets_the_same_successor() {
         let rules = rules();
-        let (_, _, t0) = ok(rules.start_session("p1", "cli", 0));
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
         let first = ok(rules.refresh(&t0, None, 1_000));
         let retry = ok(rules.refresh(&t0, None, 1_000 + GRACE_MS));
         assert!(retry.retry);
@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn a_late_retry_is_theft_and_revokes_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "cli", 0));
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
         let first = ok(rules.refresh(&t0, None, 1_000));
         let late = rules.refresh(&t0, None, 1_001 + GRACE_MS);
         assert!(matches!(late, Err(RefreshError::Reused { sid: ref s }) if *s == sid));
@@ -329,7 +329,7 @@ mod tests {
     #[test]
     fn reuse_after_the_successor_was_used_is_theft() {
         let rules = rules();
-        let (_, _, t0) = ok(rules.start_session("p1", "cli", 0));
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
         let t1 = ok(rules.refresh(&t0, None, 1_000)).refresh_token;
         let t2 = ok(rules.refresh(&t1, None, 2_000)).refresh_token;
         assert!(matches!(
@@ -349,7 +349,7 @@ mod tests {
             rules.refresh(&Secret::new("whr_nope"), None, 0),
             Err(RefreshError::Invalid)
         ));
-        let (_, _, t0) = ok(rules.start_session("p1", "cli", 0));
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
         assert!(matches!(
             rules.refresh(&t0, Some("other"), 1),
             Err(RefreshError::Invalid)
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn revocation_ends_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "cli", 0));
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
         assert_eq!(ok(rules.revoke(&t0, 5)), Some(sid));
         assert_eq!(ok(rules.revoke(&t0, 6)), None, "already revoked");
         assert!(matches!(
@@ -376,7 +376,7 @@ mod tests {
     #[test]
     fn concurrent_refreshes_yield_one_successor() {
         let rules = std::sync::Arc::new(rules());
-        let (_, _, t0) = ok(rules.start_session("p1", "cli", 0));
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
         let handles: Vec<_> = (0..32)
             .map(|_| {
                 let (rules, t0) = (std::sync::Arc::clone(&rules), t0.clone());

@@ -52,6 +52,8 @@ pub struct CredentialRecord {
 pub struct SessionRecord {
     /// Player.
     pub player_id: String,
+    /// The player's display name (names never change), for access tokens.
+    pub player_name: String,
     /// OAuth client.
     pub client_id: String,
     /// Started, Unix ms.

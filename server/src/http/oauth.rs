@@ -8,6 +8,7 @@ use crate::clock::now_ms;
 use crate::device_grant::Poll;
 use crate::refresh::RefreshError;
 use crate::state::AppState;
+use crate::store::SessionRecord;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -141,11 +142,16 @@ async fn device_code_grant(
             ));
         }
     };
-    let (sid, _, refresh_token) = state
+    let player = state
+        .store
+        .player(&player_id)
+        .map_err(OAuthError::internal)?
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the player no longer exists"))?;
+    let (sid, session, refresh_token) = state
         .refresh
-        .start_session(&player_id, &client_id, now)
+        .start_session(&player.id, &player.name, &client_id, now)
         .map_err(OAuthError::internal)?;
-    let response = tokens(state, &player_id, &sid, &client_id, refresh_token, now)?;
+    let response = tokens(state, &session, &sid, refresh_token, now)?;
     durable(state).await?;
     state.metrics.logins.inc();
     tracing::info!(player = %player_id, sid, "device login completed");
@@ -176,12 +182,10 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
         Err(RefreshError::Store(e)) => return Err(OAuthError::internal(e)),
         Err(e) => return Err(OAuthError::new(ErrorCode::InvalidGrant, e.to_string())),
     };
-    let player_id = refreshed.session.player_id.clone();
     let response = tokens(
         state,
-        &player_id,
+        &refreshed.session,
         &refreshed.sid,
-        &refreshed.session.client_id,
         refreshed.refresh_token,
         now,
     )?;
@@ -196,22 +200,16 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
 
 fn tokens(
     state: &AppState,
-    player_id: &str,
+    session: &SessionRecord,
     sid: &str,
-    client_id: &str,
     refresh_token: Secret,
     now_ms: u64,
 ) -> Result<Json<TokenResponse>, OAuthError> {
-    let player = state
-        .store
-        .player(player_id)
-        .map_err(OAuthError::internal)?
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the player no longer exists"))?;
     let subject = Subject {
-        player_id,
-        name: &player.name,
+        player_id: &session.player_id,
+        name: &session.player_name,
         sid,
-        client_id,
+        client_id: &session.client_id,
     };
     let access_token = state
         .access
