@@ -62,13 +62,19 @@ pub fn bin_path(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
     let cargo = std::env::var("CARGO").ok();
     if !built.iter().any(|b| b == name) && (cargo.is_some() || !path.is_file()) {
-        let package = if name == "whack" { "whack-client" } else { name };
+        let package = if name == "whack" {
+            "whack-client"
+        } else {
+            name
+        };
         let mut cmd = std::process::Command::new(cargo.as_deref().unwrap_or("cargo"));
         cmd.args(["build", "--quiet", "-p", package, "--bin", name]);
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             cmd.arg("--release");
         }
-        let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
         assert!(status.success(), "cargo build of {name} failed");
         built.push(name.to_owned());
     }
