@@ -44,13 +44,14 @@ pub fn have_program(name: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
 
-/// Path of a workspace binary (`whack-server`, `whack`), built fresh.
+/// Path of a workspace binary (`whack-server`, `whack`), rebuilt when stale.
 ///
-/// Under cargo, the binary is (re)built once per test process, so running this
-/// crate alone never tests a stale binary; `cargo test --workspace` has built it
-/// already and this is a quick no-op.
+/// `cargo test --workspace` builds both before any test runs (their packages have
+/// integration tests). Running this crate alone could find an old binary, so it is
+/// rebuilt when a source it is built from is newer. (Always running `cargo build`
+/// here would rebuild with a different feature set than the workspace's.)
 pub fn bin_path(name: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    static CHECKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     // The test executable lives in target/<profile>/deps/.
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
     let profile_dir = exe
@@ -59,15 +60,42 @@ pub fn bin_path(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()))
         .to_path_buf();
     let path = profile_dir.join(name);
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    let cargo = std::env::var("CARGO").ok();
-    if !built.iter().any(|b| b == name) && (cargo.is_some() || !path.is_file()) {
-        let package = if name == "whack" {
-            "whack-client"
-        } else {
-            name
-        };
-        let mut cmd = std::process::Command::new(cargo.as_deref().unwrap_or("cargo"));
+    let mut checked = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    if checked.iter().any(|c| c == name) {
+        return path;
+    }
+    let (package, sources): (&str, &[&str]) = match name {
+        "whack" => (
+            "whack-client",
+            &[
+                "client/src",
+                "client/Cargo.toml",
+                "shared/src",
+                "Cargo.lock",
+            ],
+        ),
+        _ => (
+            name,
+            &[
+                "server/src",
+                "server/assets",
+                "server/Cargo.toml",
+                "shared/src",
+                "Cargo.lock",
+            ],
+        ),
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let built_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let stale = match built_at {
+        None => true,
+        Some(built) => sources
+            .iter()
+            .any(|s| newest_mtime(&root.join(s)).is_some_and(|m| m > built)),
+    };
+    if stale {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
         cmd.args(["build", "--quiet", "-p", package, "--bin", name]);
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             cmd.arg("--release");
@@ -76,7 +104,20 @@ pub fn bin_path(name: &str) -> PathBuf {
             .status()
             .unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
         assert!(status.success(), "cargo build of {name} failed");
-        built.push(name.to_owned());
     }
+    checked.push(name.to_owned());
     path
+}
+
+/// The newest modification time of a file, or of any file under a directory.
+fn newest_mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| newest_mtime(&entry.path()))
+        .max()
 }
