@@ -107,4 +107,10 @@ impl Config {
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_secs)
     }
+
+    /// How long after a revocation an access token of that session could still
+    /// pass every other check: its lifetime plus the clock leeway.
+    pub fn revocation_window_ms(&self) -> u64 {
+        (self.access_token_ttl_secs + crate::access_token::LEEWAY_SECS) * 1000
+    }
 }

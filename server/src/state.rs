@@ -90,8 +90,7 @@ impl AppState {
         let now = crate::clock::now_ms();
         // Rebuild the revocation list: sessions revoked recently enough that some of
         // their access tokens may still be unexpired.
-        let window =
-            config.access_token_ttl().as_millis() as u64 + crate::access_token::LEEWAY_SECS * 1000;
+        let window = config.revocation_window_ms();
         for (sid, at) in store.sessions_revoked_since(now.saturating_sub(window))? {
             revocations.revoke(&sid, at);
         }
@@ -126,15 +125,9 @@ impl AppState {
         Ok(Self(Arc::new(shared)))
     }
 
-    /// Revokes a session everywhere: stored, in the revocation list, open sockets.
-    pub fn announce_revoked(&self, sid: &str, now_ms: u64) {
-        self.revocations.revoke(sid, now_ms);
-    }
-
     /// Periodic housekeeping: purge what can no longer matter.
     pub fn purge(&self, now_ms: u64) {
-        let window = self.config.access_token_ttl().as_millis() as u64
-            + crate::access_token::LEEWAY_SECS * 1000;
+        let window = self.config.revocation_window_ms();
         let forgotten = self.revocations.purge_before(now_ms.saturating_sub(window));
         self.guesses.purge(now_ms);
         match self.store.purge(now_ms) {

@@ -171,7 +171,7 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
         Err(RefreshError::Reused { sid }) => {
             // The revocation must be durable before anyone hears about it.
             durable(state).await?;
-            state.announce_revoked(&sid, now);
+            state.revocations.revoke(&sid, now);
             state.metrics.reuse_detections.inc();
             tracing::warn!(sid, "refresh token reuse detected; session revoked");
             return Err(OAuthError::new(
@@ -247,7 +247,7 @@ pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusC
     };
     if let Some(sid) = sid {
         durable(&state).await?;
-        state.announce_revoked(&sid, now);
+        state.revocations.revoke(&sid, now);
         state.metrics.revocations.inc();
         tracing::info!(sid, "session revoked by the client");
     }
