@@ -287,16 +287,9 @@ impl Store {
         get(&self.refresh, "refresh_tokens", hash)
     }
 
-    /// Writes refresh-token records in one atomic batch.
-    pub fn put_refresh_tokens(
-        &self,
-        records: &[(&[u8], &RefreshRecord)],
-    ) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (hash, record) in records {
-            batch.insert(*hash, encode(*record)?);
-        }
-        self.refresh.apply_batch(batch)?;
+    /// Writes one refresh-token record.
+    pub fn put_refresh_token(&self, hash: &[u8], record: &RefreshRecord) -> Result<(), StoreError> {
+        self.refresh.insert(hash, encode(record)?)?;
         Ok(())
     }
 
