@@ -1,8 +1,10 @@
 //! Group commit: every acknowledged change waits for a flush that started after it
 //! was written, and concurrent waiters share one flush.
 
+use crate::metrics::Histogram;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tokio::sync::{Notify, watch};
 
 /// A flush failed: the change may not survive a crash.
@@ -27,8 +29,12 @@ struct Inner {
     requested: AtomicU64,
     wake: Notify,
     flushed: watch::Sender<Flushed>,
-    flushes: AtomicU64,
+    /// How long each flush took, from start to data on disk.
+    flush_time: Histogram,
 }
+
+/// Flush-time buckets: a healthy disk answers in well under a millisecond.
+const FLUSH_BUCKETS: &[f64] = &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 
 impl Durability {
     /// Starts the flusher task for `db`.
@@ -37,7 +43,7 @@ impl Durability {
             requested: AtomicU64::new(0),
             wake: Notify::new(),
             flushed: watch::Sender::new(Flushed::default()),
-            flushes: AtomicU64::new(0),
+            flush_time: Histogram::new(FLUSH_BUCKETS),
         });
         tokio::spawn(flusher(db, Arc::clone(&inner)));
         Self { inner }
@@ -60,7 +66,16 @@ impl Durability {
 
     /// Flushes performed so far (each may have served many waiters).
     pub fn flush_count(&self) -> u64 {
-        self.inner.flushes.load(Ordering::Relaxed)
+        self.inner.flush_time.count()
+    }
+
+    /// Appends the flush-time histogram in Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.inner.flush_time.render(
+            out,
+            "whack_db_flush_seconds",
+            "Database flushes (each may cover many writes) by duration.",
+        );
     }
 }
 
@@ -80,6 +95,7 @@ async fn flusher(db: sled::Db, inner: Arc<Inner>) {
             // A blocking flush on tokio's reused blocking threads: sled's own
             // `flush_async` starts a pool thread per flush under load.
             let db = db.clone();
+            let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || db.flush())
                 .await
                 .map_err(|e| e.to_string())
@@ -87,7 +103,7 @@ async fn flusher(db: sled::Db, inner: Arc<Inner>) {
             let error = result
                 .err()
                 .inspect(|e| tracing::error!(error = %e, "database flush failed"));
-            inner.flushes.fetch_add(1, Ordering::Relaxed);
+            inner.flush_time.observe(started.elapsed());
             inner.flushed.send_replace(Flushed {
                 ticket: target,
                 error,

@@ -21,6 +21,76 @@ impl Counter {
     }
 }
 
+/// A Prometheus histogram of durations over fixed bucket bounds (seconds).
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// Per-bucket counts (not cumulative); the last one is `+Inf`.
+    buckets: Vec<AtomicU64>,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    /// A histogram with the given upper bounds, ascending.
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one duration.
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let index = self
+            .bounds
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(self.bounds.len());
+        if let Some(bucket) = self.buckets.get(index) {
+            bucket.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Appends the text exposition of this histogram as `name`.
+    pub fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            cumulative += bucket.load(Ordering::Relaxed);
+            match self.bounds.get(i) {
+                Some(bound) => {
+                    let _ = writeln!(out, r#"{name}_bucket{{le="{bound}"}} {cumulative}"#);
+                }
+                None => {
+                    let _ = writeln!(out, r#"{name}_bucket{{le="+Inf"}} {cumulative}"#);
+                }
+            }
+        }
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
+    }
+}
+
+/// Request-time buckets, in seconds: half a millisecond to a second.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+impl Default for Histogram {
+    /// A histogram with buckets for request times.
+    fn default() -> Self {
+        Self::new(LATENCY_BUCKETS)
+    }
+}
+
 /// Responses of one route by (method, status).
 type StatusCounts = BTreeMap<(String, u16), u64>;
 
@@ -54,6 +124,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Access tokens refused.
     pub access_denied: Counter,
+    /// Time from a request's arrival to its response, every route.
+    pub request_time: Histogram,
 }
 
 impl Metrics {
@@ -163,6 +235,11 @@ impl Metrics {
                 counter.get()
             );
         }
+        self.request_time.render(
+            &mut out,
+            "whack_http_request_duration_seconds",
+            "Time from a request's arrival to its response (every route).",
+        );
         out
     }
 }
@@ -183,5 +260,21 @@ mod tests {
         ));
         assert!(text.contains("whack_refresh_reuse_detected_total 1"));
         assert!(text.contains("# TYPE whack_logins_total counter\nwhack_logins_total 0"));
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::new(&[0.001, 0.01]);
+        h.observe(std::time::Duration::from_micros(500));
+        h.observe(std::time::Duration::from_millis(5));
+        h.observe(std::time::Duration::from_millis(5));
+        h.observe(std::time::Duration::from_secs(1));
+        let mut text = String::new();
+        h.render(&mut text, "t_seconds", "Test.");
+        assert!(text.contains("# TYPE t_seconds histogram\n"));
+        assert!(text.contains("t_seconds_bucket{le=\"0.001\"} 1\n"));
+        assert!(text.contains("t_seconds_bucket{le=\"0.01\"} 3\n"));
+        assert!(text.contains("t_seconds_bucket{le=\"+Inf\"} 4\n"));
+        assert!(text.contains("t_seconds_sum 1.0105\nt_seconds_count 4\n"));
     }
 }

@@ -94,7 +94,9 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     // Both clones are cheap: standard methods are inline, a matched path is an Arc.
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
+    let started = std::time::Instant::now();
     let mut response = next.run(request).await;
+    state.metrics.request_time.observe(started.elapsed());
     state.metrics.record_request(
         method.as_str(),
         route.as_ref().map_or("unmatched", MatchedPath::as_str),

@@ -13,10 +13,7 @@ pub async fn healthz() -> &'static str {
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut body = state.metrics.render();
-    body.push_str(&format!(
-        "# HELP whack_db_flushes_total Database flushes (each may cover many writes).\n# TYPE whack_db_flushes_total counter\nwhack_db_flushes_total {}\n",
-        state.durability.flush_count()
-    ));
+    state.durability.render_metrics(&mut body);
     body.push_str(&format!(
         "# HELP whack_revoked_sessions Sessions on the in-memory revocation list.\n# TYPE whack_revoked_sessions gauge\nwhack_revoked_sessions {}\n",
         state.revocations.len()
