@@ -124,7 +124,7 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Access tokens refused.
     pub access_denied: Counter,
-    /// Time from a request's arrival to its response, every route.
+    /// Time from routing a request to its response being ready, every route.
     pub request_time: Histogram,
 }
 
@@ -238,7 +238,7 @@ impl Metrics {
         self.request_time.render(
             &mut out,
             "whack_http_request_duration_seconds",
-            "Time from a request's arrival to its response (every route).",
+            "Time from routing a request to its response being ready (every route).",
         );
         out
     }

@@ -113,7 +113,7 @@ fn report(latencies: &[Duration]) {
 fn report_server_side(before: &str, after: &str) {
     let requests = "whack_http_request_duration_seconds";
     println!(
-        "    server side, arrival to response: p50 {}, p99 {}, max {}",
+        "    server side, request routed to response ready: p50 {}, p99 {}, max {}",
         bucket_bound(requests, before, after, 0.5),
         bucket_bound(requests, before, after, 0.99),
         bucket_bound(requests, before, after, 1.0),
