@@ -84,6 +84,33 @@ fn percentiles(label: &str, samples: &mut [f64]) {
     );
 }
 
+/// This machine's floor for one message hop: a thread wakes a parked thread,
+/// which wakes the first back; the pause between rounds lets both park, as
+/// sockets and tasks do between game events.
+fn wake_round_trips(run: Duration) -> Vec<f64> {
+    let (to_echo, echo_rx) = std::sync::mpsc::channel::<Instant>();
+    let (to_main, main_rx) = std::sync::mpsc::channel::<Instant>();
+    std::thread::spawn(move || {
+        for sent in echo_rx {
+            if to_main.send(sent).is_err() {
+                break;
+            }
+        }
+    });
+    let (start, mut round_trips) = (Instant::now(), Vec::new());
+    while start.elapsed() < run {
+        if to_echo.send(Instant::now()).is_err() {
+            break;
+        }
+        match main_rx.recv() {
+            Ok(sent) => round_trips.push(sent.elapsed().as_secs_f64() * 1000.0),
+            Err(_) => break,
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    round_trips
+}
+
 async fn login_many(server: &TestServer, n: usize) -> anyhow::Result<Vec<String>> {
     let url = server.url();
     let started = Instant::now();
@@ -328,6 +355,12 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "game_load: release whack-server on loopback, {} CPUs shared by server and load generator",
         std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    let mut wakes =
+        tokio::task::spawn_blocking(|| wake_round_trips(Duration::from_secs(5))).await?;
+    percentiles(
+        "this machine, for reference: thread wake round trip (two wake-ups of a parked thread)",
+        &mut wakes,
     );
     let tokens = login_many(&server, players.max(8)).await?;
     idle_and_connects(&server, &tokens, idle).await?;
