@@ -8,11 +8,6 @@ use tracing_subscriber::EnvFilter;
 use whack_server::config::Config;
 use whack_server::state::AppState;
 
-// Under refresh load glibc malloc took a fifth of the CPU (arena locks and
-// consolidation across worker threads); mimalloc's thread-local heaps do not.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
