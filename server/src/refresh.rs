@@ -188,7 +188,9 @@ impl<S: TokenStore> RefreshTokens<S> {
                 // log buffer twice per batch, which cost a third of the server's CPU
                 // under load. The successor goes first: until the parent reads
                 // Rotated nobody can reach it, so a crash between the two writes
-                // leaves the parent live and its retry simply rotates again.
+                // leaves the parent live and its retry simply rotates again. (Were
+                // the parent's write ever kept without the successor's, the retry
+                // would count as reuse: the session ends, nothing leaks.)
                 self.store.put_refresh_token(&successor_hash, &next)?;
                 self.store.put_refresh_token(&hash, &rotated)?;
                 Ok(Refreshed {
