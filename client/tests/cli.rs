@@ -19,6 +19,20 @@ fn whack(home: &std::path::Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `whack login` against `url`, printing the code instead of opening a browser.
+fn login(home: &std::path::Path, url: &str) -> Output {
+    whack(
+        home,
+        &[
+            "--server",
+            url,
+            "--insecure-storage",
+            "login",
+            "--no-browser",
+        ],
+    )
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -102,16 +116,7 @@ fn malformed_server_urls_are_usage_errors_with_a_hint() {
 fn a_server_that_is_down_is_named_and_no_code_is_shown() {
     let home = tempfile::tempdir().unwrap();
     let url = format!("http://localhost:{}", closed_port());
-    let out = whack(
-        home.path(),
-        &[
-            "--server",
-            &url,
-            "--insecure-storage",
-            "login",
-            "--no-browser",
-        ],
-    );
+    let out = login(home.path(), &url);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("cannot reach the Whack server"), "{all}");
@@ -123,16 +128,7 @@ fn a_server_that_is_down_is_named_and_no_code_is_shown() {
 fn a_server_that_is_not_whack_is_called_out() {
     let home = tempfile::tempdir().unwrap();
     let url = format!("http://localhost:{}", foreign_http_server());
-    let out = whack(
-        home.path(),
-        &[
-            "--server",
-            &url,
-            "--insecure-storage",
-            "login",
-            "--no-browser",
-        ],
-    );
+    let out = login(home.path(), &url);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("does not look like a Whack server"),
@@ -145,16 +141,7 @@ fn a_server_that_is_not_whack_is_called_out() {
 fn https_to_a_plain_http_server_is_a_tls_error() {
     let home = tempfile::tempdir().unwrap();
     let url = format!("https://localhost:{}", foreign_http_server());
-    let out = whack(
-        home.path(),
-        &[
-            "--server",
-            &url,
-            "--insecure-storage",
-            "login",
-            "--no-browser",
-        ],
-    );
+    let out = login(home.path(), &url);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("TLS error"), "{}", text(&out));
 }
