@@ -22,8 +22,8 @@ use futures_util::stream;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use whack_shared::protocol::{ClientMsg, MAX_PLAYERS, ServerMsg};
-use whack_tests::TestServer;
 use whack_tests::ws::{self, GameClient};
+use whack_tests::{TestServer, machine};
 
 /// Player logins in flight at once.
 const LOGIN_CONCURRENCY: usize = 16;
@@ -362,6 +362,9 @@ async fn main() -> anyhow::Result<()> {
         "this machine, for reference: thread wake round trip (two wake-ups of a parked thread)",
         &mut wakes,
     );
+    let steadiness =
+        tokio::task::spawn_blocking(|| machine::cpu_steadiness(Duration::from_secs(6))).await?;
+    println!("this machine's CPUs, for reference: {steadiness}");
     let tokens = login_many(&server, players.max(8)).await?;
     idle_and_connects(&server, &tokens, idle).await?;
     fan_out(&server, &tokens).await?;

@@ -8,7 +8,7 @@
 use std::time::Duration;
 use whack_shared::Secret;
 use whack_tests::passkey::login_new_player;
-use whack_tests::{TestServer, oauth};
+use whack_tests::{TestServer, machine, oauth};
 
 const CLIENTS: usize = 64;
 const WARMUP: Duration = Duration::from_secs(2);
@@ -195,6 +195,9 @@ async fn main() -> anyhow::Result<()> {
             .count(),
         syncs.len(),
     );
+    let steadiness =
+        tokio::task::spawn_blocking(|| machine::cpu_steadiness(Duration::from_secs(6))).await?;
+    println!("  this machine's CPUs alone, for reference: {steadiness}");
 
     let before = metrics(&http, &url).await?;
     let (tokens, saturated) = rotate_all(&http, &url, tokens, None).await?;

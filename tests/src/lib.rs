@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod keyring;
+pub mod machine;
 pub mod oauth;
 pub mod passkey;
 pub mod server;
