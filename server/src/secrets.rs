@@ -31,7 +31,13 @@ pub fn hash(secret: &str) -> [u8; 32] {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 fn sealing_key(key_material: &str) -> Option<LessSafeKey> {
@@ -76,6 +82,12 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash(a.expose()), hash(a.expose()));
         assert_ne!(hash(a.expose()), hash(b.expose()));
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

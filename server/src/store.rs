@@ -96,8 +96,37 @@ pub enum RefreshState {
         /// The successor sealed under a key only the presented token derives, so a
         /// lost-response retry gets the same successor while a database reader
         /// learns nothing usable.
+        #[serde(with = "sealed_bytes")]
         sealed_successor: Vec<u8>,
     },
+}
+
+/// Sealed bytes as base64url text, a third the size of serde's default array of
+/// numbers. Records written as arrays before still read.
+mod sealed_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Numbers(Vec<u8>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        match Stored::deserialize(deserializer)? {
+            Stored::Text(text) => URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(serde::de::Error::custom),
+            Stored::Numbers(bytes) => Ok(bytes),
+        }
+    }
 }
 
 /// Where a device authorization stands.
@@ -395,5 +424,52 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rotated(sealed: Vec<u8>) -> RefreshRecord {
+        RefreshRecord {
+            sid: "s1".into(),
+            issued_at: 1,
+            expires_at: 2,
+            state: RefreshState::Rotated {
+                at: 1,
+                successor: "ab".into(),
+                sealed_successor: sealed,
+            },
+        }
+    }
+
+    #[test]
+    fn sealed_successors_are_stored_as_text_and_read_back() -> Result<(), StoreError> {
+        let record = rotated(vec![0, 1, 254, 255]);
+        let bytes = encode(&record)?;
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains(r#""sealed_successor":"AAH-_w""#), "{text}");
+        assert_eq!(decode::<RefreshRecord>("refresh_tokens", &bytes)?, record);
+        Ok(())
+    }
+
+    #[test]
+    fn sealed_successors_written_as_number_arrays_still_read() -> Result<(), StoreError> {
+        let old = br#"{"sid":"s1","issued_at":1,"expires_at":2,"state":{"state":"rotated","at":1,"successor":"ab","sealed_successor":[0,1,254,255]}}"#;
+        assert_eq!(
+            decode::<RefreshRecord>("refresh_tokens", old)?,
+            rotated(vec![0, 1, 254, 255])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_corrupt_sealed_successor_is_a_decode_error() {
+        let bad = br#"{"sid":"s1","issued_at":1,"expires_at":2,"state":{"state":"rotated","at":1,"successor":"ab","sealed_successor":"not base64!"}}"#;
+        assert!(matches!(
+            decode::<RefreshRecord>("refresh_tokens", bad),
+            Err(StoreError::Decode { .. })
+        ));
     }
 }
