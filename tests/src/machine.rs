@@ -25,7 +25,7 @@ pub struct Steadiness {
 }
 
 /// One unit: pseudo-random reads and writes over a buffer larger than the
-/// caches, about a millisecond of work.
+/// caches, about a third of a millisecond of work here.
 fn work_unit(buffer: &mut [u64], state: &mut u64) {
     let len = buffer.len() as u64;
     for _ in 0..20_000 {
