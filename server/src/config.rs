@@ -31,6 +31,13 @@ pub struct Config {
     #[arg(long, env = "WHACK_ALLOW_SEEDED_ROOMS")]
     pub allow_seeded_rooms: bool,
 
+    /// Logins one client address may start per minute (more get 429); raise it
+    /// when many players share one address.
+    #[arg(long, env = "WHACK_DEVICE_AUTHORIZATIONS_PER_MINUTE",
+          default_value_t = crate::rate_limit::DEFAULT_DEVICE_AUTHORIZATIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub device_authorizations_per_minute: u32,
+
     /// Device-code lifetime in seconds (shorten only for tests).
     #[arg(long, env = "WHACK_DEVICE_CODE_TTL", default_value_t = whack_shared::oauth::DEVICE_CODE_TTL_SECS,
           value_parser = clap::value_parser!(u64).range(1..=3600), hide = true)]

@@ -7,7 +7,7 @@ use crate::durability::Durability;
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
 use crate::passkeys::{PasskeyError, Passkeys};
-use crate::rate_limit::GuessLimiter;
+use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
 use crate::refresh::RefreshTokens;
 use crate::revocation::Revocations;
 use crate::stats::Stats;
@@ -58,7 +58,9 @@ pub struct Shared {
     /// Passkey ceremonies.
     pub passkeys: Passkeys,
     /// Wrong user-code guesses per address.
-    pub guesses: GuessLimiter,
+    pub guesses: WindowLimiter,
+    /// Device authorizations per address.
+    pub device_requests: WindowLimiter,
     /// Revoked sessions.
     pub revocations: Arc<Revocations>,
     /// Player statistics and leaderboard.
@@ -114,7 +116,10 @@ impl AppState {
             refresh: RefreshTokens::new(store.clone()),
             devices: DeviceGrant::new(store.clone(), config.device_code_ttl().as_millis() as u64),
             passkeys: Passkeys::new(&config.public_url, store.clone())?,
-            guesses: GuessLimiter::new(),
+            guesses: WindowLimiter::new(MAX_WRONG_GUESSES),
+            device_requests: WindowLimiter::new(
+                usize::try_from(config.device_authorizations_per_minute).unwrap_or(usize::MAX),
+            ),
             stats,
             metrics: Metrics::default(),
             access,
@@ -130,6 +135,7 @@ impl AppState {
         let window = self.config.revocation_window_ms();
         let forgotten = self.revocations.purge_before(now_ms.saturating_sub(window));
         self.guesses.purge(now_ms);
+        self.device_requests.purge(now_ms);
         match self.store.purge(now_ms) {
             Ok(removed) => tracing::debug!(removed, forgotten, "purged expired records"),
             Err(e) => tracing::warn!(error = %e, "purge failed"),

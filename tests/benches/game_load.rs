@@ -351,7 +351,16 @@ async fn main() -> anyhow::Result<()> {
     let idle = env_usize("WHACK_BENCH_IDLE", 10_000);
     let players = env_usize("WHACK_BENCH_PLAYERS", 1000);
     let server =
-        TestServer::start_with(&["--ws-idle-secs", "3600", "--ws-heartbeat-secs", "3600"]).await?;
+        // 1,000 players log in from loopback: lift the per-address login limit.
+        TestServer::start_with(&[
+            "--ws-idle-secs",
+            "3600",
+            "--ws-heartbeat-secs",
+            "3600",
+            "--device-authorizations-per-minute",
+            "1000000",
+        ])
+        .await?;
     println!(
         "game_load: release whack-server on loopback, {} CPUs shared by server and load generator",
         std::thread::available_parallelism().map_or(0, usize::from)

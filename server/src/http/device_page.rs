@@ -90,7 +90,7 @@ fn pending_request(
         None => None,
     };
     found.ok_or_else(|| {
-        state.guesses.record_failure(ip, now);
+        state.guesses.record(ip, now);
         AppError::new(
             StatusCode::NOT_FOUND,
             "invalid_user_code",

@@ -38,6 +38,14 @@ impl OAuthError {
         }
     }
 
+    /// The same error with another human description.
+    pub fn described(self, description: impl Into<String>) -> Self {
+        Self {
+            description: description.into(),
+            ..self
+        }
+    }
+
     /// A server fault: logged in full, shown as `server_error`.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");

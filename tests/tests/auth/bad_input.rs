@@ -231,3 +231,46 @@ async fn the_page_is_served_with_strict_headers() -> anyhow::Result<()> {
     approve_new_player(&url, &auth.user_code, "StillWorks").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn device_authorizations_are_limited_per_address() -> anyhow::Result<()> {
+    let server = TestServer::start_with(&["--device-authorizations-per-minute", "3"]).await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let mut started = Vec::new();
+    for _ in 0..3 {
+        started.push(oauth::device_authorize(&http, &url).await?);
+    }
+    let response = http
+        .post(format!("{url}/oauth/device_authorization"))
+        .form(&[("client_id", whack_shared::CLIENT_ID)])
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"].to_str()?.parse()?;
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(body["error"], "too_many_requests", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("try again in")),
+        "{body}"
+    );
+
+    // Another address is not affected (all of 127/8 is loopback).
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()?;
+    oauth::device_authorize(&other, &url).await?;
+
+    // What was started before the limit is untouched.
+    for auth in &started {
+        let pending = oauth::poll_once(&http, &url, &auth.device_code)
+            .await?
+            .expect_err("pending");
+        assert_eq!(pending.code(), ErrorCode::AuthorizationPending);
+    }
+    assert!(!server.logs().contains("internal error"));
+    Ok(())
+}
