@@ -6,6 +6,7 @@ use super::error::{AppError, OAuthError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -20,15 +21,35 @@ fn content_type_is(req: &Request, expected: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
+/// Past the limit, up to this much more is still read and dropped: a connection
+/// closed with unread data is reset, and the reset can destroy the error response
+/// before a client that is still sending reads it.
+const DRAIN_BYTES: usize = 1024 * 1024;
+
 async fn read_body(req: Request) -> Result<Bytes, (StatusCode, &'static str)> {
-    axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
+    let mut chunks = req.into_body().into_data_stream();
+    let (mut body, mut seen) = (Vec::new(), 0usize);
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| {
             (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large",
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
             )
-        })
+        })?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
+        } else if seen > MAX_BODY_BYTES + DRAIN_BYTES {
+            break;
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        ));
+    }
+    Ok(Bytes::from(body))
 }
 
 /// `application/x-www-form-urlencoded` parameters; each may appear once (RFC 6749 §3.2).

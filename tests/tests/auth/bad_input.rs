@@ -31,6 +31,13 @@ async fn malformed_oauth_requests_get_clear_errors() -> anyhow::Result<()> {
                 .body("a=".to_owned() + &"x".repeat(64 * 1024)),
         ),
         (
+            // Still sending when the server answers: the answer must arrive anyway.
+            "far oversized",
+            http.post(&token_url)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body("a=".to_owned() + &"x".repeat(768 * 1024)),
+        ),
+        (
             "repeated parameter",
             http.post(&token_url)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
