@@ -32,9 +32,35 @@ impl WindowLimiter {
         let Ok(mut map) = self.events.lock() else {
             return Err(60);
         };
-        let Some(times) = map.get_mut(&addr) else {
-            return Ok(());
+        match map.get_mut(&bucket(addr)) {
+            Some(times) => self.room_in(times, now_ms),
+            None => Ok(()),
+        }
+    }
+
+    /// Records an event by `addr`.
+    pub fn record(&self, addr: IpAddr, now_ms: u64) {
+        if let Ok(mut map) = self.events.lock() {
+            let times = map.entry(bucket(addr)).or_default();
+            times.retain(|t| now_ms.saturating_sub(*t) < WINDOW_MS);
+            times.push(now_ms);
+        }
+    }
+
+    /// `check` and `record` as one step, for limits that count every attempt:
+    /// concurrent attempts cannot both take the last place.
+    pub fn acquire(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
+        let Ok(mut map) = self.events.lock() else {
+            return Err(60);
         };
+        let times = map.entry(bucket(addr)).or_default();
+        self.room_in(times, now_ms)?;
+        times.push(now_ms);
+        Ok(())
+    }
+
+    /// Forgets events older than the window; `Err` if none may be added now.
+    fn room_in(&self, times: &mut Vec<u64>, now_ms: u64) -> Result<(), u64> {
         times.retain(|t| now_ms.saturating_sub(*t) < WINDOW_MS);
         if times.len() < self.max {
             return Ok(());
@@ -46,27 +72,21 @@ impl WindowLimiter {
             .max(1))
     }
 
-    /// Records an event by `addr`.
-    pub fn record(&self, addr: IpAddr, now_ms: u64) {
-        if let Ok(mut map) = self.events.lock() {
-            let times = map.entry(addr).or_default();
-            times.retain(|t| now_ms.saturating_sub(*t) < WINDOW_MS);
-            times.push(now_ms);
-        }
-    }
-
-    /// `check`, then `record` if allowed: for limits that count every attempt.
-    pub fn acquire(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
-        self.check(addr, now_ms)?;
-        self.record(addr, now_ms);
-        Ok(())
-    }
-
     /// Drops addresses with no event in the window, so memory stays bounded.
     pub fn purge(&self, now_ms: u64) {
         if let Ok(mut map) = self.events.lock() {
             map.retain(|_, times| times.iter().any(|t| now_ms.saturating_sub(*t) < WINDOW_MS));
         }
+    }
+}
+
+/// The unit one client controls: an IPv4 address, or an IPv6 /64 (a single
+/// host is usually handed a whole /64, so counting single addresses would let
+/// it pick a fresh one per attempt).
+fn bucket(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
     }
 }
 
@@ -106,5 +126,17 @@ mod tests {
             Ok(()),
             "the first one aged out"
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_slash_64() {
+        use std::net::Ipv6Addr;
+        let limiter = WindowLimiter::new(1);
+        let host = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
+        let same_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0xffff, 0, 0, 9));
+        let next_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        assert_eq!(limiter.acquire(host, 0), Ok(()));
+        assert_eq!(limiter.acquire(same_64, 1), Err(60));
+        assert_eq!(limiter.acquire(next_64, 2), Ok(()));
     }
 }
