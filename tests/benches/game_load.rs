@@ -56,18 +56,6 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// User + system CPU time of a process, in seconds (USER_HZ = 100 on Linux).
-fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name; utime and stime are 14 and 15.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| anyhow::anyhow!("odd /proc stat"))?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    Ok(ticks as f64 / 100.0)
-}
-
 fn percentiles(label: &str, samples: &mut [f64]) {
     if samples.is_empty() {
         println!("{label}: no samples");
@@ -164,9 +152,9 @@ async fn idle_and_connects(server: &TestServer, tokens: &[String], n: usize) -> 
     drop(warm);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid)?;
-    let cpu_before = cpu_secs(pid)?;
+    let cpu_before = machine::cpu_secs(pid)?;
     let (clients, elapsed) = connect_many(server, tokens, n).await?;
-    let server_cpu = cpu_secs(pid)? - cpu_before;
+    let server_cpu = machine::cpu_secs(pid)? - cpu_before;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(pid)?;
     println!(
@@ -302,8 +290,8 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         table[0].send(&ClientMsg::StartGame).await?;
         tokio::time::sleep(spacing).await;
     }
-    let cpu_before = cpu_secs(pid)?;
-    let own_before = cpu_secs(std::process::id())?;
+    let cpu_before = machine::cpu_secs(pid)?;
+    let own_before = machine::cpu_secs(std::process::id())?;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(players);
     for table in tables {
@@ -320,8 +308,8 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         whack.extend(measured.whack_ms);
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_secs(pid)? - cpu_before;
-    let own = cpu_secs(std::process::id())? - own_before;
+    let cpu = machine::cpu_secs(pid)? - cpu_before;
+    let own = machine::cpu_secs(std::process::id())? - own_before;
     println!(
         "fan-out: {players} players in {rooms} full rooms of {MAX_PLAYERS}, one {ROUND_SECS} s round each (plus countdown), {}",
         if lockstep {

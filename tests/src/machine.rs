@@ -4,6 +4,25 @@
 
 use std::time::{Duration, Instant};
 
+/// CPU time (user + system) process `pid` has used so far, in seconds.
+pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow::anyhow!("odd /proc stat"))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields
+            .get(i)
+            .ok_or_else(|| anyhow::anyhow!("short /proc stat"))?
+            .parse()?)
+    };
+    // Clock ticks are 1/100 s on Linux.
+    Ok((field(11)? + field(12)?) as f64 / 100.0)
+}
+
 /// Work units are grouped into windows this long.
 const WINDOW: Duration = Duration::from_millis(100);
 /// A window whose mean unit time exceeds the median by this factor is slow.
