@@ -42,7 +42,7 @@ impl WindowLimiter {
     pub fn record(&self, addr: IpAddr, now_ms: u64) {
         if let Ok(mut map) = self.events.lock() {
             let times = map.entry(bucket(addr)).or_default();
-            times.retain(|t| now_ms.saturating_sub(*t) < WINDOW_MS);
+            times.retain(|t| in_window(*t, now_ms));
             times.push(now_ms);
         }
     }
@@ -61,7 +61,7 @@ impl WindowLimiter {
 
     /// Forgets events older than the window; `Err` if none may be added now.
     fn room_in(&self, times: &mut Vec<u64>, now_ms: u64) -> Result<(), u64> {
-        times.retain(|t| now_ms.saturating_sub(*t) < WINDOW_MS);
+        times.retain(|t| in_window(*t, now_ms));
         if times.len() < self.max {
             return Ok(());
         }
@@ -75,9 +75,14 @@ impl WindowLimiter {
     /// Drops addresses with no event in the window, so memory stays bounded.
     pub fn purge(&self, now_ms: u64) {
         if let Ok(mut map) = self.events.lock() {
-            map.retain(|_, times| times.iter().any(|t| now_ms.saturating_sub(*t) < WINDOW_MS));
+            map.retain(|_, times| times.iter().any(|t| in_window(*t, now_ms)));
         }
     }
+}
+
+/// Whether an event at `at_ms` still counts at `now_ms`.
+fn in_window(at_ms: u64, now_ms: u64) -> bool {
+    now_ms.saturating_sub(at_ms) < WINDOW_MS
 }
 
 /// The unit one client controls: an IPv4 address, or an IPv6 /64 (a single

@@ -152,9 +152,9 @@ async fn idle_and_connects(server: &TestServer, tokens: &[String], n: usize) -> 
     drop(warm);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid)?;
-    let cpu_before = machine::cpu_secs(pid)?;
+    let cpu = machine::CpuMark::take(pid)?;
     let (clients, elapsed) = connect_many(server, tokens, n).await?;
-    let server_cpu = machine::cpu_secs(pid)? - cpu_before;
+    let server_cpu = cpu.since()?.server;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(pid)?;
     println!(
@@ -290,9 +290,7 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         table[0].send(&ClientMsg::StartGame).await?;
         tokio::time::sleep(spacing).await;
     }
-    let cpu_before = machine::cpu_secs(pid)?;
-    let own_before = machine::cpu_secs(std::process::id())?;
-    let started = Instant::now();
+    let mark = machine::CpuMark::take(pid)?;
     let mut tasks = Vec::with_capacity(players);
     for table in tables {
         for (seat, client) in table.into_iter().enumerate() {
@@ -307,9 +305,11 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         mole_up.extend(measured.mole_up_ms);
         whack.extend(measured.whack_ms);
     }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = machine::cpu_secs(pid)? - cpu_before;
-    let own = machine::cpu_secs(std::process::id())? - own_before;
+    let machine::CpuUse {
+        server: cpu,
+        own,
+        wall,
+    } = mark.since()?;
     println!(
         "fan-out: {players} players in {rooms} full rooms of {MAX_PLAYERS}, one {ROUND_SECS} s round each (plus countdown), {}",
         if lockstep {

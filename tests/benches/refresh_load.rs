@@ -133,33 +133,16 @@ fn report_server_side(before: &str, after: &str) {
     );
 }
 
-/// CPU seconds used so far by the server and by this load generator, and when.
-struct CpuMark {
-    server: f64,
-    own: f64,
-    at: std::time::Instant,
-}
-
-impl CpuMark {
-    fn take(server_pid: u32) -> anyhow::Result<Self> {
-        Ok(Self {
-            server: machine::cpu_secs(server_pid)?,
-            own: machine::cpu_secs(std::process::id())?,
-            at: std::time::Instant::now(),
-        })
-    }
-
-    /// Prints the CPU both processes used since this mark (warm-up included).
-    fn report_since(&self, server_pid: u32) -> anyhow::Result<()> {
-        let now = Self::take(server_pid)?;
-        let wall = now.at.duration_since(self.at).as_secs_f64();
-        println!(
-            "    CPU: server {:.0} % of one core, load generator {:.0} % (of the same two cores)",
-            100.0 * (now.server - self.server) / wall,
-            100.0 * (now.own - self.own) / wall,
-        );
-        Ok(())
-    }
+/// Prints the CPU the server and this load generator used since `mark`
+/// (warm-up included).
+fn report_cpu(mark: &machine::CpuMark) -> anyhow::Result<()> {
+    let used = mark.since()?;
+    println!(
+        "    CPU: server {:.0} % of one core, load generator {:.0} % (of the same two cores)",
+        100.0 * used.server / used.wall,
+        100.0 * used.own / used.wall,
+    );
+    Ok(())
 }
 
 /// The disk's own floor for durable writes: 4 KiB appends to a file beside the
@@ -233,16 +216,16 @@ async fn main() -> anyhow::Result<()> {
         .pid()
         .ok_or_else(|| anyhow::anyhow!("server not running"))?;
     let before = metrics(&http, &url).await?;
-    let cpu = CpuMark::take(pid)?;
+    let cpu = machine::CpuMark::take(pid)?;
     let (tokens, saturated) = rotate_all(&http, &url, tokens, None).await?;
     let after = metrics(&http, &url).await?;
     println!("  saturation (closed loop: each client sends again as soon as it is answered):");
     report(&saturated);
     report_server_side(&before, &after);
-    cpu.report_since(pid)?;
+    report_cpu(&cpu)?;
 
     let pace = Duration::from_secs(1) * CLIENTS as u32 / TARGET_RATE;
-    let cpu = CpuMark::take(pid)?;
+    let cpu = machine::CpuMark::take(pid)?;
     let (_, paced) = rotate_all(&http, &url, tokens, Some(pace)).await?;
     let last = metrics(&http, &url).await?;
     println!(
@@ -251,6 +234,6 @@ async fn main() -> anyhow::Result<()> {
     );
     report(&paced);
     report_server_side(&after, &last);
-    cpu.report_since(pid)?;
+    report_cpu(&cpu)?;
     Ok(())
 }

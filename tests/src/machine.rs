@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 /// CPU time (user + system) process `pid` has used so far, in seconds.
-pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name; utime and stime are 14 and 15.
     let after = stat
@@ -21,6 +21,46 @@ pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
     };
     // Clock ticks are 1/100 s on Linux.
     Ok((field(11)? + field(12)?) as f64 / 100.0)
+}
+
+/// CPU seconds a server process and this process have used, and when.
+pub struct CpuMark {
+    server_pid: u32,
+    server: f64,
+    own: f64,
+    at: Instant,
+}
+
+/// What both processes used between a mark and now.
+pub struct CpuUse {
+    /// Server CPU seconds.
+    pub server: f64,
+    /// This process's CPU seconds.
+    pub own: f64,
+    /// Wall-clock seconds.
+    pub wall: f64,
+}
+
+impl CpuMark {
+    /// Marks the CPU used so far by `server_pid` and by this process.
+    pub fn take(server_pid: u32) -> anyhow::Result<Self> {
+        Ok(Self {
+            server_pid,
+            server: cpu_secs(server_pid)?,
+            own: cpu_secs(std::process::id())?,
+            at: Instant::now(),
+        })
+    }
+
+    /// The CPU both used since the mark.
+    pub fn since(&self) -> anyhow::Result<CpuUse> {
+        let now = Self::take(self.server_pid)?;
+        Ok(CpuUse {
+            server: now.server - self.server,
+            own: now.own - self.own,
+            wall: now.at.duration_since(self.at).as_secs_f64(),
+        })
+    }
 }
 
 /// Work units are grouped into windows this long.

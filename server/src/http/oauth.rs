@@ -58,8 +58,9 @@ pub async fn device_authorization(
 ) -> Result<Json<DeviceAuthorization>, OAuthError> {
     let client_id = known_client(&state, &form)?;
     check_scope(&form)?;
+    let now = now_ms();
     // Each grant is a stored record: a flood from one address must not fill the disk.
-    if let Err(retry_after) = state.device_requests.acquire(peer.ip(), now_ms()) {
+    if let Err(retry_after) = state.device_requests.acquire(peer.ip(), now) {
         state.metrics.rate_limited.inc();
         return Err(OAuthError::too_many(retry_after).described(format!(
             "too many logins started from this address; try again in {retry_after} s"
@@ -67,7 +68,7 @@ pub async fn device_authorization(
     }
     let issued = state
         .devices
-        .issue(client_id, &peer.ip().to_string(), now_ms())
+        .issue(client_id, &peer.ip().to_string(), now)
         .map_err(OAuthError::internal)?;
     durable(&state).await?;
     state.metrics.device_authorizations.inc();
