@@ -1,7 +1,7 @@
 //! Durable refresh-token rotations over HTTP on loopback: 64 concurrent clients,
 //! each rotating its own login's token against the real release server, first as
-//! fast as the server answers (its saturation throughput), then at the target rate
-//! (latency under that load). Prints figures; not a pass/fail test.
+//! fast as the server answers (its saturation throughput), then at fixed rates up
+//! to the target (latency under each load). Prints figures; not a pass/fail test.
 //!
 //! `cargo bench -p whack-tests --bench refresh_load`
 
@@ -13,8 +13,10 @@ use whack_tests::{TestServer, machine, oauth};
 const CLIENTS: usize = 64;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
-/// The rate the open-loop phase offers: the throughput target.
+/// The rate the last open-loop phase offers: the throughput target.
 const TARGET_RATE: u32 = 5_000;
+/// Open-loop rates, lower ones first: how the tail grows with the load.
+const OPEN_LOOP_RATES: [u32; 3] = [1_000, 2_500, TARGET_RATE];
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -217,23 +219,27 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("server not running"))?;
     let before = metrics(&http, &url).await?;
     let cpu = machine::CpuMark::take(pid)?;
-    let (tokens, saturated) = rotate_all(&http, &url, tokens, None).await?;
+    let (mut tokens, saturated) = rotate_all(&http, &url, tokens, None).await?;
     let after = metrics(&http, &url).await?;
     println!("  saturation (closed loop: each client sends again as soon as it is answered):");
     report(&saturated);
     report_server_side(&before, &after);
     report_cpu(&cpu)?;
 
-    let pace = Duration::from_secs(1) * CLIENTS as u32 / TARGET_RATE;
-    let cpu = machine::CpuMark::take(pid)?;
-    let (_, paced) = rotate_all(&http, &url, tokens, Some(pace)).await?;
-    let last = metrics(&http, &url).await?;
-    println!(
-        "  at {TARGET_RATE}/s offered (open loop: each client sends every {:.1} ms; latency from the scheduled send):",
-        pace.as_secs_f64() * 1e3
-    );
-    report(&paced);
-    report_server_side(&after, &last);
-    report_cpu(&cpu)?;
+    let mut before = after;
+    for rate in OPEN_LOOP_RATES {
+        let pace = Duration::from_secs(1) * CLIENTS as u32 / rate;
+        let cpu = machine::CpuMark::take(pid)?;
+        let (next, paced) = rotate_all(&http, &url, tokens, Some(pace)).await?;
+        let after = metrics(&http, &url).await?;
+        println!(
+            "  at {rate}/s offered (open loop: each client sends every {:.1} ms; latency from the scheduled send):",
+            pace.as_secs_f64() * 1e3
+        );
+        report(&paced);
+        report_server_side(&before, &after);
+        report_cpu(&cpu)?;
+        (tokens, before) = (next, after);
+    }
     Ok(())
 }
