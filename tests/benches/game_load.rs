@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use whack_shared::protocol::{ClientMsg, MAX_PLAYERS, ServerMsg};
 use whack_tests::ws::{self, GameClient};
-use whack_tests::{TestServer, machine};
+use whack_tests::{TestServer, machine, scrape};
 
 /// Player logins in flight at once.
 const LOGIN_CONCURRENCY: usize = 16;
@@ -290,6 +290,8 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         table[0].send(&ClientMsg::StartGame).await?;
         tokio::time::sleep(spacing).await;
     }
+    let http = reqwest::Client::new();
+    let before = scrape::metrics(&http, &server.url()).await?;
     let mark = machine::CpuMark::take(pid)?;
     let mut tasks = Vec::with_capacity(players);
     for table in tables {
@@ -310,6 +312,7 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         own,
         wall,
     } = mark.since()?;
+    let after = scrape::metrics(&http, &server.url()).await?;
     println!(
         "fan-out: {players} players in {rooms} full rooms of {MAX_PLAYERS}, one {ROUND_SECS} s round each (plus countdown), {}",
         if lockstep {
@@ -323,6 +326,13 @@ async fn fan_out(server: &TestServer, tokens: &[String]) -> anyhow::Result<()> {
         &mut mole_up,
     );
     percentiles("  whack sent -> own mole_down received", &mut whack);
+    let handling = "whack_whack_handling_seconds";
+    println!(
+        "    of which in the server, socket read to result queued for every seat: p50 {}, p99 {}, max {}",
+        scrape::bucket_bound(handling, &before, &after, 0.5),
+        scrape::bucket_bound(handling, &before, &after, 0.99),
+        scrape::bucket_bound(handling, &before, &after, 1.0),
+    );
     println!(
         "  server CPU: {cpu:.2} s over {wall:.1} s = {:.0}% of one core",
         100.0 * cpu / wall

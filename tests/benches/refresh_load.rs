@@ -8,6 +8,7 @@
 use std::time::Duration;
 use whack_shared::Secret;
 use whack_tests::passkey::login_new_player;
+use whack_tests::scrape::{bucket_bound, metrics, value};
 use whack_tests::{TestServer, machine, oauth};
 
 const CLIENTS: usize = 64;
@@ -21,31 +22,6 @@ const OPEN_LOOP_RATES: [u32; 3] = [1_000, 2_500, TARGET_RATE];
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).copied().unwrap_or_default()
-}
-
-fn value(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
-
-/// The smallest bucket bound of histogram `name` holding fraction `p` of what it
-/// observed between two scrapes.
-fn bucket_bound(name: &str, before: &str, after: &str, p: f64) -> String {
-    let prefix = format!("{name}_bucket{{le=\"");
-    let bucket = |m: &str, le: &str| value(m, &format!("{prefix}{le}\"}} "));
-    let total = bucket(after, "+Inf") - bucket(before, "+Inf");
-    after
-        .lines()
-        .filter_map(|l| l.strip_prefix(prefix.as_str()))
-        .filter_map(|l| l.split_once('"'))
-        .find(|(le, _)| bucket(after, le) - bucket(before, le) >= p * total)
-        .map(|(le, _)| match le.parse::<f64>() {
-            Ok(seconds) => format!("≤ {} ms", seconds * 1e3),
-            Err(_) => "beyond the last bucket".into(),
-        })
-        .unwrap_or_default()
 }
 
 /// Every client rotates its own token for `WARMUP + MEASURE`. With a `pace`, each
@@ -165,15 +141,6 @@ fn disk_sync_times(path: &std::path::Path, run: Duration) -> anyhow::Result<Vec<
     std::fs::remove_file(path)?;
     times.sort();
     Ok(times)
-}
-
-async fn metrics(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    Ok(http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await?
-        .text()
-        .await?)
 }
 
 // One thread for the load generator leaves the rest of the two cores to the server.

@@ -8,6 +8,7 @@ pub mod keyring;
 pub mod machine;
 pub mod oauth;
 pub mod passkey;
+pub mod scrape;
 pub mod server;
 pub mod ws;
 

@@ -17,7 +17,7 @@ use whack_shared::Secret;
 use whack_shared::device_page::Decision;
 use whack_shared::oauth::ErrorCode;
 use whack_tests::keyring::KeyringBus;
-use whack_tests::{TestServer, oauth, passkey};
+use whack_tests::{TestServer, oauth, passkey, scrape};
 
 /// How long a login may take from start to exit once approved (poll interval 5 s).
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(40);
@@ -338,16 +338,8 @@ fn login_figure(run: &Run) {
 
 /// A counter from the server's Prometheus `/metrics`.
 async fn metric(server: &TestServer, name: &str) -> Result<u64> {
-    let text = reqwest::get(format!("{}/metrics", server.url()))
-        .await?
-        .text()
-        .await?;
-    let line = text
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .with_context(|| format!("no {name} in /metrics"))?;
-    let value = line.split_whitespace().nth(1).unwrap_or_default();
-    Ok(value.parse::<f64>().with_context(|| line.to_string())? as u64)
+    let text = scrape::metrics(&reqwest::Client::new(), &server.url()).await?;
+    scrape::counter(&text, name).with_context(|| format!("no {name} in /metrics"))
 }
 
 #[tokio::test]

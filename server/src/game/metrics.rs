@@ -1,5 +1,6 @@
 //! Game-side counters for `/metrics`.
 
+use crate::metrics::Histogram;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -30,6 +31,21 @@ pub struct GameMetrics {
     pub closed_slow: AtomicU64,
     /// Closed for silence.
     pub closed_idle: AtomicU64,
+    /// From a socket reading a whack to its result queued for every seat.
+    pub whack_handling: WhackTimes,
+}
+
+/// Whack-handling buckets: the room answers in microseconds when it is not
+/// waiting for a core.
+const WHACK_BUCKETS: &[f64] = &[0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.05];
+
+/// A histogram of whack-handling times, with buckets fit for them.
+pub struct WhackTimes(pub Histogram);
+
+impl Default for WhackTimes {
+    fn default() -> Self {
+        Self(Histogram::new(WHACK_BUCKETS))
+    }
 }
 
 /// Adds one to a counter.
@@ -103,6 +119,11 @@ impl GameMetrics {
                 value.load(Ordering::Relaxed)
             );
         }
+        self.whack_handling.0.render(
+            &mut out,
+            "whack_whack_handling_seconds",
+            "Whacks from the socket reading them to their result queued for every seat.",
+        );
         out
     }
 }
@@ -116,9 +137,14 @@ mod tests {
         let m = GameMetrics::default();
         m.connections.fetch_add(2, Ordering::Relaxed);
         inc(&m.whacks_dropped);
+        m.whack_handling
+            .0
+            .observe(std::time::Duration::from_micros(300));
         let text = m.render();
         assert!(text.contains("# TYPE whack_ws_connections gauge\nwhack_ws_connections 2"));
         assert!(text.contains("whack_whacks_dropped_total 1"));
         assert!(text.contains("whack_ws_closed_total{reason=\"flood\"} 0"));
+        assert!(text.contains("whack_whack_handling_seconds_bucket{le=\"0.00025\"} 0"));
+        assert!(text.contains("whack_whack_handling_seconds_bucket{le=\"0.0005\"} 1"));
     }
 }

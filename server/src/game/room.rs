@@ -10,6 +10,7 @@ use super::room_error::RoomError;
 use super::{Audience, Event, Game, GameConfig, Phase, WhackError};
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use whack_shared::protocol::{
@@ -343,7 +344,15 @@ impl Room {
             return;
         };
         match game.whack(player_id, hole, at) {
-            Ok(events) => self.dispatch(events).await,
+            Ok(events) => {
+                self.dispatch(events).await;
+                let took = Duration::try_from_secs_f64((self.hub.clock.now() - at) / 1000.0);
+                self.hub
+                    .metrics
+                    .whack_handling
+                    .0
+                    .observe(took.unwrap_or_default());
+            }
             Err(WhackError::RateLimited) => inc(&self.hub.metrics.whacks_dropped),
             Err(e) => self.tell_error(player_id, e.code(), &e.to_string()),
         }

@@ -5,8 +5,8 @@ use crate::{FLAGS, connect, login, next_mole, seeded_room, start};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use whack_shared::protocol::{ClientMsg, ServerMsg, close};
-use whack_tests::TestServer;
 use whack_tests::ws::{GameClient, WAIT};
+use whack_tests::{TestServer, scrape};
 
 /// The next message that is not room traffic.
 async fn answer(client: &mut GameClient) -> anyhow::Result<ServerMsg> {
@@ -18,13 +18,8 @@ async fn answer(client: &mut GameClient) -> anyhow::Result<ServerMsg> {
 }
 
 async fn metric(server: &TestServer, name: &str) -> anyhow::Result<u64> {
-    let text = reqwest::get(format!("{}/metrics", server.url()))
-        .await?
-        .text()
-        .await?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))
+    let text = scrape::metrics(&reqwest::Client::new(), &server.url()).await?;
+    scrape::counter(&text, name).ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))
 }
 
 #[tokio::test]
