@@ -40,11 +40,18 @@ pub struct GameMetrics {
 const WHACK_BUCKETS: &[f64] = &[0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.05];
 
 /// A histogram of whack-handling times, with buckets fit for them.
-pub struct WhackTimes(pub Histogram);
+pub struct WhackTimes(Histogram);
 
 impl Default for WhackTimes {
     fn default() -> Self {
         Self(Histogram::new(WHACK_BUCKETS))
+    }
+}
+
+impl std::ops::Deref for WhackTimes {
+    type Target = Histogram;
+    fn deref(&self) -> &Histogram {
+        &self.0
     }
 }
 
@@ -119,7 +126,7 @@ impl GameMetrics {
                 value.load(Ordering::Relaxed)
             );
         }
-        self.whack_handling.0.render(
+        self.whack_handling.render(
             &mut out,
             "whack_whack_handling_seconds",
             "Whacks from the socket reading them to their result queued for every seat.",
@@ -138,7 +145,6 @@ mod tests {
         m.connections.fetch_add(2, Ordering::Relaxed);
         inc(&m.whacks_dropped);
         m.whack_handling
-            .0
             .observe(std::time::Duration::from_micros(300));
         let text = m.render();
         assert!(text.contains("# TYPE whack_ws_connections gauge\nwhack_ws_connections 2"));

@@ -350,7 +350,6 @@ impl Room {
                 self.hub
                     .metrics
                     .whack_handling
-                    .0
                     .observe(took.unwrap_or_default());
             }
             Err(WhackError::RateLimited) => inc(&self.hub.metrics.whacks_dropped),
