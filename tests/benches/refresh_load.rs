@@ -97,10 +97,9 @@ fn report_server_side(before: &str, after: &str) {
         bucket_bound(requests, before, after, 1.0),
     );
     let flushes_name = "whack_db_flush_seconds";
-    let metric = |m: &str, suffix: &str| value(m, &format!("{flushes_name}_{suffix} "));
+    let metric = |m: &str, suffix: &str| value(m, &format!("{flushes_name}_{suffix}"));
     let flushes = metric(after, "count") - metric(before, "count");
-    let rotations =
-        value(after, "whack_refreshes_total ") - value(before, "whack_refreshes_total ");
+    let rotations = value(after, "whack_refreshes_total") - value(before, "whack_refreshes_total");
     println!(
         "    every response waited for a flush: {flushes} flushes, {:.1} rotations each; flush time mean {:.2} ms, p50 {}, p99 {}, max {}",
         rotations / flushes.max(1.0),

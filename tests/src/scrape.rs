@@ -11,30 +11,32 @@ pub async fn metrics(http: &reqwest::Client, url: &str) -> reqwest::Result<Strin
         .await
 }
 
-/// The value of the unlabelled sample `name`, if the text has it.
-pub fn counter(metrics: &str, name: &str) -> Option<u64> {
-    metrics
-        .lines()
-        .find_map(|l| {
-            let (sample, value) = l.split_once(' ')?;
-            (sample == name).then(|| value.trim().parse::<f64>().ok())?
-        })
-        .map(|v| v as u64)
+/// The value of sample `name` (labels included, as the server writes them), or 0
+/// when the text has no such sample.
+pub fn value(metrics: &str, name: &str) -> f64 {
+    sample(metrics, name).unwrap_or(0.0)
 }
 
-/// The value of the sample line starting with `name` (labels included), or 0.
-pub fn value(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
+/// The value of counter `name`, if the text has it.
+pub fn counter(metrics: &str, name: &str) -> Option<u64> {
+    sample(metrics, name).map(|v| v as u64)
+}
+
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (sample, value) = line.split_once(' ')?;
+        if sample != name {
+            return None;
+        }
+        value.trim().parse().ok()
+    })
 }
 
 /// The smallest bucket bound of histogram `name` holding fraction `p` of what it
 /// observed between two scrapes, as "≤ N ms".
 pub fn bucket_bound(name: &str, before: &str, after: &str, p: f64) -> String {
     let prefix = format!("{name}_bucket{{le=\"");
-    let bucket = |m: &str, le: &str| value(m, &format!("{prefix}{le}\"}} "));
+    let bucket = |m: &str, le: &str| value(m, &format!("{prefix}{le}\"}}"));
     let total = bucket(after, "+Inf") - bucket(before, "+Inf");
     after
         .lines()
@@ -67,7 +69,8 @@ mod tests {
 
     #[test]
     fn bounds_count_only_what_came_between_the_scrapes() {
-        assert_eq!(value(AFTER, "x_bucket{le=\"0.01\"} "), 104.0);
+        assert_eq!(value(AFTER, "x_bucket{le=\"0.01\"}"), 104.0);
+        assert_eq!(value(AFTER, "x_bucket{le=\"0.1\"}"), 0.0);
         assert_eq!(bucket_bound("x", BEFORE, AFTER, 0.5), "≤ 1 ms");
         assert_eq!(bucket_bound("x", BEFORE, AFTER, 0.99), "≤ 10 ms");
         assert_eq!(
