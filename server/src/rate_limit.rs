@@ -30,7 +30,7 @@ impl WindowLimiter {
     /// Whether `addr` may act now. `Err` carries seconds until it may.
     pub fn check(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
         let Ok(mut map) = self.events.lock() else {
-            return Err(60);
+            return Err(WINDOW_MS / 1000);
         };
         match map.get_mut(&bucket(addr)) {
             Some(times) => self.room_in(times, now_ms),
@@ -51,7 +51,7 @@ impl WindowLimiter {
     /// concurrent attempts cannot both take the last place.
     pub fn acquire(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
         let Ok(mut map) = self.events.lock() else {
-            return Err(60);
+            return Err(WINDOW_MS / 1000);
         };
         let times = map.entry(bucket(addr)).or_default();
         self.room_in(times, now_ms)?;

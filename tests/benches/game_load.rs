@@ -55,7 +55,6 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))
 }
 
-/// User + system CPU time of a process, in seconds (USER_HZ = 100 on Linux).
 fn percentiles(label: &str, samples: &mut [f64]) {
     if samples.is_empty() {
         println!("{label}: no samples");

@@ -119,6 +119,12 @@ impl TestServer {
         self.data_dir.path().join("data")
     }
 
+    /// Counter `name` from the server's `/metrics`; an error if it is missing.
+    pub async fn counter(&self, name: &str) -> anyhow::Result<u64> {
+        let text = crate::scrape::metrics(&reqwest::Client::new(), &self.url()).await?;
+        crate::scrape::counter(&text, name).ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))
+    }
+
     /// The server's process id, while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

@@ -17,7 +17,7 @@ use whack_shared::Secret;
 use whack_shared::device_page::Decision;
 use whack_shared::oauth::ErrorCode;
 use whack_tests::keyring::KeyringBus;
-use whack_tests::{TestServer, oauth, passkey, scrape};
+use whack_tests::{TestServer, oauth, passkey};
 
 /// How long a login may take from start to exit once approved (poll interval 5 s).
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(40);
@@ -336,12 +336,6 @@ fn login_figure(run: &Run) {
     }
 }
 
-/// A counter from the server's Prometheus `/metrics`.
-async fn metric(server: &TestServer, name: &str) -> Result<u64> {
-    let text = scrape::metrics(&reqwest::Client::new(), &server.url()).await?;
-    scrape::counter(&text, name).with_context(|| format!("no {name} in /metrics"))
-}
-
 #[tokio::test]
 async fn keyring_login_status_logout() -> Result<()> {
     if !keyring_available() {
@@ -537,13 +531,13 @@ async fn two_status_processes_refreshing_at_once_stay_logged_in() -> Result<()> 
     player.run(&["status"]).await?.expect(0, "twin_tam")?;
     // Each process presented the token the other had just stored: no two presented
     // the same one (which the server would have to treat as a retry, or as theft).
-    ensure!(metric(&server, "whack_refresh_reuse_detected_total").await? == 0);
-    let retries = metric(&server, "whack_refresh_retries_total").await?;
+    ensure!(server.counter("whack_refresh_reuse_detected_total").await? == 0);
+    let retries = server.counter("whack_refresh_retries_total").await?;
     ensure!(
         retries == 0,
         "{retries} refreshes presented an already-rotated token"
     );
-    ensure!(metric(&server, "whack_refreshes_total").await? == 13);
+    ensure!(server.counter("whack_refreshes_total").await? == 13);
     Ok(())
 }
 

@@ -5,8 +5,8 @@ use crate::{FLAGS, connect, login, next_mole, seeded_room, start};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use whack_shared::protocol::{ClientMsg, ServerMsg, close};
+use whack_tests::TestServer;
 use whack_tests::ws::{GameClient, WAIT};
-use whack_tests::{TestServer, scrape};
 
 /// The next message that is not room traffic.
 async fn answer(client: &mut GameClient) -> anyhow::Result<ServerMsg> {
@@ -15,11 +15,6 @@ async fn answer(client: &mut GameClient) -> anyhow::Result<ServerMsg> {
             matches!(m, ServerMsg::Error { .. } | ServerMsg::Pong { .. })
         })
         .await?)
-}
-
-async fn metric(server: &TestServer, name: &str) -> anyhow::Result<u64> {
-    let text = scrape::metrics(&reqwest::Client::new(), &server.url()).await?;
-    scrape::counter(&text, name).ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))
 }
 
 #[tokio::test]
@@ -70,14 +65,14 @@ async fn bad_frames_and_floods_are_answered_and_closed_without_stalling_the_room
     assert_eq!(b.expect_close(WAIT).await?, close::PROTOCOL_ERROR);
 
     // Carol bursts 100 whacks at once: the excess is dropped and counted, not fatal.
-    let dropped_before = metric(&server, "whack_whacks_dropped_total").await?;
+    let dropped_before = server.counter("whack_whacks_dropped_total").await?;
     for i in 0..100u8 {
         c.feed(&ClientMsg::Whack { hole: i % 9 }).await?;
     }
     c.flush().await?;
     c.send(&ClientMsg::Ping { t: 3.0 }).await?;
     assert!(matches!(answer(&mut c).await?, ServerMsg::Pong { .. }));
-    let dropped = metric(&server, "whack_whacks_dropped_total").await? - dropped_before;
+    let dropped = server.counter("whack_whacks_dropped_total").await? - dropped_before;
     assert!(dropped >= 70, "only {dropped} of 100 whacks dropped");
 
     // A flood that lasts is closed with 4008.
@@ -102,6 +97,6 @@ async fn bad_frames_and_floods_are_answered_and_closed_without_stalling_the_room
     next_mole(&mut a).await?;
     a.wait_for(WAIT, |m| matches!(m, ServerMsg::Pong { .. }))
         .await?;
-    assert!(metric(&server, "whack_ws_protocol_errors_total").await? >= 4);
+    assert!(server.counter("whack_ws_protocol_errors_total").await? >= 4);
     Ok(())
 }
