@@ -129,9 +129,21 @@ impl DeviceGrant {
         now_ms: u64,
     ) -> Result<Option<(Vec<u8>, DeviceRecord)>, StoreError> {
         Ok(self
+            .live(user_code, now_ms)?
+            .filter(|(_, d)| d.status == DeviceStatus::Pending))
+    }
+
+    /// An unexpired request by canonical user code, whatever its status: a code
+    /// that was already decided is not a wrong guess.
+    pub fn live(
+        &self,
+        user_code: &str,
+        now_ms: u64,
+    ) -> Result<Option<(Vec<u8>, DeviceRecord)>, StoreError> {
+        Ok(self
             .store
             .device_by_user_code(user_code)?
-            .filter(|(_, d)| d.status == DeviceStatus::Pending && d.expires_at > now_ms))
+            .filter(|(_, d)| d.expires_at > now_ms))
     }
 
     /// Records the player's decision on a pending request.
@@ -141,12 +153,32 @@ impl DeviceGrant {
         approved_by: Option<&str>,
         now_ms: u64,
     ) -> Result<DeviceRecord, DecideError> {
+        self.decide_with(device_hash, approved_by, now_ms, || {
+            Ok::<(), std::convert::Infallible>(())
+        })?
+        .map_err(|never| match never {})
+    }
+
+    /// Records the decision, running `first` once the request is known to be
+    /// pending and before anyone can see the decision: an account created there
+    /// exists only for the one request that is approved with it. When `first`
+    /// fails, nothing is recorded and its error comes back inside `Ok`.
+    pub fn decide_with<E>(
+        &self,
+        device_hash: &[u8],
+        approved_by: Option<&str>,
+        now_ms: u64,
+        first: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Result<DeviceRecord, E>, DecideError> {
         let _guard = self.guard();
         let Some(mut record) = self.store.device(device_hash)? else {
             return Err(DecideError::UnknownCode);
         };
         if record.status != DeviceStatus::Pending || record.expires_at <= now_ms {
             return Err(DecideError::UnknownCode);
+        }
+        if let Err(e) = first() {
+            return Ok(Err(e));
         }
         record.status = match approved_by {
             Some(player_id) => DeviceStatus::Approved {
@@ -155,7 +187,7 @@ impl DeviceGrant {
             None => DeviceStatus::Denied,
         };
         self.store.put_device(device_hash, &record)?;
-        Ok(record)
+        Ok(Ok(record))
     }
 
     /// One poll of the token endpoint with `device_code` by `client_id`.

@@ -124,6 +124,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Access tokens refused.
     pub access_denied: Counter,
+    /// TCP connections closed at once because a connection cap was reached.
+    pub connections_refused: Counter,
     /// Time from routing a request to its response being ready, every route.
     pub request_time: Histogram,
 }
@@ -166,7 +168,7 @@ impl Metrics {
                 );
             }
         }
-        let counters: [(&str, &str, &Counter); 12] = [
+        let counters: [(&str, &str, &Counter); 13] = [
             (
                 "whack_device_authorizations_total",
                 "Device authorizations started.",
@@ -226,6 +228,11 @@ impl Metrics {
                 "whack_access_tokens_refused_total",
                 "Access tokens refused.",
                 &self.access_denied,
+            ),
+            (
+                "whack_connections_refused_total",
+                "Connections closed at once: a connection cap was reached.",
+                &self.connections_refused,
             ),
         ];
         for (name, help, counter) in counters {

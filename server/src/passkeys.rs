@@ -6,6 +6,7 @@
 use crate::secrets;
 use crate::store::{CreatePlayer, CredentialRecord, PlayerRecord, Store, StoreError};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential,
@@ -21,8 +22,16 @@ use whack_shared::device_page::SignedIn;
 pub const CEREMONY_TTL_MS: u64 = 5 * 60 * 1000;
 /// How long an approval handle stays valid, in ms.
 pub const APPROVAL_TTL_MS: u64 = 2 * 60 * 1000;
-/// Ceremonies held at once, so a flood cannot exhaust memory.
-const MAX_PENDING: usize = 10_000;
+/// Live ceremonies per device request; a new one replaces the oldest, so a
+/// flood on one code costs nobody else anything.
+pub const MAX_CEREMONIES_PER_REQUEST: usize = 4;
+/// Live ceremonies per client address (an IPv6 /64 counts as one); a new one
+/// replaces the oldest.
+pub const MAX_CEREMONIES_PER_ADDRESS: usize = 16;
+/// Live ceremonies in all, as a memory bound: reaching it takes 3,125 attacking
+/// addresses, and even then a new ceremony replaces the oldest rather than
+/// being refused.
+pub const MAX_CEREMONIES: usize = 50_000;
 
 /// Why a ceremony failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +51,9 @@ pub enum PasskeyError {
     /// WebAuthn verification failed.
     #[error("the passkey response could not be verified")]
     Rejected,
-    /// Too many ceremonies in flight.
-    #[error("too many sign-ins in progress; try again shortly")]
-    Busy,
+    /// Somebody else took the display name between sign-up and approval.
+    #[error("someone took that name while you were approving; choose another")]
+    NameTakenMeanwhile,
     /// The relying-party configuration is unusable.
     #[error("the server's public URL cannot be used for passkeys: {0}")]
     Config(String),
@@ -67,12 +76,23 @@ enum Kind {
 struct Ceremony {
     kind: Kind,
     device_hash: Vec<u8>,
+    addr: IpAddr,
+    started_at: u64,
     expires_at: u64,
 }
 
+/// Who an approval handle lets in.
+enum Approver {
+    /// An existing player, signed in with their passkey.
+    Player(PlayerRecord),
+    /// A new account with its first passkey, created only if this approval is
+    /// used: sign-ups that are never approved leave nothing behind.
+    NewAccount(PlayerRecord, CredentialRecord),
+}
+
 struct Approval {
-    player_id: String,
-    device_hash: Vec<u8>,
+    handle_hash: [u8; 32],
+    approver: Approver,
     expires_at: u64,
 }
 
@@ -82,7 +102,8 @@ pub struct Passkeys {
     store: Store,
     /// Keyed by the hash of the ceremony id, so a memory dump holds nothing usable.
     ceremonies: Mutex<HashMap<[u8; 32], Ceremony>>,
-    approvals: Mutex<HashMap<[u8; 32], Approval>>,
+    /// At most one per device request (the newest), keyed by its hash.
+    approvals: Mutex<HashMap<Vec<u8>, Approval>>,
 }
 
 impl Passkeys {
@@ -102,25 +123,25 @@ impl Passkeys {
         })
     }
 
-    fn remember(
-        &self,
-        kind: Kind,
-        device_hash: &[u8],
-        now_ms: u64,
-    ) -> Result<Secret, PasskeyError> {
+    fn remember(&self, kind: Kind, device_hash: &[u8], addr: IpAddr, now_ms: u64) -> Secret {
+        let addr = crate::rate_limit::bucket(addr);
         let mut map = self.ceremonies.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, c| c.expires_at > now_ms);
-        if map.len() >= MAX_PENDING {
-            return Err(PasskeyError::Busy);
-        }
+        evict_oldest(&mut map, MAX_CEREMONIES_PER_REQUEST, |c| {
+            c.device_hash == device_hash
+        });
+        evict_oldest(&mut map, MAX_CEREMONIES_PER_ADDRESS, |c| c.addr == addr);
+        evict_oldest(&mut map, MAX_CEREMONIES, |_| true);
         let id = secrets::generate("whc_");
         let ceremony = Ceremony {
             kind,
             device_hash: device_hash.to_vec(),
+            addr,
+            started_at: now_ms,
             expires_at: now_ms + CEREMONY_TTL_MS,
         };
         map.insert(secrets::hash(id.expose()), ceremony);
-        Ok(id)
+        id
     }
 
     fn take(&self, ceremony_id: &Secret, now_ms: u64) -> Result<Ceremony, PasskeyError> {
@@ -130,40 +151,53 @@ impl Passkeys {
             .ok_or(PasskeyError::UnknownCeremony)
     }
 
-    fn approve(&self, player: &PlayerRecord, device_hash: Vec<u8>, now_ms: u64) -> SignedIn {
+    fn approve(&self, approver: Approver, device_hash: Vec<u8>, now_ms: u64) -> SignedIn {
         let handle = secrets::generate("wha_");
-        let mut map = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, a| a.expires_at > now_ms);
-        let approval = Approval {
-            player_id: player.id.clone(),
-            device_hash,
-            expires_at: now_ms + APPROVAL_TTL_MS,
+        let player = match &approver {
+            Approver::Player(p) | Approver::NewAccount(p, _) => p,
         };
-        map.insert(secrets::hash(handle.expose()), approval);
-        SignedIn {
+        let signed_in = SignedIn {
             player_id: player.id.clone(),
             name: player.name.clone(),
-            approval: handle,
-        }
+            approval: handle.clone(),
+        };
+        let mut map = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, a| a.expires_at > now_ms);
+        // One per request: a later ceremony on the same code replaces it.
+        map.insert(
+            device_hash,
+            Approval {
+                handle_hash: secrets::hash(handle.expose()),
+                approver,
+                expires_at: now_ms + APPROVAL_TTL_MS,
+            },
+        );
+        signed_in
     }
 
-    /// Consumes an approval handle for the request `device_hash`; returns the player.
+    /// Consumes an approval handle for the request `device_hash`; returns the
+    /// player and, for a sign-up, the account to create with the approval.
     pub fn take_approval(
         &self,
         handle: &Secret,
         device_hash: &[u8],
         now_ms: u64,
-    ) -> Option<String> {
+    ) -> Option<ApprovedBy> {
         let mut map = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&secrets::hash(handle.expose()))
-            .filter(|a| a.expires_at > now_ms && a.device_hash == device_hash)
-            .map(|a| a.player_id)
+        let matches = map.get(device_hash).is_some_and(|a| {
+            a.expires_at > now_ms && a.handle_hash == secrets::hash(handle.expose())
+        });
+        if !matches {
+            return None;
+        }
+        map.remove(device_hash).map(|a| ApprovedBy(a.approver))
     }
 
     /// Starts creating an account named `name` with a new discoverable passkey.
     pub fn start_registration(
         &self,
         device_hash: &[u8],
+        addr: IpAddr,
         name: &str,
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
@@ -193,12 +227,14 @@ impl Passkeys {
                 name: name.to_owned(),
             },
             device_hash,
+            addr,
             now_ms,
-        )?;
+        );
         Ok((id, json))
     }
 
-    /// Finishes an account creation; the player exists (durably once flushed).
+    /// Finishes a sign-up ceremony: the passkey is verified, and the account is
+    /// created only when the request is approved with the handle returned.
     pub fn finish_registration(
         &self,
         ceremony_id: &Secret,
@@ -231,23 +267,25 @@ impl Passkeys {
             name,
             created_at: now_ms,
         };
+        if self.store.credential(passkey.cred_id())?.is_some() {
+            return Err(PasskeyError::Rejected);
+        }
         let record = CredentialRecord {
             player_id: player.id.clone(),
             passkey,
         };
-        match self.store.create_player(&player, &record)? {
-            CreatePlayer::Created => {}
-            CreatePlayer::NameTaken => return Err(PasskeyError::NameTaken),
-            CreatePlayer::CredentialExists => return Err(PasskeyError::Rejected),
-        }
-        tracing::info!(player = %player.id, "player created");
-        Ok(self.approve(&player, ceremony.device_hash, now_ms))
+        Ok(self.approve(
+            Approver::NewAccount(player, record),
+            ceremony.device_hash,
+            now_ms,
+        ))
     }
 
     /// Starts a usernameless sign-in.
     pub fn start_signin(
         &self,
         device_hash: &[u8],
+        addr: IpAddr,
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
         let (mut options, state) = self
@@ -259,7 +297,7 @@ impl Passkeys {
         options.mediation = None;
         let json =
             serde_json::to_value(&options).map_err(|e| PasskeyError::Config(e.to_string()))?;
-        let id = self.remember(Kind::Signin { state }, device_hash, now_ms)?;
+        let id = self.remember(Kind::Signin { state }, device_hash, addr, now_ms);
         Ok((id, json))
     }
 
@@ -307,6 +345,59 @@ impl Passkeys {
         let Some(player) = self.store.player(&record.player_id)? else {
             return Err(PasskeyError::UnknownCredential);
         };
-        Ok(self.approve(&player, ceremony.device_hash, now_ms))
+        Ok(self.approve(Approver::Player(player), ceremony.device_hash, now_ms))
+    }
+}
+
+/// A redeemed approval: who approves, and the account to create first if new.
+pub struct ApprovedBy(Approver);
+
+impl ApprovedBy {
+    /// The approving player's id.
+    pub fn player_id(&self) -> &str {
+        match &self.0 {
+            Approver::Player(p) | Approver::NewAccount(p, _) => &p.id,
+        }
+    }
+
+    /// Creates the account if this approval signed one up; call it where the
+    /// approval is recorded, so an account exists only for an approved request.
+    pub fn create_account(&self, store: &Store) -> Result<(), PasskeyError> {
+        let Approver::NewAccount(player, credential) = &self.0 else {
+            return Ok(());
+        };
+        match store.create_player(player, credential)? {
+            CreatePlayer::Created => {
+                tracing::info!(player = %player.id, "player created");
+                Ok(())
+            }
+            CreatePlayer::NameTaken => Err(PasskeyError::NameTakenMeanwhile),
+            CreatePlayer::CredentialExists => Err(PasskeyError::Rejected),
+        }
+    }
+
+    /// Whether approving creates a new account.
+    pub fn is_new_account(&self) -> bool {
+        matches!(self.0, Approver::NewAccount(..))
+    }
+}
+
+/// Drops the oldest ceremonies matching `is_counted` until fewer than `max` remain.
+fn evict_oldest(
+    map: &mut HashMap<[u8; 32], Ceremony>,
+    max: usize,
+    is_counted: impl Fn(&Ceremony) -> bool,
+) {
+    let mut counted: Vec<([u8; 32], u64)> = map
+        .iter()
+        .filter(|(_, c)| is_counted(c))
+        .map(|(k, c)| (*k, c.started_at))
+        .collect();
+    if counted.len() < max {
+        return;
+    }
+    counted.sort_unstable_by_key(|(_, at)| *at);
+    for (key, _) in counted.iter().take(counted.len() + 1 - max) {
+        map.remove(key);
     }
 }

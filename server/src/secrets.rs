@@ -1,7 +1,7 @@
 //! Random opaque secrets and how they are stored: only as SHA-256 hashes.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use whack_shared::Secret;
@@ -38,6 +38,19 @@ pub fn hex(bytes: &[u8]) -> String {
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     out
+}
+
+/// A 128-bit HMAC-SHA256 tag of `message` under `key`.
+pub fn tag(key: &[u8], message: &[u8]) -> [u8; 16] {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&hmac::sign(&key, message).as_ref()[..16]);
+    out
+}
+
+/// Equality that takes the same time wherever the inputs differ.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
 fn sealing_key(key_material: &str) -> Option<LessSafeKey> {

@@ -26,13 +26,31 @@ fn content_type_is(req: &Request, expected: &str) -> bool {
 /// before a client that is still sending reads it.
 const DRAIN_BYTES: usize = 1024 * 1024;
 
-async fn read_body(req: Request) -> Result<Bytes, (StatusCode, &'static str)> {
+/// Status, stable code and message of a body that could not be read.
+type BodyError = (StatusCode, &'static str, &'static str);
+
+/// A body must arrive within this long, so a client trickling one byte at a
+/// time cannot hold a connection and a task for ever.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn read_body(req: Request) -> Result<Bytes, BodyError> {
+    tokio::time::timeout(BODY_TIMEOUT, read_body_in_time(req))
+        .await
+        .unwrap_or(Err((
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        )))
+}
+
+async fn read_body_in_time(req: Request) -> Result<Bytes, BodyError> {
     let mut chunks = req.into_body().into_data_stream();
     let (mut body, mut seen) = (Vec::new(), 0usize);
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|_| {
             (
                 StatusCode::BAD_REQUEST,
+                "bad_request",
                 "the request body could not be read",
             )
         })?;
@@ -46,6 +64,7 @@ async fn read_body(req: Request) -> Result<Bytes, (StatusCode, &'static str)> {
     if seen > MAX_BODY_BYTES {
         return Err((
             StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
             "the request body is too large",
         ));
     }
@@ -83,7 +102,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         }
         let bytes = read_body(req)
             .await
-            .map_err(|(_, m)| OAuthError::invalid_request(m))?;
+            .map_err(|(_, _, m)| OAuthError::invalid_request(m))?;
         let mut params = HashMap::new();
         for (key, value) in form_urlencoded::parse(&bytes) {
             if params
@@ -116,7 +135,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = read_body(req)
             .await
-            .map_err(|(s, m)| AppError::new(s, "body_too_large", m))?;
+            .map_err(|(s, code, m)| AppError::new(s, code, m))?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             AppError::new(
                 StatusCode::BAD_REQUEST,

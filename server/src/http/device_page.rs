@@ -4,9 +4,9 @@
 use super::body::JsonBody;
 use super::error::AppError;
 use crate::clock::now_ms;
-use crate::passkeys::PasskeyError;
+use crate::passkeys::{ApprovedBy, PasskeyError};
 use crate::state::AppState;
-use crate::store::DeviceRecord;
+use crate::store::{DeviceRecord, DeviceStatus};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
@@ -64,13 +64,17 @@ impl From<PasskeyError> for AppError {
             PasskeyError::Rejected => {
                 AppError::new(StatusCode::BAD_REQUEST, "passkey_rejected", message)
             }
-            PasskeyError::Busy => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+            PasskeyError::NameTakenMeanwhile => {
+                AppError::new(StatusCode::CONFLICT, "name_taken", message)
+            }
             PasskeyError::Config(_) | PasskeyError::Store(_) => AppError::internal(e),
         }
     }
 }
 
 /// Finds the pending request for a typed code, counting wrong guesses per address.
+/// A real code that was already approved or denied is not a guess: the loser of
+/// a race between two tabs hears what happened.
 fn pending_request(
     state: &AppState,
     peer: SocketAddr,
@@ -83,20 +87,41 @@ fn pending_request(
         return Err(AppError::too_many(retry_after));
     }
     let found = match user_code::normalize(typed) {
-        Some(code) => state
-            .devices
-            .pending(&code, now)
-            .map_err(AppError::internal)?,
+        Some(code) => state.devices.live(&code, now).map_err(AppError::internal)?,
         None => None,
     };
-    found.ok_or_else(|| {
-        state.guesses.record(ip, now);
-        AppError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_user_code",
-            "that code is not valid: check it, or start again in the terminal",
-        )
-    })
+    match found {
+        Some((hash, device)) if device.status == DeviceStatus::Pending => Ok((hash, device)),
+        Some(_) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "already_decided",
+            "this sign-in was already approved or denied, perhaps in another tab; \
+             start again in the terminal if that was not you",
+        )),
+        None => {
+            state.guesses.record(ip, now);
+            Err(AppError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_user_code",
+                "that code is not valid: check it, or start again in the terminal",
+            ))
+        }
+    }
+}
+
+/// Counts a ceremony start against the address's budget (one limiter for
+/// every login-side quota: see `rate_limit`).
+fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
+    state
+        .ceremony_starts
+        .acquire(peer.ip(), now_ms())
+        .map_err(|retry_after| {
+            state.metrics.rate_limited.inc();
+            AppError::rate_limited(
+                retry_after,
+                format!("too many passkey sign-ins started; try again in {retry_after} s"),
+            )
+        })
 }
 
 async fn durable(state: &AppState) -> Result<(), AppError> {
@@ -128,10 +153,11 @@ pub async fn register_start(
     JsonBody(req): JsonBody<RegisterStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
     let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    ceremony_budget(&state, peer)?;
     let (ceremony_id, options) =
         state
             .passkeys
-            .start_registration(&hash, req.display_name.trim(), now_ms())?;
+            .start_registration(&hash, peer.ip(), req.display_name.trim(), now_ms())?;
     Ok(Json(CeremonyOptions {
         ceremony_id,
         options,
@@ -144,12 +170,11 @@ pub async fn register_finish(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<CeremonyFinish>,
 ) -> Result<Json<SignedIn>, AppError> {
+    // Nothing is stored yet: the account is created with the approval.
     let signed_in =
         state
             .passkeys
             .finish_registration(&req.ceremony_id, req.credential, now_ms())?;
-    durable(&state).await?;
-    state.metrics.registrations.inc();
     Ok(Json(signed_in))
 }
 
@@ -161,7 +186,8 @@ pub async fn signin_start(
     JsonBody(req): JsonBody<SigninStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
     let (hash, _) = pending_request(&state, peer, &req.user_code)?;
-    let (ceremony_id, options) = state.passkeys.start_signin(&hash, now_ms())?;
+    ceremony_budget(&state, peer)?;
+    let (ceremony_id, options) = state.passkeys.start_signin(&hash, peer.ip(), now_ms())?;
     Ok(Json(CeremonyOptions {
         ceremony_id,
         options,
@@ -201,7 +227,7 @@ pub async fn decision(
                     "sign in with your passkey before approving",
                 )
             })?;
-            let player = state
+            let approver = state
                 .passkeys
                 .take_approval(handle, &hash, now)
                 .ok_or_else(|| {
@@ -211,20 +237,31 @@ pub async fn decision(
                         "your sign-in expired; sign in with your passkey again",
                     )
                 })?;
-            Some(player)
+            Some(approver)
         }
     };
     state
         .devices
-        .decide(&hash, approved_by.as_deref(), now)
+        .decide_with(
+            &hash,
+            approved_by.as_ref().map(ApprovedBy::player_id),
+            now,
+            || match &approved_by {
+                Some(approver) => approver.create_account(&state.store),
+                None => Ok(()),
+            },
+        )
         .map_err(|e| match e {
             crate::device_grant::DecideError::UnknownCode => AppError::new(
-                StatusCode::NOT_FOUND,
-                "invalid_user_code",
-                "that code is no longer waiting for approval",
+                StatusCode::CONFLICT,
+                "already_decided",
+                "this sign-in was already approved or denied, perhaps in another tab",
             ),
             crate::device_grant::DecideError::Store(e) => AppError::internal(e),
-        })?;
+        })??;
+    if approved_by.as_ref().is_some_and(ApprovedBy::is_new_account) {
+        state.metrics.registrations.inc();
+    }
     durable(&state).await?;
     let state_word = if approved_by.is_some() {
         state.metrics.approvals.inc();

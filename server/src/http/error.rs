@@ -111,13 +111,17 @@ impl AppError {
 
     /// 429 with `Retry-After`.
     pub fn too_many(retry_after: u64) -> Self {
+        Self::rate_limited(
+            retry_after,
+            format!("too many wrong codes; try again in {retry_after} s"),
+        )
+    }
+
+    /// 429 with `Retry-After` and a message saying which limit it was.
+    pub fn rate_limited(retry_after: u64, message: impl Into<String>) -> Self {
         Self {
             retry_after: Some(retry_after),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!("too many wrong codes; try again in {retry_after} s"),
-            )
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
         }
     }
 

@@ -188,6 +188,10 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
             ));
         }
         Err(RefreshError::Store(e)) => return Err(OAuthError::internal(e)),
+        Err(e @ RefreshError::TooFrequent { retry_after_secs }) => {
+            state.metrics.rate_limited.inc();
+            return Err(OAuthError::too_many(retry_after_secs).described(e.to_string()));
+        }
         Err(e) => return Err(OAuthError::new(ErrorCode::InvalidGrant, e.to_string())),
     };
     let response = tokens(

@@ -73,9 +73,10 @@ async fn denied_requests_get_access_denied() -> anyhow::Result<()> {
         .await?
         .expect_err("denied");
     assert_eq!(denied.code(), ErrorCode::AccessDenied);
-    // A decided request cannot be approved afterwards.
-    let (status, _) = decide(&http, &url, &auth.user_code, Decision::Approve, None).await?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A decided request cannot be approved afterwards, and the page hears why.
+    let (status, body) = decide(&http, &url, &auth.user_code, Decision::Approve, None).await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("already_decided"), "{body}");
     Ok(())
 }
 

@@ -170,8 +170,19 @@ async fn names_are_unique_case_insensitively_and_ceremonies_are_single_use() -> 
         .expect_err("invalid name");
     assert!(err.to_string().contains("400"), "{err}");
 
-    // A replayed sign-in (same ceremony id) is refused.
-    key.register(&http, &auth.user_code, "Fresh").await?;
+    // A replayed sign-in (same ceremony id) is refused. The account exists
+    // once its sign-up approved a request.
+    let fresh = key.register(&http, &auth.user_code, "Fresh").await?;
+    let (status, body) = decide(
+        &http,
+        &url,
+        &auth.user_code,
+        Decision::Approve,
+        Some(&fresh.approval),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let auth = oauth::device_authorize(&http, &url).await?;
     let finish = key.sign_in_credential(&http, &auth.user_code).await?;
     let (status, _) =
         whack_tests::passkey::post_json(&http, &url, "/device/api/signin/finish", &finish).await?;

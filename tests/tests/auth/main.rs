@@ -2,6 +2,7 @@
 //! a real sled store in a temp dir and real WebAuthn ceremonies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod bad_input;
 mod device_errors;
 mod durability;
