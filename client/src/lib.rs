@@ -3,4 +3,5 @@
 
 pub mod auth;
 pub mod font;
+pub mod sanitize;
 pub mod tui;

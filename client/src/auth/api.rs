@@ -2,6 +2,7 @@
 
 use crate::auth::http::{self, HttpError};
 use crate::auth::token_manager::{AuthError, TokenManager};
+use crate::sanitize::Sanitize;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use whack_shared::Secret;
@@ -18,7 +19,7 @@ pub async fn leaderboard(manager: &TokenManager) -> Result<Leaderboard, AuthErro
 }
 
 /// GETs `path` with the access token; on a 401, refreshes once and retries once.
-pub async fn get_json<T: DeserializeOwned>(
+pub async fn get_json<T: DeserializeOwned + Sanitize>(
     manager: &TokenManager,
     path: &str,
 ) -> Result<T, AuthError> {

@@ -1,6 +1,7 @@
 //! The HTTP client and the readable messages its failures turn into.
 
 use crate::auth::server::ServerUrl;
+use crate::sanitize::{self, Sanitize};
 use reqwest::{Response, StatusCode};
 use std::error::Error as _;
 use std::time::Duration;
@@ -10,6 +11,9 @@ use thiserror::Error;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The largest response body read, in bytes: our answers are a few hundred bytes,
+/// and a hostile server must not make us buffer gigabytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A failed exchange with the server, worded for the player.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -64,6 +68,19 @@ pub enum HttpError {
     RateLimited {
         /// The server origin.
         origin: String,
+    },
+    /// The answer is larger than any Whack server sends; reading stopped.
+    #[error(
+        "{origin} sent an answer larger than {limit} bytes on {path}; it is not a Whack server \
+         (or a broken one), check --server"
+    )]
+    TooLarge {
+        /// The server origin.
+        origin: String,
+        /// The request path.
+        path: String,
+        /// The cap, [`MAX_BODY_BYTES`].
+        limit: usize,
     },
 }
 
@@ -154,20 +171,48 @@ pub fn status_error(server: &ServerUrl, response: &Response) -> HttpError {
     }
 }
 
-/// Reads a JSON body of the expected type, or says the server is not ours.
-pub async fn json_body<T: serde::de::DeserializeOwned>(
+/// Reads a JSON body of the expected type, sanitized, or says the server is not ours.
+/// At most [`MAX_BODY_BYTES`] are read.
+pub async fn json_body<T: serde::de::DeserializeOwned + Sanitize>(
     server: &ServerUrl,
     response: Response,
 ) -> Result<T, HttpError> {
     let path = response.url().path().to_string();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(server, &e))?;
-    serde_json::from_slice(&bytes).map_err(|_| HttpError::NotWhack {
+    let bytes = capped_body(server, response, MAX_BODY_BYTES).await?;
+    sanitize::decode_json(&bytes).map_err(|_| HttpError::NotWhack {
         origin: server.origin().to_string(),
         detail: format!("unexpected answer from {path}"),
     })
+}
+
+/// The body, read chunk by chunk, refused as soon as it passes `limit` bytes (or
+/// announces more): dropping the response then closes the connection mid-body.
+async fn capped_body(
+    server: &ServerUrl,
+    mut response: Response,
+    limit: usize,
+) -> Result<Vec<u8>, HttpError> {
+    let too_large = |response: &Response| HttpError::TooLarge {
+        origin: server.origin().to_string(),
+        path: response.url().path().to_string(),
+        limit,
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if !usize::try_from(announced).is_ok_and(|n| n <= limit) {
+        return Err(too_large(&response));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(server, &e))?
+    {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Err(too_large(&response));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn source_chain(error: &reqwest::Error) -> Vec<String> {

@@ -25,4 +25,6 @@ mod fixtures;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod snapshot_tests;

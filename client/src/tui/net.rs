@@ -4,6 +4,7 @@
 //! [`Action`]; everything to send arrives on a channel.
 
 use crate::auth::{AuthError, TokenManager};
+use crate::sanitize;
 use crate::tui::action::{Action, NetEvent};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header::AUTHORIZATION};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use whack_shared::Secret;
 use whack_shared::protocol::{ClientMsg, PROTOCOL_VERSION, ServerMsg, close};
@@ -25,6 +26,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const REAUTH_BEFORE_EXPIRY: Duration = Duration::from_secs(30);
 /// Give up on a connection attempt after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest message (and frame) read from the server, in bytes. Frames are
+/// meant to stay within 4 KiB; a long room list may be bigger, but a hostile server
+/// must not make us buffer tungstenite's default of 64 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// The running connection task.
 pub struct NetHandle {
@@ -137,7 +142,7 @@ async fn connect(
         let attempt = tokio::time::timeout(
             CONNECT_TIMEOUT,
             // No Nagle: a whack must leave at once, not wait for the last frame's ACK.
-            tokio_tungstenite::connect_async_with_config(request, None, true),
+            tokio_tungstenite::connect_async_with_config(request, Some(ws_config()), true),
         );
         match attempt.await {
             Err(_) => return Err(dropped("the server did not answer in time")),
@@ -158,6 +163,19 @@ async fn connect(
         }
     }
     Err(Ended::AuthLost)
+}
+
+/// Our read limits for the game connection.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+}
+
+/// A text frame from the server, decoded and sanitized (the only way frames become
+/// messages, so no server string reaches the screen unsanitized).
+pub fn decode(text: &str) -> Result<ServerMsg, serde_json::Error> {
+    sanitize::decode_json(text.as_bytes())
 }
 
 fn dropped(reason: &str) -> Ended {
@@ -200,7 +218,11 @@ fn describe(e: &WsError) -> String {
         WsError::Io(io) => format!("network error: {io}"),
         WsError::ConnectionClosed | WsError::AlreadyClosed => "connection closed".to_owned(),
         WsError::Url(u) => format!("bad URL: {u}"),
-        other => other.to_string(),
+        WsError::Capacity(_) => format!(
+            "the server sent a message larger than {MAX_MESSAGE_BYTES} bytes; is --server a Whack server?"
+        ),
+        // Some errors quote what the server sent.
+        other => sanitize::text(&other.to_string()).into_owned(),
     }
 }
 
@@ -253,7 +275,7 @@ async fn session(
                     Some(Ok(frame)) => frame,
                 };
                 match frame {
-                    Message::Text(text) => match serde_json::from_str::<ServerMsg>(&text) {
+                    Message::Text(text) => match decode(&text) {
                         Ok(msg) => {
                             if matches!(msg, ServerMsg::Welcome { .. }) {
                                 online = true;
@@ -291,7 +313,8 @@ fn closed(frame: Option<CloseFrame>, online: bool) -> Ended {
         };
     };
     let code = u16::from(frame.code);
-    let why = frame.reason.to_string();
+    // The close reason is server text shown to the player like any message.
+    let why = sanitize::text(&frame.reason).into_owned();
     match code {
         close::VERSION_MISMATCH => Ended::Incompatible(format!(
             "the server speaks another protocol version ({why}); update whack"
@@ -339,5 +362,24 @@ mod tests {
         assert_eq!(backoff(4, 0), Duration::from_secs(4));
         assert_eq!(backoff(30, 0), MAX_BACKOFF);
         assert!(backoff(1, 199) < Duration::from_millis(601));
+    }
+
+    #[test]
+    fn server_messages_are_read_up_to_a_mebibyte() {
+        let config = ws_config();
+        assert_eq!(config.max_message_size, Some(MAX_MESSAGE_BYTES));
+        assert_eq!(config.max_frame_size, Some(MAX_MESSAGE_BYTES));
+    }
+
+    #[test]
+    fn close_reasons_are_sanitized() {
+        let frame = CloseFrame {
+            code: 4999.into(),
+            reason: "bye\u{1b}]0;pwned\u{7}".into(),
+        };
+        match closed(Some(frame), true) {
+            Ended::Dropped { reason, .. } => assert_eq!(reason, "bye]0;pwned"),
+            _ => panic!("not a drop"),
+        }
     }
 }
