@@ -5,6 +5,7 @@
 
 use crate::auth::http::{self, Http, HttpError};
 use crate::auth::server::ServerUrl;
+use crate::sanitize::{MAX_CODE_LIFETIME_SECS, MAX_POLL_INTERVAL_SECS};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::time::Instant;
@@ -17,7 +18,9 @@ use whack_shared::oauth::{
 /// Consecutive network failures tolerated while polling before giving up.
 const MAX_POLL_FAILURES: u32 = 3;
 /// Longest interval we accept from a server, so a typo there cannot stall us for hours.
-const MAX_INTERVAL: Duration = Duration::from_secs(60);
+const MAX_INTERVAL: Duration = Duration::from_secs(MAX_POLL_INTERVAL_SECS);
+/// Longest code lifetime we accept from a server.
+const MAX_LIFETIME: Duration = Duration::from_secs(MAX_CODE_LIFETIME_SECS);
 
 /// Why a login did not produce tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -37,6 +40,18 @@ pub enum LoginError {
     /// Anything else the server refused.
     #[error("login failed: {0}")]
     Other(String),
+    /// The sign-in page is not on the `--server` origin: it could be a phishing page.
+    #[error(
+        "the server sent a sign-in page on another origin ({page}) than --server ({server}); \
+         whack neither shows nor opens it, since it could be a phishing page. Use the \
+         --server URL your Whack server's operator gave you"
+    )]
+    ForeignOrigin {
+        /// The `--server` origin.
+        server: String,
+        /// The origin of the page the server named (or `unparseable URL`).
+        page: String,
+    },
 }
 
 impl From<HttpError> for LoginError {
@@ -73,13 +88,37 @@ pub async fn start(http: &Http, server: &ServerUrl) -> Result<DeviceAuthorizatio
         .map_err(|e| http::transport_error(server, &e))?;
     let status = response.status();
     if status.is_success() {
-        return Ok(http::json_body(server, response).await?);
+        let authorization = http::json_body(server, response).await?;
+        check_origin(server, &authorization)?;
+        return Ok(authorization);
     }
     if status.as_u16() == 400 || status.as_u16() == 401 {
         let body: ErrorBody = http::json_body(server, response).await?;
         return Err(LoginError::Other(describe_error(&body)));
     }
     Err(http::status_error(server, &response).into())
+}
+
+/// Refuses verification URLs outside the `--server` origin, before anything shows or
+/// opens them: a hostile or hijacked server could otherwise send the player to a
+/// look-alike page. (Our server's URLs are `{public_url}/device…`, and `--server` is
+/// meant to be that public URL.)
+pub fn check_origin(
+    server: &ServerUrl,
+    authorization: &DeviceAuthorization,
+) -> Result<(), LoginError> {
+    for url in [
+        &authorization.verification_uri,
+        &authorization.verification_uri_complete,
+    ] {
+        if !server.same_origin(url) {
+            return Err(LoginError::ForeignOrigin {
+                server: server.origin().to_string(),
+                page: ServerUrl::origin_of(url).unwrap_or_else(|| "unparseable URL".to_string()),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Polls until the player approves, denies, or the code expires.
@@ -164,13 +203,15 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Starts the schedule for a code received at `now`.
+    /// Starts the schedule for a code received at `now`. Server numbers are clamped
+    /// (interval 1–60 s, lifetime at most an hour) and never overflow.
     pub fn new(authorization: &DeviceAuthorization, now: Instant) -> Self {
         let interval = Duration::from_secs(authorization.interval.max(1)).min(MAX_INTERVAL);
+        let lifetime = Duration::from_secs(authorization.expires_in).min(MAX_LIFETIME);
         Self {
             interval,
-            next: now + interval,
-            deadline: now + Duration::from_secs(authorization.expires_in),
+            next: later(now, interval),
+            deadline: later(now, lifetime),
             failures: 0,
         }
     }
@@ -206,20 +247,23 @@ impl Schedule {
                     return Err(LoginError::ServerDown(e));
                 }
                 // RFC 8628 §3.5: back off on connection trouble.
-                self.interval = (self.interval * 2).min(MAX_INTERVAL);
-                self.next += self.interval;
+                self.interval = self.interval.saturating_mul(2).min(MAX_INTERVAL);
+                self.next = later(self.next, self.interval);
                 return Ok(None);
             }
         };
         match outcome {
             PollOutcome::Token(tokens) => Ok(Some(tokens)),
             PollOutcome::Pending => {
-                self.next += self.interval;
+                self.next = later(self.next, self.interval);
                 Ok(None)
             }
             PollOutcome::SlowDown => {
-                self.interval += Duration::from_secs(SLOW_DOWN_STEP_SECS);
-                self.next += self.interval;
+                self.interval = self
+                    .interval
+                    .saturating_add(Duration::from_secs(SLOW_DOWN_STEP_SECS))
+                    .min(MAX_INTERVAL);
+                self.next = later(self.next, self.interval);
                 Ok(None)
             }
             PollOutcome::Denied => Err(LoginError::Denied),
@@ -227,6 +271,12 @@ impl Schedule {
             PollOutcome::Refused(why) => Err(LoginError::Other(why)),
         }
     }
+}
+
+/// `t + d`, or `t` itself where the clock cannot represent the sum: the code then
+/// counts as expired at once, a clear error instead of a panic.
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d).unwrap_or(t)
 }
 
 #[cfg(test)]
@@ -277,6 +327,51 @@ mod tests {
         ));
         assert!(s.expired(t0 + Duration::from_secs(600)));
         assert!(!s.expired(t0 + Duration::from_secs(599)));
+    }
+
+    #[test]
+    fn huge_server_numbers_are_clamped_without_overflow() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(&authorization(u64::MAX, u64::MAX), t0);
+        assert_eq!(s.interval(), MAX_INTERVAL);
+        assert_eq!(s.next_poll(), t0 + MAX_INTERVAL);
+        assert!(!s.expired(t0 + MAX_LIFETIME - Duration::from_secs(1)));
+        assert!(s.expired(t0 + MAX_LIFETIME));
+        for _ in 0..100 {
+            assert_eq!(s.after(Ok(PollOutcome::SlowDown)), Ok(None));
+        }
+        assert_eq!(s.interval(), MAX_INTERVAL, "slow_down stays within the cap");
+        assert_eq!(
+            later(t0, Duration::MAX),
+            t0,
+            "an unrepresentable time does not panic"
+        );
+    }
+
+    #[test]
+    fn sign_in_pages_must_be_on_the_server_origin() {
+        let server = ServerUrl::parse("http://localhost:8080").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(check_origin(&server, &authorization(5, 600)), Ok(()));
+        let mut foreign = authorization(5, 600);
+        foreign.verification_uri_complete = "https://evil.example/device?user_code=X".into();
+        assert_eq!(
+            check_origin(&server, &foreign),
+            Err(LoginError::ForeignOrigin {
+                server: "http://localhost:8080".into(),
+                page: "https://evil.example".into(),
+            })
+        );
+        for other in [
+            "http://127.0.0.1:8080/device",
+            "http://localhost:8081/device",
+            "https://localhost:8080/device",
+            "javascript:alert(1)",
+            "not a url",
+        ] {
+            let mut a = authorization(5, 600);
+            a.verification_uri = other.into();
+            assert!(check_origin(&server, &a).is_err(), "{other}");
+        }
     }
 
     #[test]

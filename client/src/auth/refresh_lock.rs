@@ -48,12 +48,16 @@ impl RefreshLock {
         if let Some(dir) = path.parent() {
             paths::create_private_dir(dir).map_err(io)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            // It holds nothing secret, but others must not be able to take it (and
+            // stall our refreshes): private like every file the client keeps.
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(io)?;
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
@@ -92,5 +96,20 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_lock_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("r.lock");
+        let _lock = RefreshLock::acquire(&path, Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mode = std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mode, 0o600);
     }
 }

@@ -2,6 +2,7 @@
 
 use reqwest::Url;
 use std::fmt;
+use std::net::Ipv6Addr;
 use std::str::FromStr;
 use thiserror::Error;
 
@@ -40,6 +41,30 @@ pub enum ServerUrlError {
         /// What is in excess.
         what: &'static str,
     },
+}
+
+/// Tokens would go over plain http to a host that is not this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "refusing to talk to {origin} over plain http://: it is not this machine (loopback), so \
+     anyone on the network between could read your login tokens and play as you. Use an \
+     https:// server URL, or pass --allow-insecure-http (WHACK_ALLOW_INSECURE_HTTP=1) if you \
+     accept that risk"
+)]
+pub struct InsecureHttpError {
+    /// The server origin.
+    pub origin: String,
+}
+
+/// How tokens travel to a server that [`ServerUrl::transport`] accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `https://`: encrypted.
+    Https,
+    /// `http://` to this machine: never leaves it.
+    Loopback,
+    /// `http://` across the network, because the user said `--allow-insecure-http`.
+    InsecureAllowed,
 }
 
 /// A Whack server: base URL (no trailing slash) and origin (`scheme://host[:port]`).
@@ -109,6 +134,48 @@ impl ServerUrl {
     /// True for `https://`.
     pub fn is_https(&self) -> bool {
         self.base.scheme() == "https"
+    }
+
+    /// True when the host is this machine: `localhost`, 127.0.0.0/8 or `::1`
+    /// (also written as `::ffff:127.x.y.z`).
+    pub fn is_loopback(&self) -> bool {
+        match self.base.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => {
+                ip == Ipv6Addr::LOCALHOST || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+            None => false,
+        }
+    }
+
+    /// Whether tokens may be sent to this server: always over https and to loopback;
+    /// over plain http across the network only with `allow_insecure_http`. Decided
+    /// from the URL alone, before any connection is made.
+    pub fn transport(&self, allow_insecure_http: bool) -> Result<Transport, InsecureHttpError> {
+        if self.is_https() {
+            Ok(Transport::Https)
+        } else if self.is_loopback() {
+            Ok(Transport::Loopback)
+        } else if allow_insecure_http {
+            Ok(Transport::InsecureAllowed)
+        } else {
+            Err(InsecureHttpError {
+                origin: self.origin.clone(),
+            })
+        }
+    }
+
+    /// Whether `url` is on this server's origin (same scheme, host and port).
+    pub fn same_origin(&self, url: &str) -> bool {
+        Self::origin_of(url).is_some_and(|origin| origin == self.origin)
+    }
+
+    /// The origin of `url` (`scheme://host[:port]`), if it parses and has one.
+    pub fn origin_of(url: &str) -> Option<String> {
+        let origin = Url::parse(url).ok()?.origin();
+        // Opaque origins (`javascript:`, `data:`, `file:`) serialize as "null".
+        origin.is_tuple().then(|| origin.ascii_serialization())
     }
 
     /// The URL of an endpoint, `path` starting with `/`.
@@ -196,6 +263,63 @@ mod tests {
         );
         assert_eq!(s.ws_endpoint("/play"), "wss://example.com/whack/play");
         assert!(s.is_https());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for local in [
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://127.0.0.1:1",
+            "http://127.9.8.7",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]",
+        ] {
+            assert_eq!(
+                ok(local).transport(false),
+                Ok(Transport::Loopback),
+                "{local}"
+            );
+        }
+        assert_eq!(
+            ok("https://example.com").transport(false),
+            Ok(Transport::Https)
+        );
+        for remote in [
+            "http://example.invalid",
+            "http://localhost.example.com",
+            "http://10.0.0.1:8080",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://0.0.0.0",
+        ] {
+            let err = ok(remote).transport(false).err();
+            assert!(
+                err.as_ref()
+                    .is_some_and(|e| e.to_string().contains("--allow-insecure-http")),
+                "{remote}: {err:?}"
+            );
+            assert_eq!(
+                ok(remote).transport(true),
+                Ok(Transport::InsecureAllowed),
+                "{remote}"
+            );
+        }
+    }
+
+    #[test]
+    fn origins_of_other_urls() {
+        let s = ok("http://localhost:8080");
+        assert!(s.same_origin("http://localhost:8080/device?user_code=X"));
+        assert!(s.same_origin("HTTP://LocalHost:8080/device"));
+        assert!(!s.same_origin("http://localhost:8080.evil.example/device"));
+        assert!(!s.same_origin("http://evil.example/?http://localhost:8080"));
+        assert!(!s.same_origin("javascript:alert(1)"));
+        assert_eq!(ServerUrl::origin_of("data:text/html,x"), None);
+        assert_eq!(
+            ServerUrl::origin_of("https://a.example:443/x").as_deref(),
+            Some("https://a.example")
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::auth::paths;
 use crate::auth::refresh_lock::{LockError, RefreshLock};
 use crate::auth::server::ServerUrl;
 use crate::auth::storage::{Storage, StorageError};
+use crate::sanitize::MAX_ACCESS_LIFETIME_SECS;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
@@ -217,12 +218,11 @@ impl TokenManager {
     }
 
     fn set_access(&self, tokens: &TokenResponse, sent_at: Instant) {
-        let lifetime = Duration::from_secs(tokens.expires_in);
-        let margin = REFRESH_MARGIN.min(lifetime / 2);
+        let (refresh_at, expires_at) = access_times(tokens.expires_in, sent_at, SystemTime::now());
         let access = Access {
             token: tokens.access_token.clone(),
-            refresh_at: sent_at + lifetime - margin,
-            expires_at: SystemTime::now() + lifetime,
+            refresh_at,
+            expires_at,
         };
         *self
             .inner
@@ -338,6 +338,19 @@ impl TokenManager {
     }
 }
 
+/// When to refresh an access token that lives `expires_in` seconds (from the server,
+/// so clamped to [`MAX_ACCESS_LIFETIME_SECS`]) and when it expires. Never overflows:
+/// a time the clock cannot hold becomes "now", which only means refreshing early.
+fn access_times(expires_in: u64, sent_at: Instant, now: SystemTime) -> (Instant, SystemTime) {
+    let lifetime = Duration::from_secs(expires_in.min(MAX_ACCESS_LIFETIME_SECS));
+    let margin = REFRESH_MARGIN.min(lifetime / 2);
+    let refresh_at = sent_at
+        .checked_add(lifetime.saturating_sub(margin))
+        .unwrap_or(sent_at);
+    let expires_at = now.checked_add(lifetime).unwrap_or(now);
+    (refresh_at, expires_at)
+}
+
 enum RefreshFailure {
     /// The request may not have arrived, or its answer was lost.
     Transport(HttpError),
@@ -347,4 +360,36 @@ enum RefreshFailure {
     Refused(String),
     /// The server answered, but not as a Whack server would.
     Other(HttpError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_times_refresh_a_minute_early() {
+        let (t0, now) = (Instant::now(), SystemTime::now());
+        let (refresh_at, expires_at) = access_times(900, t0, now);
+        assert_eq!(refresh_at, t0 + Duration::from_secs(840));
+        assert_eq!(expires_at, now + Duration::from_secs(900));
+        // Short lifetimes refresh at half-life rather than before they were issued.
+        let (refresh_at, _) = access_times(10, t0, now);
+        assert_eq!(refresh_at, t0 + Duration::from_secs(5));
+        assert_eq!(access_times(0, t0, now), (t0, now));
+    }
+
+    #[test]
+    fn huge_lifetimes_are_clamped_without_overflow() {
+        let (t0, now) = (Instant::now(), SystemTime::now());
+        let cap = Duration::from_secs(MAX_ACCESS_LIFETIME_SECS);
+        let (refresh_at, expires_at) = access_times(u64::MAX, t0, now);
+        assert_eq!(refresh_at, t0 + cap - REFRESH_MARGIN);
+        assert_eq!(expires_at, now + cap);
+        // Even at the far end of what a clock holds, nothing panics.
+        let far = SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(i64::MAX as u64))
+            .unwrap_or(now);
+        let (_, expires_at) = access_times(u64::MAX, t0, far);
+        assert!(expires_at >= far);
+    }
 }
