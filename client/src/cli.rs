@@ -27,6 +27,18 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub insecure_storage: bool,
 
+    /// Allow a plain http:// server that is not this machine. Your login tokens then
+    /// cross the network unencrypted: anyone on the way can read them and play as you.
+    /// Without it such a --server is refused before anything is sent (http:// to
+    /// localhost, 127.0.0.0/8 or ::1 is always fine).
+    #[arg(
+        long,
+        global = true,
+        env = "WHACK_ALLOW_INSECURE_HTTP",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub allow_insecure_http: bool,
+
     /// What to do; without one, the game starts.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -59,5 +71,17 @@ mod tests {
     #[test]
     fn arguments_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn insecure_http_is_off_unless_asked_for() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|cli| cli.allow_insecure_http)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        };
+        assert!(!parse(&["whack", "status"]));
+        assert!(parse(&["whack", "status", "--allow-insecure-http"]));
+        assert!(parse(&["whack", "--allow-insecure-http", "login"]));
     }
 }

@@ -10,10 +10,25 @@ use cli::{Cli, Command};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
+use whack_client::auth::server::Transport;
 
 fn main() -> ExitCode {
     // clap exits with code 2 on usage errors.
     let cli = Cli::parse();
+    // Before any connection, for every command: no token may cross the network in
+    // clear text unless the user said so.
+    match cli.server.transport(cli.allow_insecure_http) {
+        Ok(Transport::Https | Transport::Loopback) => {}
+        Ok(Transport::InsecureAllowed) => eprintln!(
+            "warning: --allow-insecure-http: talking to {} over plain http://; your login \
+             tokens cross the network unencrypted.",
+            cli.server.origin()
+        ),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     init_logging(cli.command.is_none());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
