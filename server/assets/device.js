@@ -361,9 +361,14 @@
       case "invalid_user_code":
         return "That code is unknown, expired or already used. Check the code in your terminal, or start the sign-in there again for a new one.";
       case "too_many_attempts":
+        if (err.serverMessage) break; // Says which limit it was and for how long.
         return err.retryAfter
-          ? `Too many wrong codes from your network. Try again in ${err.retryAfter} seconds.`
-          : "Too many wrong codes from your network. Wait a minute, then try again.";
+          ? `Too many attempts from your network. Try again in ${err.retryAfter} seconds.`
+          : "Too many attempts from your network. Wait a minute, then try again.";
+      case "already_decided":
+        return "This sign-in was already approved or denied, perhaps in another tab. If that wasn't you, start again in your terminal.";
+      case "passkey_cloned":
+        return "This passkey's signature counter went backwards, which happens when a passkey has been copied. For your safety Whack won't accept it: sign in with another passkey, or create a new account below.";
       case "name_taken":
         return "That display name is taken. Try another one.";
       case "ceremony_expired":
@@ -375,8 +380,6 @@
       case "approval_required":
       case "approval_expired":
         return "Your sign-in is no longer fresh enough to approve.";
-      case "busy":
-        return "The server is busy. Try again in a moment.";
       case "server_error":
         return "Something went wrong on the server. Try again in a moment.";
       case "bad_response":
@@ -583,7 +586,7 @@
   function onLookedUp(details) {
     state.details = details;
     el.reqCode.textContent = details.user_code;
-    el.reqClient.textContent = details.client_id;
+    el.reqClient.textContent = details.client_name || details.client_id;
     el.reqAddr.textContent = details.client_addr;
     renderTimes();
     window.clearInterval(state.ticker);
@@ -753,7 +756,7 @@
       if (answer.state === "approved") {
         finish(
           "approved",
-          `Approved: ${state.details.client_id} is now signed in as ${state.playerName}. Return to your terminal.`,
+          `Approved: ${state.details.client_name || state.details.client_id} is now signed in as ${state.playerName}. Return to your terminal.`,
         );
       } else if (answer.state === "denied") {
         finish("denied", "This request was already denied. Return to your terminal.");

@@ -8,6 +8,11 @@ use whack_shared::Secret;
 use whack_shared::oauth::{DEVICE_CODE_PREFIX, POLL_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
 use whack_shared::user_code::{ALPHABET, LEN};
 
+/// How much sooner than the interval a poll may come without `slow_down`: a
+/// client that waits the interval after each answer still lands early when its
+/// machine is busy, its timer is coarse or the answer was slow to arrive.
+pub const POLL_JITTER_MS: u64 = 1_000;
+
 /// A newly issued device authorization.
 #[derive(Debug)]
 pub struct Issued {
@@ -208,9 +213,9 @@ impl DeviceGrant {
         if record.expires_at <= now_ms {
             return Ok(Poll::Expired);
         }
-        let too_soon = record
-            .last_poll_at
-            .is_some_and(|last| now_ms.saturating_sub(last) < record.interval_secs * 1000);
+        let too_soon = record.last_poll_at.is_some_and(|last| {
+            now_ms.saturating_sub(last) + POLL_JITTER_MS < record.interval_secs * 1000
+        });
         record.last_poll_at = Some(now_ms);
         let outcome = if too_soon {
             record.interval_secs += SLOW_DOWN_STEP_SECS;
@@ -327,6 +332,24 @@ mod tests {
         assert_eq!(
             ok(grant.poll(&Secret::new("whd_unknown"), "cli", 0)),
             Poll::Invalid
+        );
+    }
+
+    #[test]
+    fn polls_a_little_early_are_jitter_and_polls_far_too_early_slow_down() {
+        let grant = grant();
+        let issued = ok(grant.issue("cli", "127.0.0.1", 0));
+        let code = &issued.device_code;
+        assert_eq!(ok(grant.poll(code, "cli", 0)), Poll::Pending);
+        assert_eq!(
+            ok(grant.poll(code, "cli", 5_000 - POLL_JITTER_MS)),
+            Poll::Pending,
+            "a second early is scheduling jitter"
+        );
+        assert_eq!(
+            ok(grant.poll(code, "cli", 5_000 - POLL_JITTER_MS + 3_999)),
+            Poll::SlowDown(10),
+            "more than a second early is polling too fast"
         );
     }
 }

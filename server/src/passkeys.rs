@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 use webauthn_rs_proto::{
     AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
@@ -48,6 +48,14 @@ pub enum PasskeyError {
     /// The credential is not registered here.
     #[error("this passkey is not registered here; create an account instead")]
     UnknownCredential,
+    /// The authenticator's signature counter went backwards: a sign of a copied
+    /// passkey, so trying again cannot help.
+    #[error(
+        "this passkey's signature counter went backwards, which happens when a passkey \
+         has been copied; for your safety it cannot be used here. Sign in with another \
+         passkey, or create a new account"
+    )]
+    CounterWentBack,
     /// WebAuthn verification failed.
     #[error("the passkey response could not be verified")]
     Rejected,
@@ -335,9 +343,18 @@ impl Passkeys {
         let result = self
             .webauthn
             .finish_discoverable_authentication_v2(&credential, state, &record.passkey)
-            .map_err(|e| {
-                tracing::info!(error = %e, "passkey sign-in rejected");
-                PasskeyError::Rejected
+            .map_err(|e| match e {
+                WebauthnError::CredentialPossibleCompromise => {
+                    tracing::warn!(
+                        player = %record.player_id,
+                        "passkey signature counter went backwards: it may have been copied; sign-in refused"
+                    );
+                    PasskeyError::CounterWentBack
+                }
+                e => {
+                    tracing::info!(error = %e, "passkey sign-in rejected");
+                    PasskeyError::Rejected
+                }
             })?;
         if record.passkey.update_credential(&result) == Some(true) {
             self.store.put_credential(&record)?;

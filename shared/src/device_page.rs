@@ -20,6 +20,9 @@ pub struct RequestDetails {
     pub user_code: String,
     /// The OAuth client that asked.
     pub client_id: String,
+    /// Its name for people (`client_id` itself when the operator gave none).
+    #[serde(default)]
+    pub client_name: String,
     /// The address the request came from.
     pub client_addr: String,
     /// When it asked, Unix ms.

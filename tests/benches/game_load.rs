@@ -348,13 +348,25 @@ async fn main() -> anyhow::Result<()> {
     let idle = env_usize("WHACK_BENCH_IDLE", 10_000);
     let players = env_usize("WHACK_BENCH_PLAYERS", 1000);
     let server =
-        // 1,000 players log in from loopback: lift the per-address login limit.
+        // 1,000 players log in and 11,000 sockets connect from loopback: lift
+        // the per-address limits.
         TestServer::start_with(&[
             "--ws-idle-secs",
             "3600",
             "--ws-heartbeat-secs",
             "3600",
             "--device-authorizations-per-minute",
+            "1000000",
+            "--max-connections",
+            "100000",
+            "--max-connections-per-address",
+            "100000",
+            // 10 game sockets a player, opened as fast as they go.
+            "--sockets-per-player",
+            "1000",
+            "--player-connects-per-second",
+            "1000000",
+            "--address-connects-per-second",
             "1000000",
         ])
         .await?;

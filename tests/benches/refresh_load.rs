@@ -146,7 +146,15 @@ fn disk_sync_times(path: &std::path::Path, run: Duration) -> anyhow::Result<Vec<
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     // Every client logs in from loopback first: lift the per-address login limit.
-    let server = TestServer::start_with(&["--device-authorizations-per-minute", "1000000"]).await?;
+    // The bench rotates each session thousands of times a second: lift the
+    // per-session refresh limit along with the login one.
+    let server = TestServer::start_with(&[
+        "--device-authorizations-per-minute",
+        "1000000",
+        "--refreshes-per-minute",
+        "1000000",
+    ])
+    .await?;
     let url = server.url();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)

@@ -103,8 +103,15 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         let bytes = read_body(req)
             .await
             .map_err(|(_, _, m)| OAuthError::invalid_request(m))?;
+        Self::parse(&bytes)
+    }
+}
+
+impl Form {
+    /// Decodes a form body; a repeated parameter is an error.
+    pub fn parse(bytes: &[u8]) -> Result<Self, OAuthError> {
         let mut params = HashMap::new();
-        for (key, value) in form_urlencoded::parse(&bytes) {
+        for (key, value) in form_urlencoded::parse(bytes) {
             if params
                 .insert(key.clone().into_owned(), value.into_owned())
                 .is_some()

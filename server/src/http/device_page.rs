@@ -20,6 +20,7 @@ use whack_shared::device_page::{
 use whack_shared::user_code;
 
 const PAGE: &str = include_str!("../../assets/device.html");
+const HOME: &str = include_str!("../../assets/index.html");
 const CSS: &str = include_str!("../../assets/device.css");
 const JS: &str = include_str!("../../assets/device.js");
 const ICON: &str = include_str!("../../assets/favicon.svg");
@@ -27,6 +28,31 @@ const ICON: &str = include_str!("../../assets/favicon.svg");
 /// `GET /device`.
 pub async fn page() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE)
+}
+
+/// `GET /`: what Whack is and how to connect to this server.
+pub async fn home(State(state): State<AppState>) -> impl IntoResponse {
+    let url = html_escape(&state.config.issuer());
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        HOME.replace("{{PUBLIC_URL}}", &url),
+    )
+}
+
+/// Text made safe to place in HTML.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `GET /assets/device.css`.
@@ -63,6 +89,9 @@ impl From<PasskeyError> for AppError {
             }
             PasskeyError::Rejected => {
                 AppError::new(StatusCode::BAD_REQUEST, "passkey_rejected", message)
+            }
+            PasskeyError::CounterWentBack => {
+                AppError::new(StatusCode::FORBIDDEN, "passkey_cloned", message)
             }
             PasskeyError::NameTakenMeanwhile => {
                 AppError::new(StatusCode::CONFLICT, "name_taken", message)
@@ -138,6 +167,10 @@ pub async fn lookup(
     let (_, device) = pending_request(&state, peer, &req.user_code)?;
     Ok(Json(RequestDetails {
         user_code: user_code::display(&device.user_code),
+        client_name: state
+            .config
+            .client_name(&device.client_id)
+            .unwrap_or_else(|| device.client_id.clone()),
         client_id: device.client_id,
         client_addr: device.client_addr,
         requested_at: device.created_at as f64,

@@ -50,6 +50,7 @@ pub fn routes() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(well_known::metadata),
         )
+        .route("/", get(device_page::home))
         .route("/device", get(device_page::page))
         .route("/assets/device.css", get(device_page::css))
         .route("/assets/device.js", get(device_page::js))

@@ -24,7 +24,7 @@ fn known_client<'a>(state: &AppState, form: &'a Form) -> Result<&'a str, OAuthEr
     let client_id = form
         .get("client_id")
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "missing client_id"))?;
-    if !state.config.client_ids.iter().any(|c| c == client_id) {
+    if state.config.client_name(client_id).is_none() {
         return Err(OAuthError::new(
             ErrorCode::InvalidClient,
             "unknown client_id",

@@ -5,6 +5,7 @@
 mod abuse;
 mod bad_input;
 mod device_errors;
+mod first_hour;
 mod durability;
 mod jwt_attacks;
 mod login;
