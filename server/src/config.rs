@@ -1,9 +1,43 @@
 //! Command-line flags and their environment equivalents.
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// The command line: no subcommand serves (with [`Config`]'s flags); the
+/// subcommands are offline tools on a data dir.
+#[derive(Debug, Parser)]
+#[command(
+    name = "whack-server",
+    version,
+    about = "Whack game and login server",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// A tool to run instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Serving flags.
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+/// `whack-server` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify a data dir offline (seal, every record, the signing key) and print
+    /// what it holds; exits non-zero when it is damaged. Stop the server first.
+    Check(DataDirArgs),
+}
+
+/// The data dir an offline tool works on.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArgs {
+    /// The data dir (as given to the server).
+    #[arg(long, env = "WHACK_DATA_DIR", default_value = "./whack-data")]
+    pub data_dir: PathBuf,
+}
 
 /// `whack-server` configuration.
 #[derive(Debug, Clone, Parser)]
@@ -26,6 +60,12 @@ pub struct Config {
     #[arg(long = "client-id", env = "WHACK_CLIENT_IDS", value_delimiter = ',',
           default_value = whack_shared::CLIENT_ID)]
     pub client_ids: Vec<String>,
+
+    /// Start although the signing key is missing while players hold tokens it
+    /// signed: a new key is made, their access tokens stop verifying (their
+    /// refresh tokens still work, so nobody is logged out).
+    #[arg(long, env = "WHACK_ACCEPT_NEW_SIGNING_KEY")]
+    pub accept_new_signing_key: bool,
 
     /// Let `create_room` fix the round's random seed (for tests only).
     #[arg(long, env = "WHACK_ALLOW_SEEDED_ROOMS")]

@@ -37,12 +37,37 @@ pub enum KeyError {
         /// Its mode bits.
         mode: u32,
     },
+    /// The key file is gone while players hold tokens it signed.
+    #[error(
+        "signing key {path} is missing, but the store holds accounts or logins: it was \
+         deleted, or not restored with the database. Restore it from the same backup as \
+         the database; or start with --accept-new-signing-key \
+         (WHACK_ACCEPT_NEW_SIGNING_KEY=true) to create a new key: every access token \
+         signed with the old key then stops working (refresh tokens still work, so \
+         players stay logged in and get new access tokens on their next refresh)"
+    )]
+    Missing {
+        /// The key file.
+        path: PathBuf,
+    },
     /// The key file does not hold an Ed25519 PKCS#8 key.
     #[error("signing key {path} is not an Ed25519 PKCS#8 key")]
     Malformed {
         /// The key file.
         path: PathBuf,
     },
+}
+
+/// What to do when there is no key file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Create one: a first run, nobody holds a token yet.
+    Create,
+    /// Create one although tokens signed with the lost key exist (the operator
+    /// accepted that they stop verifying).
+    Replace,
+    /// Refuse to start ([`KeyError::Missing`]).
+    Refuse,
 }
 
 /// The signing key with everything derived from it.
@@ -54,41 +79,71 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// Loads the key from `data_dir`, creating it (0600) on first run.
+    /// Loads the key from `data_dir`, creating it (0600) when there is none.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, KeyError> {
+        Self::open(data_dir, IfMissing::Create)
+    }
+
+    /// Loads the key from `data_dir`; `if_missing` says whether a missing one
+    /// may be created.
+    pub fn open(data_dir: &Path, if_missing: IfMissing) -> Result<Self, KeyError> {
+        if let Some(key) = Self::load(data_dir)? {
+            return Ok(key);
+        }
+        let path = data_dir.join(KEY_FILE);
+        if if_missing == IfMissing::Refuse {
+            return Err(KeyError::Missing { path });
+        }
+        let io = |source| KeyError::Io {
+            path: path.clone(),
+            source,
+        };
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| KeyError::Malformed { path: path.clone() })?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io)?;
+        file.write_all(doc.as_ref()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        if if_missing == IfMissing::Replace {
+            tracing::warn!(
+                path = %path.display(),
+                "the signing key was missing: created a new one as accepted \
+                 (--accept-new-signing-key); access tokens signed with the old key no longer \
+                 verify, players get new ones with their refresh tokens"
+            );
+        } else {
+            tracing::info!(path = %path.display(), "created a new access-token signing key");
+        }
+        Self::from_pkcs8(doc.as_ref()).ok_or(KeyError::Malformed { path })
+    }
+
+    /// Loads the key from `data_dir`: `None` when there is no key file; an error
+    /// when others can read it or it is not an Ed25519 PKCS#8 key.
+    pub fn load(data_dir: &Path) -> Result<Option<Self>, KeyError> {
         let path = data_dir.join(KEY_FILE);
         let io = |source| KeyError::Io {
             path: path.clone(),
             source,
         };
         let pkcs8 = match fs::read(&path) {
-            Ok(bytes) => {
-                let mode = fs::metadata(&path).map_err(io)?.permissions().mode();
-                if mode & 0o077 != 0 {
-                    return Err(KeyError::Permissions {
-                        path,
-                        mode: mode & 0o777,
-                    });
-                }
-                bytes
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-                    .map_err(|_| KeyError::Malformed { path: path.clone() })?;
-                let mut file = fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(io)?;
-                file.write_all(doc.as_ref()).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                tracing::info!(path = %path.display(), "created a new access-token signing key");
-                doc.as_ref().to_vec()
-            }
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(e)),
         };
-        Self::from_pkcs8(&pkcs8).ok_or(KeyError::Malformed { path })
+        let mode = fs::metadata(&path).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::Permissions {
+                path,
+                mode: mode & 0o777,
+            });
+        }
+        Self::from_pkcs8(&pkcs8)
+            .map(Some)
+            .ok_or(KeyError::Malformed { path })
     }
 
     fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
@@ -167,6 +222,30 @@ mod tests {
             SigningKey::load_or_create(dir.path()),
             Err(KeyError::Permissions { .. })
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_key_is_created_only_when_allowed() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        assert!(SigningKey::load(dir.path())?.is_none());
+        assert!(matches!(
+            SigningKey::open(dir.path(), IfMissing::Refuse),
+            Err(KeyError::Missing { .. })
+        ));
+        assert!(!dir.path().join(KEY_FILE).exists());
+        let replaced = SigningKey::open(dir.path(), IfMissing::Replace)?;
+        // Once it exists, refusing a missing key changes nothing.
+        let loaded = SigningKey::open(dir.path(), IfMissing::Refuse)?;
+        assert_eq!(replaced.kid(), loaded.kid());
+        let message = KeyError::Missing {
+            path: dir.path().join(KEY_FILE),
+        }
+        .to_string();
+        assert!(
+            message.contains("--accept-new-signing-key") && message.contains("refresh tokens"),
+            "{message}"
+        );
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod device_grant;
 pub mod durability;
 pub mod game;
 pub mod http;
+pub mod integrity;
 pub mod keys;
 pub mod metrics;
 pub mod passkeys;
@@ -71,5 +72,6 @@ pub async fn serve(
     if let Err(e) = state.durability.flush().await {
         tracing::error!(error = %e, "final flush failed");
     }
+    state.durability.write_seal().await;
     result
 }

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use whack_server::config::Config;
+use whack_server::config::{Cli, Command, Config};
 use whack_server::state::AppState;
 
 #[tokio::main]
@@ -15,7 +15,22 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let config = Config::parse();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Check(args)) => check(&args.data_dir),
+    }
+}
+
+/// `whack-server check`: the summary on stdout and exit 0, or the reason and a
+/// non-zero exit.
+fn check(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let report = whack_server::integrity::check(data_dir)?;
+    print!("{report}");
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

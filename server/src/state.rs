@@ -18,14 +18,9 @@ use std::sync::Arc;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The data dir could not be created.
-    #[error("cannot create data dir {path}: {source}")]
-    DataDir {
-        /// The path.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The data dir is unusable or its store damaged.
+    #[error(transparent)]
+    Integrity(#[from] crate::integrity::IntegrityError),
     /// The database failed to open.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
@@ -82,12 +77,12 @@ impl AppState {
     /// Opens the data dir (database, signing key) and builds every service.
     /// Must run inside a tokio runtime (the flusher is a task).
     pub fn open(config: Config) -> Result<Self, StartError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
-        let store = Store::open(&config.data_dir.join("db"))?;
-        let key = SigningKey::load_or_create(&config.data_dir)?;
+        let verified = crate::integrity::open_for_serving(&config.data_dir)?;
+        let key = SigningKey::open(
+            &config.data_dir,
+            verified.if_key_missing(config.accept_new_signing_key),
+        )?;
+        let store = verified.store;
         let revocations = Arc::new(Revocations::new());
         let now = crate::clock::now_ms();
         // Rebuild the revocation list: sessions revoked recently enough that some of
@@ -102,7 +97,7 @@ impl AppState {
             config.access_token_ttl(),
             Arc::clone(&revocations),
         );
-        let durability = Durability::start(store.db().clone());
+        let durability = Durability::start_sealed(store.db().clone(), verified.seal);
         let stats = Stats::open(store.db())?;
         let game = crate::game::GameHub::new(
             config.game_settings(),

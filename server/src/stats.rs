@@ -40,6 +40,11 @@ fn decode(bytes: &[u8]) -> Result<Stored, StoreError> {
     })
 }
 
+/// Whether `bytes` is a record of the `stats` tree (for the start-up check).
+pub fn check_record(bytes: &[u8]) -> Result<(), String> {
+    decode(bytes).map(drop).map_err(|e| e.to_string())
+}
+
 impl Stats {
     /// Opens the trees in `db`.
     pub fn open(db: &sled::Db) -> Result<Self, StoreError> {

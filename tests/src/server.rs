@@ -48,12 +48,10 @@ impl TestServer {
         Err(last_error.unwrap_or_else(|| anyhow::anyhow!("server did not start")))
     }
 
-    async fn spawn(&mut self) -> anyhow::Result<()> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)?;
-        let child = Command::new(crate::bin_path("whack-server"))
+    /// The server command with this server's port, URL, data dir and flags.
+    fn command(&self) -> Command {
+        let mut command = Command::new(crate::bin_path("whack-server"));
+        command
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--public-url")
@@ -65,13 +63,67 @@ impl TestServer {
                 "RUST_LOG",
                 std::env::var("WHACK_TEST_LOG").unwrap_or_else(|_| "info".into()),
             )
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        command
+    }
+
+    async fn spawn(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)?;
+        let child = self
+            .command()
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
         self.child = Some(child);
         self.wait_healthy().await
     }
+
+    /// Starts the server again on the same port and data dir with `extra`
+    /// flags, which later restarts keep.
+    pub async fn restart_with(&mut self, extra: &[&str]) -> anyhow::Result<()> {
+        self.args.extend(extra.iter().map(|s| (*s).to_owned()));
+        self.restart().await
+    }
+
+    /// Starts the server again on the same port and data dir (stopping it
+    /// first), expecting it to refuse: its exit status and output. An error if
+    /// it is still running after 20 s or answers `/healthz` (then it is killed).
+    pub async fn start_refused(&mut self) -> anyhow::Result<RefusedStart> {
+        self.kill9();
+        let dir = self.data_dir.path();
+        let (out_path, err_path) = (dir.join("refused.out"), dir.join("refused.err"));
+        let mut child = self
+            .command()
+            .stdout(std::fs::File::create(&out_path)?)
+            .stderr(std::fs::File::create(&err_path)?)
+            .spawn()?;
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            let healthy = http.get(format!("{}/healthz", self.url())).send().await;
+            if Instant::now() > deadline || healthy.is_ok_and(|r| r.status().is_success()) {
+                let _ = child.kill();
+                let _ = child.wait();
+                anyhow::bail!(
+                    "whack-server started instead of refusing:\n{}",
+                    std::fs::read_to_string(&err_path).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        Ok(RefusedStart {
+            status,
+            stdout: std::fs::read_to_string(&out_path)?,
+            stderr: std::fs::read_to_string(&err_path)?,
+        })
+    }
+
 
     async fn wait_healthy(&mut self) -> anyhow::Result<()> {
         let http = reqwest::Client::new();
@@ -180,6 +232,17 @@ impl TestServer {
         self.kill9();
         self.spawn().await
     }
+}
+
+/// What a start that refused did.
+#[derive(Debug)]
+pub struct RefusedStart {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr (logs and the error).
+    pub stderr: String,
 }
 
 impl Drop for TestServer {
