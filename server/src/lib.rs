@@ -5,12 +5,16 @@
 pub mod access_token;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod device_grant;
 pub mod durability;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod game;
 pub mod http;
 pub mod integrity;
 pub mod keys;
+pub mod logging;
 pub mod metrics;
 pub mod passkeys;
 pub mod rate_limit;
@@ -23,7 +27,6 @@ pub mod store;
 
 use axum::Router;
 use state::AppState;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -36,11 +39,13 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then drains connections and flushes.
+/// `open_files` is the process's open-files limit, which bounds connections.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    open_files: u64,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let purger = tokio::spawn({
         let state = state.clone();
         async move {
@@ -51,27 +56,35 @@ pub async fn serve(
             }
         }
     });
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    // Axum's graceful shutdown also waits for upgraded connections, so the game
-    // side closes its sockets (after recording finished rounds) first.
+    let limits = state
+        .config
+        .connection_limits()
+        .within_open_files(open_files);
+    tracing::info!(
+        open_files,
+        max_connections = limits.max_total,
+        max_per_address = limits.max_per_address,
+        "connection limits"
+    );
+    // The game side closes its sockets (after recording finished rounds)
+    // before the listener drains what is left.
     let game = state.game.clone();
     let shutdown = async move {
         shutdown.await;
         game.shutdown().await;
     };
-    // Game frames are small and latency-bound: no Nagle delay behind delayed ACKs.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let metrics_state = state.clone();
+    connections::serve(
+        listener,
+        app(state.clone()),
+        limits,
+        move || metrics_state.metrics.connections_refused.inc(),
+        shutdown,
+    )
+    .await;
     purger.abort();
     if let Err(e) = state.durability.flush().await {
         tracing::error!(error = %e, "final flush failed");
     }
     state.durability.write_seal().await;
-    result
 }

@@ -1,7 +1,10 @@
 //! Random opaque secrets and how they are stored: only as SHA-256 hashes.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::{digest, hmac};
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use whack_shared::Secret;
@@ -24,9 +27,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// The storage key of a secret: its SHA-256. Secrets carry 256 random bits, so a
 /// fast hash is enough to make a stolen database useless.
 pub fn hash(secret: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
-    out
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// Lower-case hex.
@@ -42,46 +43,50 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// A 128-bit HMAC-SHA256 tag of `message` under `key`.
 pub fn tag(key: &[u8], message: &[u8]) -> [u8; 16] {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
     let mut out = [0u8; 16];
-    out.copy_from_slice(&hmac::sign(&key, message).as_ref()[..16]);
+    // HMAC takes a key of any length, so this never fails.
+    if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) {
+        mac.update(message);
+        out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+    }
     out
 }
 
 /// Equality that takes the same time wherever the inputs differ.
 pub fn same(a: &[u8], b: &[u8]) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+    a.ct_eq(b).into()
 }
 
-fn sealing_key(key_material: &str) -> Option<LessSafeKey> {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(b"whack refresh grace v1\0");
-    ctx.update(key_material.as_bytes());
-    UnboundKey::new(&AES_256_GCM, ctx.finish().as_ref())
-        .ok()
-        .map(LessSafeKey::new)
+/// Bytes of the nonce that [`seal`] puts before the ciphertext.
+const NONCE_LEN: usize = 12;
+
+fn sealing_key(key_material: &str) -> Aes256Gcm {
+    let mut derive = Sha256::new();
+    derive.update(b"whack refresh grace v1\0");
+    derive.update(key_material.as_bytes());
+    let key: [u8; 32] = derive.finalize().into();
+    Aes256Gcm::new(&key.into())
 }
 
 /// Encrypts `plaintext` under a key derived from `key_material` (nonce prepended).
 pub fn seal(key_material: &str, plaintext: &str) -> Option<Vec<u8>> {
-    let key = sealing_key(key_material)?;
     let nonce = random_bytes::<NONCE_LEN>();
-    let mut buf = plaintext.as_bytes().to_vec();
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+    let sealed = sealing_key(key_material)
+        .encrypt(&Nonce::from(nonce), plaintext.as_bytes())
         .ok()?;
     let mut out = nonce.to_vec();
-    out.extend_from_slice(&buf);
+    out.extend_from_slice(&sealed);
     Some(out)
 }
 
 /// Decrypts what [`seal`] produced with the same `key_material`.
 pub fn open(key_material: &str, sealed: &[u8]) -> Option<String> {
-    let key = sealing_key(key_material)?;
     let (nonce, ciphertext) = sealed.split_at_checked(NONCE_LEN)?;
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut buf = ciphertext.to_vec();
-    let plain = key.open_in_place(nonce, Aad::empty(), &mut buf).ok()?;
-    String::from_utf8(plain.to_vec()).ok()
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+    let plain = sealing_key(key_material)
+        .decrypt(&Nonce::from(nonce), ciphertext)
+        .ok()?;
+    String::from_utf8(plain).ok()
 }
 
 #[cfg(test)]
@@ -109,5 +114,27 @@ mod tests {
         assert_eq!(open("whr_parent", &sealed).as_deref(), Some("whr_child"));
         assert_eq!(open("whr_other", &sealed), None);
         assert_eq!(open("whr_parent", &sealed[..5]), None);
+    }
+
+    #[test]
+    fn values_sealed_by_any_aes_256_gcm_still_open() {
+        // Made with Python's `cryptography` (nonce 0..12, then ciphertext and
+        // tag), so grace records stored before a change of crypto library open.
+        let sealed = [
+            0x00u8, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x6a, 0xec,
+            0x2f, 0xa9, 0xe5, 0xee, 0x6d, 0x1d, 0x12, 0x5e, 0xc3, 0x76, 0xec, 0x77, 0x5b, 0xc5,
+            0x7f, 0x2b, 0xb8, 0x30, 0x80, 0xac, 0xb3, 0x6e, 0x5c,
+        ];
+        assert_eq!(open("whr_parent", &sealed).as_deref(), Some("whr_child"));
+        assert_eq!(open("whr_other", &sealed), None);
+    }
+
+    #[test]
+    fn tags_depend_on_key_and_message_and_compare_in_constant_time() {
+        let t = tag(b"key", b"msg");
+        assert_ne!(t, tag(b"key2", b"msg"));
+        assert_ne!(t, tag(b"key", b"msg2"));
+        assert!(same(&t, &tag(b"key", b"msg")));
+        assert!(!same(&t, &t[..15]));
     }
 }

@@ -123,3 +123,18 @@ fn newest_mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
         .filter_map(|entry| newest_mtime(&entry.path()))
         .max()
 }
+
+/// Raises this process's open-files limit to its hard limit, for tests that
+/// open thousands of sockets.
+pub fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let raised = Rlimit {
+        current: limit.maximum.or(Some(1 << 20)),
+        maximum: limit.maximum,
+    };
+    if let Err(e) = setrlimit(Resource::Nofile, raised) {
+        eprintln!("cannot raise the open-files limit: {e}");
+    }
+}
+
