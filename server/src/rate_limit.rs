@@ -145,3 +145,127 @@ mod tests {
         assert_eq!(limiter.acquire(next_64, 2), Ok(()));
     }
 }
+
+/// The same sliding window over any key and any window length, for quotas
+/// that are per player, or per second rather than per minute (the game's
+/// connects and join-code guesses). Addresses go through the `*_addr` methods,
+/// so an IPv6 client counts as its /64 here too.
+pub struct KeyedLimiter<K> {
+    max: usize,
+    window_ms: u64,
+    events: Mutex<HashMap<K, Vec<u64>>>,
+}
+
+impl<K: std::hash::Hash + Eq> KeyedLimiter<K> {
+    /// Allows `max` events per key per `window_ms`.
+    pub fn new(max: usize, window_ms: u64) -> Self {
+        Self {
+            max,
+            window_ms: window_ms.max(1),
+            events: Mutex::default(),
+        }
+    }
+
+    /// Whether `key` may act now. `Err` carries seconds until it may (at least 1).
+    pub fn check(&self, key: &K, now_ms: u64) -> Result<(), u64> {
+        let Ok(mut map) = self.events.lock() else {
+            return Err(self.window_ms.div_ceil(1000));
+        };
+        match map.get_mut(key) {
+            Some(times) => self.room_in(times, now_ms),
+            None => Ok(()),
+        }
+    }
+
+    /// Records an event by `key`.
+    pub fn record(&self, key: K, now_ms: u64) {
+        if let Ok(mut map) = self.events.lock() {
+            let times = map.entry(key).or_default();
+            times.retain(|t| now_ms.saturating_sub(*t) < self.window_ms);
+            times.push(now_ms);
+        }
+    }
+
+    /// `check` and `record` as one step: concurrent attempts cannot both take
+    /// the last place, and refused attempts do not count.
+    pub fn acquire(&self, key: K, now_ms: u64) -> Result<(), u64> {
+        let Ok(mut map) = self.events.lock() else {
+            return Err(self.window_ms.div_ceil(1000));
+        };
+        let times = map.entry(key).or_default();
+        self.room_in(times, now_ms)?;
+        times.push(now_ms);
+        Ok(())
+    }
+
+    fn room_in(&self, times: &mut Vec<u64>, now_ms: u64) -> Result<(), u64> {
+        times.retain(|t| now_ms.saturating_sub(*t) < self.window_ms);
+        if times.len() < self.max {
+            return Ok(());
+        }
+        let oldest = times.iter().min().copied().unwrap_or(now_ms);
+        Err((oldest + self.window_ms)
+            .saturating_sub(now_ms)
+            .div_ceil(1000)
+            .max(1))
+    }
+
+    /// Drops keys with no event in the window, so memory stays bounded.
+    pub fn purge(&self, now_ms: u64) {
+        if let Ok(mut map) = self.events.lock() {
+            map.retain(|_, times| {
+                times
+                    .iter()
+                    .any(|t| now_ms.saturating_sub(*t) < self.window_ms)
+            });
+        }
+    }
+}
+
+impl KeyedLimiter<IpAddr> {
+    /// [`Self::check`] for a client address, counted by its /64 if IPv6.
+    pub fn check_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
+        self.check(&bucket(addr), now_ms)
+    }
+
+    /// [`Self::record`] for a client address.
+    pub fn record_addr(&self, addr: IpAddr, now_ms: u64) {
+        self.record(bucket(addr), now_ms);
+    }
+
+    /// [`Self::acquire`] for a client address.
+    pub fn acquire_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
+        self.acquire(bucket(addr), now_ms)
+    }
+}
+
+#[cfg(test)]
+mod keyed_tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_key_over_its_own_window() {
+        let per_second = KeyedLimiter::new(2, 1000);
+        assert_eq!(per_second.acquire("ann", 0), Ok(()));
+        assert_eq!(per_second.acquire("ann", 10), Ok(()));
+        assert_eq!(per_second.acquire("ann", 20), Err(1));
+        assert_eq!(per_second.acquire("bob", 20), Ok(()), "keys are apart");
+        assert_eq!(per_second.acquire("ann", 1000), Ok(()), "the window slides");
+        assert_eq!(per_second.check(&"ann", 1001), Err(1));
+        per_second.purge(5000);
+        assert_eq!(per_second.events.lock().map(|m| m.len()).ok(), Some(0));
+
+        let per_minute = KeyedLimiter::new(1, WINDOW_MS);
+        assert_eq!(per_minute.check(&"ann", 0), Ok(()));
+        per_minute.record("ann", 0);
+        assert_eq!(per_minute.check(&"ann", 30_000), Err(30));
+        assert_eq!(per_minute.check(&"ann", WINDOW_MS), Ok(()));
+
+        use std::net::Ipv6Addr;
+        let by_addr = KeyedLimiter::new(1, 1000);
+        let host = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
+        let same_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9));
+        assert_eq!(by_addr.acquire_addr(host, 0), Ok(()));
+        assert_eq!(by_addr.check_addr(same_64, 1), Err(1));
+    }
+}
