@@ -71,6 +71,39 @@ pub struct Config {
     #[arg(long, env = "WHACK_ALLOW_SEEDED_ROOMS")]
     pub allow_seeded_rooms: bool,
 
+    /// Game sockets (`/play`) one player may hold open; one more is closed with
+    /// 4008 `too_many_connections`.
+    #[arg(long, env = "WHACK_SOCKETS_PER_PLAYER",
+          default_value_t = crate::game::settings::DEFAULT_SOCKETS_PER_PLAYER,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sockets_per_player: u32,
+
+    /// Game sockets one player may open per second (more get 429).
+    #[arg(long, env = "WHACK_PLAYER_CONNECTS_PER_SECOND",
+          default_value_t = crate::game::settings::DEFAULT_PLAYER_CONNECTS_PER_SEC,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub player_connects_per_second: u32,
+
+    /// Game sockets one client address may open per second (more get 429);
+    /// raise it when many players share one address.
+    #[arg(long, env = "WHACK_ADDRESS_CONNECTS_PER_SECOND",
+          default_value_t = crate::game::settings::DEFAULT_ADDRESS_CONNECTS_PER_SEC,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub address_connects_per_second: u32,
+
+    /// Wrong room join codes allowed per minute, per player and per client
+    /// address; past it every join by code is refused (`too_many_guesses`).
+    #[arg(long, env = "WHACK_JOIN_CODE_GUESSES_PER_MINUTE",
+          default_value_t = crate::game::settings::DEFAULT_JOIN_CODE_GUESSES_PER_MIN,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub join_code_guesses_per_minute: u32,
+
+    /// Rooms open at once on this server (more get `too_many_rooms`).
+    #[arg(long, env = "WHACK_MAX_ROOMS",
+          default_value_t = crate::game::settings::DEFAULT_MAX_ROOMS,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_rooms: u32,
+
     /// Logins one client address may start per minute (more get 429); raise it
     /// when many players share one address.
     #[arg(long, env = "WHACK_DEVICE_AUTHORIZATIONS_PER_MINUTE",
@@ -132,6 +165,11 @@ impl Config {
             reconnect_grace: Duration::from_secs(self.reconnect_grace_secs),
             heartbeat: Duration::from_secs(self.ws_heartbeat_secs),
             idle_timeout: Duration::from_secs(self.ws_idle_secs),
+            sockets_per_player: self.sockets_per_player,
+            player_connects_per_sec: self.player_connects_per_second,
+            address_connects_per_sec: self.address_connects_per_second,
+            join_code_guesses_per_min: self.join_code_guesses_per_minute,
+            max_rooms: self.max_rooms,
         }
     }
 

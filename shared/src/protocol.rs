@@ -71,9 +71,10 @@ pub enum ClientMsg {
         /// A room id from `rooms`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room_id: Option<String>,
-        /// A private room's join code.
+        /// A room's join code (`XXXX-XXXX`; case, dashes and spaces do not
+        /// matter). A secret: never printed by `Debug`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        code: Option<String>,
+        code: Option<Secret>,
     },
     /// Joins any public room that is waiting, or opens one.
     QuickMatch,
@@ -246,7 +247,7 @@ pub struct RoomView {
     pub id: String,
     /// Room name.
     pub name: String,
-    /// Join code, for private rooms.
+    /// Join code (every room has one, shown `XXXX-XXXX`; members only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Whether the room is private.
@@ -419,5 +420,13 @@ mod tests {
     fn reauth_never_debug_prints_the_token() {
         let msg = parse(r#"{"type":"reauth","access_token":"eyJsecret"}"#);
         assert!(!format!("{msg:?}").contains("eyJsecret"));
+    }
+
+    #[test]
+    fn join_room_never_debug_prints_the_code() {
+        let msg = parse(r#"{"type":"join_room","code":"BCDF-GHJK"}"#);
+        assert!(!format!("{msg:?}").contains("GHJK"));
+        let back = serde_json::to_string(&msg).unwrap_or_default();
+        assert_eq!(back, r#"{"type":"join_room","code":"BCDF-GHJK"}"#);
     }
 }

@@ -350,6 +350,22 @@ fn a_dropped_connection_rejoins_the_room() {
 }
 
 #[test]
+fn a_seat_taken_to_another_connection_returns_to_the_lobby() {
+    let mut s = playing();
+    let fx = msg(
+        &mut s,
+        T0 + 21_000.0,
+        ServerMsg::Error {
+            code: "seat_moved".into(),
+            message: "you took your seat to another connection".into(),
+        },
+    );
+    assert!(matches!(s.screen, Screen::Lobby(_)));
+    assert!(s.room.is_none());
+    assert!(sent(&fx).contains(&ClientMsg::ListRooms));
+}
+
+#[test]
 fn r_retries_at_once_while_reconnecting() {
     let mut s = lobby();
     update(
@@ -392,16 +408,25 @@ fn logout_asks_first() {
 fn join_by_code_quick_match_and_selection() {
     let mut s = lobby();
     press(&mut s, T0 + 100.0, KeyCode::Char('j'));
-    for c in "ab-12".chars() {
+    // Too short: not sent, the dialog stays.
+    for c in "bcd".chars() {
         press(&mut s, T0 + 100.0, KeyCode::Char(c));
     }
+    assert!(sent(&press(&mut s, T0 + 100.0, KeyCode::Enter)).is_empty());
+    // Dashes and digits are skipped, a ninth letter is not taken, and
+    // Backspace takes one back.
+    for c in "f-3ghjkxz".chars() {
+        press(&mut s, T0 + 100.0, KeyCode::Char(c));
+    }
+    assert_eq!(s.modal, Some(Modal::JoinCode("BCDFGHJK".into())));
     press(&mut s, T0 + 100.0, KeyCode::Backspace);
+    press(&mut s, T0 + 100.0, KeyCode::Char('q'));
     let fx = press(&mut s, T0 + 100.0, KeyCode::Enter);
     assert_eq!(
         sent(&fx),
         vec![ClientMsg::JoinRoom {
             room_id: None,
-            code: Some("AB-1".into())
+            code: Some("BCDFGHJQ".into())
         }]
     );
     assert_eq!(

@@ -12,6 +12,7 @@ use crossterm::event::{
 };
 use ratatui::layout::Rect;
 use whack_shared::protocol::{ClientMsg, MAX_ROUND_SECS, MIN_ROUND_SECS, RoomPhase};
+use whack_shared::user_code;
 
 /// Longest room name the form accepts.
 const MAX_NAME: usize = 24;
@@ -188,28 +189,30 @@ fn modal_key(state: &mut State, modal: Modal, key: KeyEvent, fx: &mut Vec<Effect
     let code = key.code;
     match modal {
         Modal::Create(form) => create_key(state, form, code, fx),
+        // The modal keeps the letters only; it shows them as `XXXX-XXXX`.
         Modal::JoinCode(mut text) => match code {
             KeyCode::Esc => {}
-            KeyCode::Enter => {
-                let code = text.trim().to_owned();
-                if code.is_empty() {
+            KeyCode::Enter => match user_code::normalize(&text) {
+                Some(code) => send(
+                    state,
+                    ClientMsg::JoinRoom {
+                        room_id: None,
+                        code: Some(code.into()),
+                    },
+                    fx,
+                ),
+                None => {
+                    if !text.is_empty() {
+                        toast(state, "A join code is 8 letters, like BCDF-GHJK.", true);
+                    }
                     state.modal = Some(Modal::JoinCode(text));
-                } else {
-                    send(
-                        state,
-                        ClientMsg::JoinRoom {
-                            room_id: None,
-                            code: Some(code),
-                        },
-                        fx,
-                    );
                 }
-            }
+            },
             KeyCode::Backspace => {
                 text.pop();
                 state.modal = Some(Modal::JoinCode(text));
             }
-            KeyCode::Char(c) if (c.is_ascii_alphanumeric() || c == '-') && text.len() < 16 => {
+            KeyCode::Char(c) if c.is_ascii_alphabetic() && text.len() < user_code::LEN => {
                 text.push(c.to_ascii_uppercase());
                 state.modal = Some(Modal::JoinCode(text));
             }

@@ -312,7 +312,15 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
         ServerMsg::ReauthOk { .. } => {}
         ServerMsg::Shutdown { message } => toast(state, message, true),
         ServerMsg::Error { code, message } => {
-            if state.rejoining {
+            if code == "seat_moved" {
+                // This player took their seat to another connection (another
+                // `whack`): this one is back in the lobby.
+                state.rejoining = false;
+                state.room = None;
+                state.screen = Screen::Lobby(Lobby::default());
+                fx.push(Effect::Send(ClientMsg::ListRooms));
+                toast(state, message, true);
+            } else if state.rejoining {
                 state.rejoining = false;
                 state.room = None;
                 state.screen = Screen::Lobby(Lobby::default());

@@ -1,9 +1,11 @@
 //! The handle a room holds on a connection: a bounded queue of ready-made frames,
 //! and a close signal anyone (room, hub, revocation, shutdown) can raise once.
 
+use super::hub::RoomHandle;
 use axum::extract::ws::Utf8Bytes;
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{Notify, mpsc};
 use whack_shared::protocol::ServerMsg;
 
@@ -77,6 +79,41 @@ impl CloseSignal {
     }
 }
 
+/// The room a connection plays in, as the hub last decided. Only the hub writes
+/// it (while it holds the player's seat lock); the connection reads it for every
+/// room command, so a seat taken to another connection stops this one at once.
+#[derive(Debug, Default)]
+pub struct SeatSlot(Mutex<Option<RoomHandle>>);
+
+impl SeatSlot {
+    /// The room this connection holds the seat in, if any.
+    pub fn get(&self) -> Option<RoomHandle> {
+        self.lock().clone()
+    }
+
+    /// Runs `f` on the room without cloning its handle (the whack path).
+    pub fn with<T>(&self, f: impl FnOnce(Option<&RoomHandle>) -> T) -> T {
+        f(self.lock().as_ref())
+    }
+
+    pub(super) fn set(&self, room: Option<RoomHandle>) {
+        *self.lock() = room;
+    }
+
+    /// Clears the slot if it still points at room `id`.
+    pub(super) fn clear_if(&self, id: &str) {
+        let mut slot = self.lock();
+        if slot.as_ref().is_some_and(|r| &*r.id == id) {
+            *slot = None;
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<RoomHandle>> {
+        // A handle is replaced whole; a panic cannot leave half of one behind.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// One connection as a room or the hub sees it.
 #[derive(Debug, Clone)]
 pub struct ConnLink {
@@ -86,9 +123,24 @@ pub struct ConnLink {
     pub tx: mpsc::Sender<Out>,
     /// Raise to close the connection.
     pub close: Arc<CloseSignal>,
+    /// The client's address (join-code guesses are counted per address).
+    pub addr: IpAddr,
+    /// Where this connection's seat is.
+    pub seat: Arc<SeatSlot>,
 }
 
 impl ConnLink {
+    /// A link for connection `id` from `addr`, with its outgoing queue.
+    pub fn new(id: u64, tx: mpsc::Sender<Out>, close: Arc<CloseSignal>, addr: IpAddr) -> Self {
+        Self {
+            id,
+            tx,
+            close,
+            addr,
+            seat: Arc::default(),
+        }
+    }
+
     /// Queues a frame without waiting; a connection whose queue is full is not
     /// keeping up and is closed rather than allowed to hold the room back.
     pub fn send(&self, frame: &Utf8Bytes) -> bool {
@@ -133,11 +185,12 @@ mod tests {
         }
 
         let (tx, _rx) = mpsc::channel(1);
-        let link = ConnLink {
-            id: 1,
+        let link = ConnLink::new(
+            1,
             tx,
-            close: Arc::new(CloseSignal::default()),
-        };
+            Arc::new(CloseSignal::default()),
+            IpAddr::from([127, 0, 0, 1]),
+        );
         let frame = Utf8Bytes::from_static("{}");
         assert!(link.send(&frame));
         assert!(!link.send(&frame));

@@ -8,6 +8,7 @@ use super::settings::GameSettings;
 use crate::durability::Durability;
 use crate::revocation::Revocations;
 use crate::stats::Stats;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -39,17 +40,18 @@ struct Peer {
 }
 
 fn peer(id: u64, name: &str) -> Peer {
+    peer_from(id, name, IpAddr::from([127, 0, 0, 1]))
+}
+
+/// Another connection (id `id`) of player `name`, from `addr`.
+fn peer_from(id: u64, name: &str, addr: IpAddr) -> Peer {
     let (tx, rx) = mpsc::channel(OUT_QUEUE);
     Peer {
         player: PlayerRef {
             id: format!("p-{name}"),
             name: name.to_owned(),
         },
-        link: ConnLink {
-            id,
-            tx,
-            close: Arc::new(CloseSignal::default()),
-        },
+        link: ConnLink::new(id, tx, Arc::new(CloseSignal::default()), addr),
         rx,
     }
 }
@@ -119,13 +121,7 @@ async fn seats_hosts_and_closing() -> TestResult {
     assert!(late.rx.try_recv().is_err(), "a refused join sends nothing");
 
     // The host leaves: the next in join order hosts, the others are told.
-    handle
-        .tx
-        .send(super::room::RoomCmd::Leave {
-            player_id: ann.player.id.clone(),
-            conn: Some(ann.link.id),
-        })
-        .await?;
+    hub.leave(&ann.player.id, &ann.link).await?;
     let seen = loop {
         let room = others[0].room().await;
         if room.players.iter().all(|p| p.id != ann.player.id) {
@@ -136,23 +132,13 @@ async fn seats_hosts_and_closing() -> TestResult {
     assert_eq!(seen.players.len(), MAX_PLAYERS - 1);
     assert!(hub.seat_of(&ann.player.id).is_none());
 
-    // Everyone leaves: the room closes and leaves the list.
+    // Everyone leaves: the room closes and leaves the list (by the time the
+    // last leave returns).
     for p in &others {
-        handle
-            .tx
-            .send(super::room::RoomCmd::Leave {
-                player_id: p.player.id.clone(),
-                conn: None,
-            })
-            .await?;
-    }
-    for _ in 0..50 {
-        if hub.list_rooms().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        hub.leave(&p.player.id, &p.link).await?;
     }
     assert!(hub.list_rooms().is_empty());
+    assert_eq!(hub.room_count(), 0);
     Ok(())
 }
 
@@ -171,11 +157,7 @@ async fn a_dropped_seat_waits_for_its_player_then_goes() -> TestResult {
     bob.room().await;
     ann.room().await;
 
-    let dropped = |p: &Peer| super::room::RoomCmd::Dropped {
-        player_id: p.player.id.clone(),
-        conn: p.link.id,
-    };
-    handle.tx.send(dropped(&bob)).await?;
+    hub.dropped(&bob.player.id, &bob.link).await;
     let room = ann.room().await;
     assert!(
         room.players
@@ -184,15 +166,17 @@ async fn a_dropped_seat_waits_for_its_player_then_goes() -> TestResult {
     );
     // Back in time, on a new connection: the same seat.
     let mut bob2 = peer(3, "Bob");
-    let back = hub.seat_of(&bob.player.id).ok_or("seat kept")?;
-    hub.join(Some(&back.id), None, bob2.player.clone(), bob2.link.clone())
-        .await?;
+    let back = hub
+        .resume(bob2.player.clone(), bob2.link.clone())
+        .await
+        .ok_or("seat kept")?;
+    assert_eq!(back.id, handle.id);
     assert!(bob2.room().await.players.iter().all(|p| p.connected));
     // A stale drop from the old connection changes nothing.
-    handle.tx.send(dropped(&bob)).await?;
-    ann.room().await;
+    hub.dropped(&bob.player.id, &bob.link).await;
+    assert!(bob2.link.seat.get().is_some());
     // Dropped for good: the seat goes after the grace.
-    handle.tx.send(dropped(&bob2)).await?;
+    hub.dropped(&bob2.player.id, &bob2.link).await;
     ann.room().await;
     let gone = tokio::time::timeout(Duration::from_secs(2), async {
         loop {
@@ -277,7 +261,12 @@ async fn requests_are_checked() -> TestResult {
     .await?;
     assert!(hub.list_rooms().is_empty(), "private rooms are not listed");
     let nowhere = hub
-        .join(None, Some("BBBBBB"), ann.player.clone(), ann.link.clone())
+        .join(
+            None,
+            Some("BBBB-BBBB"),
+            ann.player.clone(),
+            ann.link.clone(),
+        )
         .await;
     assert_eq!(nowhere.err(), Some(RoomError::NoSuchRoom));
     assert!(!private.id.is_empty());
@@ -287,14 +276,14 @@ async fn requests_are_checked() -> TestResult {
 #[tokio::test]
 async fn revocation_and_shutdown_close_registered_connections() -> TestResult {
     let Fixture { hub, revocations } = fixture(GameSettings::default())?;
-    let one = hub.register("sid-1")?;
-    let other = hub.register("sid-2")?;
+    let one = hub.register("sid-1", "p-1")?;
+    let other = hub.register("sid-2", "p-2")?;
     revocations.revoke("sid-1", 1);
     let code = tokio::time::timeout(Duration::from_secs(1), one.close.raised()).await?;
     assert_eq!(code, close::TOKEN_EXPIRED);
     assert_eq!(other.close.code(), None);
     // A session revoked before it registers is closed at once.
-    let late = hub.register("sid-1")?;
+    let late = hub.register("sid-1", "p-1")?;
     assert_eq!(late.close.code(), Some(close::TOKEN_EXPIRED));
     drop((one, late));
 
@@ -306,6 +295,275 @@ async fn revocation_and_shutdown_close_registered_connections() -> TestResult {
     assert_eq!(code, close::GOING_AWAY);
     drop(other);
     tokio::time::timeout(Duration::from_secs(2), shutdown).await??;
-    assert!(hub.register("sid-3").is_err(), "no new connections");
+    assert!(hub.register("sid-3", "p-3").is_err(), "no new connections");
+    Ok(())
+}
+
+/// The next `error` a peer got, skipping room states.
+async fn next_error(p: &mut Peer) -> String {
+    loop {
+        if let ServerMsg::Error { code, .. } = p.next().await {
+            return code;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_seat_change_from_another_socket_moves_the_seat() -> TestResult {
+    let Fixture { hub, .. } = fixture(GameSettings::default())?;
+    let mut one = peer(1, "Ann");
+    let mut two = peer(2, "Ann");
+    let (first, _) = open(&hub, &mut one).await?;
+    assert!(one.link.seat.get().is_some_and(|r| r.id == first.id));
+
+    // Creating from the second socket leaves the first room (it closes) and
+    // tells the first socket.
+    let (second, room) = open(&hub, &mut two).await?;
+    assert_ne!(first.id, second.id);
+    assert_eq!(room.players.len(), 1);
+    assert_eq!(hub.room_count(), 1, "the first room closed");
+    assert_eq!(next_error(&mut one).await, "seat_moved");
+    assert!(one.link.seat.get().is_none());
+    assert!(two.link.seat.get().is_some_and(|r| r.id == second.id));
+    assert_eq!(
+        hub.seat_of(&one.player.id).map(|r| r.id),
+        Some(second.id.clone())
+    );
+
+    // The first socket is in no room now: it cannot leave or drop the seat.
+    assert_eq!(
+        hub.leave(&one.player.id, &one.link).await.err(),
+        Some(RoomError::NotInRoom)
+    );
+    hub.dropped(&one.player.id, &one.link).await;
+    assert!(
+        two.link.seat.get().is_some(),
+        "a stale drop changes nothing"
+    );
+
+    // Quick match from the first socket moves the seat back the other way.
+    let quick = hub
+        .quick_match(one.player.clone(), one.link.clone())
+        .await?;
+    assert!(one.room().await.quick);
+    assert_eq!(next_error(&mut two).await, "seat_moved");
+    assert_eq!(hub.room_count(), 1);
+    assert_eq!(hub.seat_of(&one.player.id).map(|r| r.id), Some(quick.id));
+
+    // A refused join keeps the seat where it was.
+    let mut bob = peer(3, "Bob");
+    let bobs = hub
+        .create_room(
+            CreateRoom {
+                private: true,
+                ..CreateRoom::default()
+            },
+            bob.player.clone(),
+            bob.link.clone(),
+        )
+        .await?;
+    bob.room().await;
+    let by_id = hub
+        .join(Some(&bobs.id), None, two.player.clone(), two.link.clone())
+        .await;
+    assert_eq!(
+        by_id.err(),
+        Some(RoomError::NoSuchRoom),
+        "a private room is not joined by id"
+    );
+    assert!(one.link.seat.get().is_some());
+    Ok(())
+}
+
+/// How one socket changes the seat in a race.
+#[derive(Clone, Copy)]
+enum Move {
+    Create,
+    Quick,
+    JoinByCode,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_seat_changes_of_one_player_leave_no_orphan_room() -> TestResult {
+    let settings = GameSettings {
+        // Long enough that no quick match starts mid-test.
+        quick_solo: Duration::from_secs(60),
+        quick_fill: Duration::from_secs(60),
+        reconnect_grace: Duration::from_millis(50),
+        // Codes of rooms closed by the race count as wrong; that is not tested here.
+        join_code_guesses_per_min: 1_000_000,
+        ..GameSettings::default()
+    };
+    let Fixture { hub, .. } = fixture(settings)?;
+    let mut sockets: Vec<Peer> = (1..=4).map(|i| peer(i, "Ann")).collect();
+    let mixes = [
+        [Move::Quick; 4],
+        [Move::JoinByCode; 4],
+        [Move::Create, Move::Quick, Move::Create, Move::Quick],
+        [
+            Move::JoinByCode,
+            Move::Create,
+            Move::Quick,
+            Move::JoinByCode,
+        ],
+    ];
+    for round in 0..50usize {
+        // Ann holds a seat from socket 0; then all four move it at once.
+        let (_, first) = open(&hub, &mut sockets[0]).await?;
+        let code = first.code.ok_or("a code")?;
+        let mix = mixes[round % mixes.len()];
+        let tasks: Vec<_> = sockets
+            .iter()
+            .zip(mix)
+            .map(|(p, how)| {
+                let (hub, player, link) = (hub.clone(), p.player.clone(), p.link.clone());
+                let code = code.clone();
+                tokio::spawn(async move {
+                    match how {
+                        Move::Create => hub.create_room(CreateRoom::default(), player, link).await,
+                        Move::Quick => hub.quick_match(player, link).await,
+                        Move::JoinByCode => hub.join(None, Some(&code), player, link).await,
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            match task.await? {
+                // The room of the code closes once another socket moves the seat.
+                Ok(_) | Err(RoomError::NoSuchRoom) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Nobody reads these queues in the race; keep them from filling.
+        for p in &mut sockets {
+            while p.rx.try_recv().is_ok() {}
+        }
+        let seat = hub.seat_of("p-Ann").ok_or("Ann has a seat")?;
+        assert_eq!(hub.room_count(), 1, "round {round}: one room, Ann's");
+        let holders: Vec<_> = sockets.iter().filter_map(|p| p.link.seat.get()).collect();
+        assert_eq!(holders.len(), 1, "round {round}: one socket plays the seat");
+        assert_eq!(holders[0].id, seat.id);
+        // Every socket goes away: the room must see the one that played the
+        // seat go, or it would list Ann as connected and never close.
+        for p in &sockets {
+            hub.dropped(&p.player.id, &p.link).await;
+        }
+        for _ in 0..200 {
+            if hub.room_count() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            hub.room_count(),
+            0,
+            "round {round}: the room outlived its seat"
+        );
+        assert!(hub.seat_of("p-Ann").is_none());
+    }
+    Ok(())
+}
+
+/// `p` joins by `code`.
+async fn join(hub: &GameHub, p: &Peer, code: &str) -> Result<RoomHandle, RoomError> {
+    hub.join(None, Some(code), p.player.clone(), p.link.clone())
+        .await
+}
+
+#[tokio::test]
+async fn wrong_join_codes_are_limited_per_player_and_per_address() -> TestResult {
+    let settings = GameSettings {
+        join_code_guesses_per_min: 3,
+        ..GameSettings::default()
+    };
+    let Fixture { hub, .. } = fixture(settings)?;
+    let here = IpAddr::from([10, 0, 0, 1]);
+    let there = IpAddr::from([10, 0, 0, 2]);
+    let mut bob = peer_from(1, "Bob", there);
+    let (_, room) = open(&hub, &mut bob).await?;
+    let code = room.code.ok_or("every room has a code")?;
+    assert_eq!(code.len(), 9, "{code} is XXXX-XXXX");
+    assert_eq!(
+        whack_shared::user_code::display(&code.replace('-', "")),
+        code
+    );
+
+    // Ann guesses wrong three times over three sockets, then is refused even
+    // with the right code (the answer must not tell her it was right).
+    for i in 0..3 {
+        let ann = peer_from(10 + i, "Ann", here);
+        assert_eq!(
+            join(&hub, &ann, "BCDF-GHJK").await.err(),
+            Some(RoomError::NoSuchRoom)
+        );
+    }
+    let ann = peer_from(20, "Ann", here);
+    assert!(matches!(
+        join(&hub, &ann, &code).await,
+        Err(RoomError::TooManyGuesses { retry_after }) if (1..=60).contains(&retry_after)
+    ));
+    // Same address, another player: refused too.
+    let cat = peer_from(21, "Cat", here);
+    assert!(matches!(
+        join(&hub, &cat, &code).await,
+        Err(RoomError::TooManyGuesses { .. })
+    ));
+    // Ann from another address: still refused (per player).
+    let ann_elsewhere = peer_from(22, "Ann", there);
+    assert!(matches!(
+        join(&hub, &ann_elsewhere, &code).await,
+        Err(RoomError::TooManyGuesses { .. })
+    ));
+    // Someone else from elsewhere joins with the code in any case or spacing.
+    let dan = peer_from(23, "Dan", IpAddr::from([10, 0, 0, 3]));
+    let typed = code.to_lowercase().replace('-', " ");
+    assert_eq!(&*join(&hub, &dan, &typed).await?.id, room.id);
+    Ok(())
+}
+
+#[tokio::test]
+async fn sockets_per_player_and_rooms_are_capped() -> TestResult {
+    let settings = GameSettings {
+        sockets_per_player: 2,
+        max_rooms: 2,
+        ..GameSettings::default()
+    };
+    let Fixture { hub, .. } = fixture(settings)?;
+    let first = hub.register("sid", "p-Ann")?;
+    let second = hub.register("sid", "p-Ann")?;
+    assert!(matches!(
+        hub.register("sid-2", "p-Ann"),
+        Err(RoomError::TooManyConnections { max: 2 })
+    ));
+    let bobs = hub.register("sid-b", "p-Bob")?;
+    drop(first);
+    let third = hub.register("sid", "p-Ann")?;
+    drop((second, third, bobs));
+
+    let mut ann = peer(1, "Ann");
+    let mut bob = peer(2, "Bob");
+    open(&hub, &mut ann).await?;
+    let (_, bobs_room) = open(&hub, &mut bob).await?;
+    let cat = peer(3, "Cat");
+    let refused = hub
+        .create_room(CreateRoom::default(), cat.player.clone(), cat.link.clone())
+        .await;
+    assert_eq!(refused.err(), Some(RoomError::TooManyRooms { max: 2 }));
+    let refused = hub.quick_match(cat.player.clone(), cat.link.clone()).await;
+    assert_eq!(refused.err(), Some(RoomError::TooManyRooms { max: 2 }));
+    // Joining an open room is still fine; a refused create keeps the seat.
+    let code = bobs_room.code.ok_or("a code")?;
+    hub.join(None, Some(&code), cat.player.clone(), cat.link.clone())
+        .await?;
+    let before = hub.seat_of("p-Ann").map(|r| r.id);
+    let refused = hub
+        .create_room(CreateRoom::default(), ann.player.clone(), ann.link.clone())
+        .await;
+    assert_eq!(refused.err(), Some(RoomError::TooManyRooms { max: 2 }));
+    assert_eq!(hub.seat_of("p-Ann").map(|r| r.id), before);
+    // Once a room closes, there is room again.
+    hub.leave("p-Ann", &ann.link).await?;
+    assert_eq!(hub.room_count(), 1);
+    open(&hub, &mut ann).await?;
     Ok(())
 }

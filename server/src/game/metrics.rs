@@ -31,6 +31,16 @@ pub struct GameMetrics {
     pub closed_slow: AtomicU64,
     /// Closed for silence.
     pub closed_idle: AtomicU64,
+    /// `/play` upgrades refused with 429 (connects per second).
+    pub refused_connect_rate: AtomicU64,
+    /// `/play` sockets refused for going over the per-player cap.
+    pub refused_sockets: AtomicU64,
+    /// Rooms refused for going over the server's cap.
+    pub refused_rooms: AtomicU64,
+    /// Wrong join codes.
+    pub guesses_wrong: AtomicU64,
+    /// Join codes refused unread because of the guess limit.
+    pub guesses_refused: AtomicU64,
     /// From a socket reading a whack to its result queued for every seat.
     pub whack_handling: WhackTimes,
 }
@@ -101,6 +111,21 @@ impl GameMetrics {
                 "Malformed frames answered with an error.",
                 &self.protocol_errors,
             ),
+            (
+                "whack_join_codes_wrong_total",
+                "Join codes that matched no room.",
+                &self.guesses_wrong,
+            ),
+            (
+                "whack_join_codes_refused_total",
+                "Join codes refused for too many wrong ones lately.",
+                &self.guesses_refused,
+            ),
+            (
+                "whack_rooms_refused_total",
+                "Rooms not opened because the server has its maximum open.",
+                &self.refused_rooms,
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(
@@ -123,6 +148,20 @@ impl GameMetrics {
             let _ = writeln!(
                 out,
                 "whack_ws_closed_total{{reason=\"{reason}\"}} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP whack_ws_refused_total Game connections refused, by reason.\n# TYPE whack_ws_refused_total counter"
+        );
+        for (reason, value) in [
+            ("connect_rate", &self.refused_connect_rate),
+            ("sockets", &self.refused_sockets),
+        ] {
+            let _ = writeln!(
+                out,
+                "whack_ws_refused_total{{reason=\"{reason}\"}} {}",
                 value.load(Ordering::Relaxed)
             );
         }

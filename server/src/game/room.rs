@@ -28,9 +28,11 @@ pub(super) enum RoomCmd {
         reply: oneshot::Sender<Result<(), RoomError>>,
     },
     /// Give up a seat; `conn` limits it to the seat held by that connection.
+    /// `done` is answered once the seat is gone (and the room closed, if empty).
     Leave {
         player_id: String,
         conn: Option<u64>,
+        done: Option<oneshot::Sender<()>>,
     },
     /// A member's connection dropped: keep the seat for the reconnect grace.
     Dropped { player_id: String, conn: u64 },
@@ -52,7 +54,8 @@ pub(super) struct RoomSpec {
     pub id: Arc<str>,
     pub name: String,
     pub private: bool,
-    pub code: Option<String>,
+    /// The join code as shown (`XXXX-XXXX`); never logged.
+    pub code: String,
     pub quick: bool,
     pub round_secs: u32,
     pub seed: Option<u64>,
@@ -111,10 +114,21 @@ pub(super) async fn run(hub: Arc<Hub>, spec: RoomSpec, mut commands: mpsc::Recei
                 room.tick().await;
                 break;
             }
-            Some(command) => room.handle(command).await,
-        }
-        if room.seats.is_empty() {
-            break;
+            Some(command) => {
+                let done = room.handle(command).await;
+                let empty = room.seats.is_empty();
+                // Closed before a leaver hears back, so whoever waits on the
+                // leave never sees the room it left still listed.
+                if empty {
+                    hub.close_room(&id);
+                }
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+                if empty {
+                    break;
+                }
+            }
         }
     }
     hub.close_room(&id);
@@ -214,7 +228,9 @@ impl Room {
         self.publish();
     }
 
-    async fn handle(&mut self, command: RoomCmd) {
+    /// Handles one command; returns a leave's `done`, to answer once the room
+    /// knows whether it closes.
+    async fn handle(&mut self, command: RoomCmd) -> Option<oneshot::Sender<()>> {
         match command {
             RoomCmd::Join {
                 player,
@@ -227,7 +243,11 @@ impl Room {
                 }
                 let _ = reply.send(result);
             }
-            RoomCmd::Leave { player_id, conn } => {
+            RoomCmd::Leave {
+                player_id,
+                conn,
+                done,
+            } => {
                 let held = self
                     .seat(&player_id)
                     .is_some_and(|s| conn.is_none() || s.link.as_ref().map(|l| l.id) == conn);
@@ -235,6 +255,7 @@ impl Room {
                     self.remove_seat(&player_id);
                     self.refresh();
                 }
+                return done;
             }
             RoomCmd::Dropped { player_id, conn } => {
                 let grace = self.hub.settings.reconnect_grace;
@@ -263,6 +284,7 @@ impl Room {
             } => self.whack(&player_id, hole, at).await,
             RoomCmd::Shutdown => {}
         }
+        None
     }
 
     fn join(&mut self, player: PlayerRef, link: ConnLink) -> Result<(), RoomError> {
@@ -286,7 +308,7 @@ impl Room {
             self.host.clone_from(&player.id);
             self.solo_until = Some(Instant::now() + self.hub.settings.quick_solo);
         }
-        self.hub.seat(&player.id, &self.spec.id);
+        // The hub records the seat once this join answers (see `GameHub::seat_in`).
         self.seats.push(Seat {
             player,
             link: Some(link),
@@ -466,7 +488,7 @@ impl Room {
         RoomView {
             id: self.spec.id.to_string(),
             name: self.spec.name.clone(),
-            code: self.spec.code.clone(),
+            code: Some(self.spec.code.clone()),
             private: self.spec.private,
             host: self.host.clone(),
             state: self.phase(),

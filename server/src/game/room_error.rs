@@ -38,6 +38,27 @@ pub enum RoomError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The player already has as many `/play` sockets open as allowed.
+    #[error("you already have {max} game connections open; close one first")]
+    TooManyConnections {
+        /// The cap.
+        max: u32,
+    },
+    /// Too many wrong join codes from this player or address lately.
+    #[error("too many wrong join codes; try again in {retry_after} s")]
+    TooManyGuesses {
+        /// Seconds until a guess is taken again.
+        retry_after: u64,
+    },
+    /// The server has as many rooms open as it allows.
+    #[error("the server has {max} rooms open, its limit; try quick match or later")]
+    TooManyRooms {
+        /// The cap.
+        max: u32,
+    },
+    /// Sent to a connection whose seat the same player took to another connection.
+    #[error("you took your seat to another connection; this one is no longer in a room")]
+    SeatMoved,
 }
 
 impl RoomError {
@@ -55,6 +76,10 @@ impl RoomError {
             Self::AlreadyStarted => "already_started",
             Self::NotInRoom => "not_in_room",
             Self::ShuttingDown => "shutting_down",
+            Self::TooManyConnections { .. } => "too_many_connections",
+            Self::TooManyGuesses { .. } => "too_many_guesses",
+            Self::TooManyRooms { .. } => "too_many_rooms",
+            Self::SeatMoved => "seat_moved",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! receive half (frames in, token expiry, heartbeats) joined by `select!`.
 
 use super::conn_limits::{FloodGuard, Strikes, WhackVerdict};
-use super::hub::{CreateRoom, GameHub, RoomHandle};
+use super::hub::{ConnRegistration, CreateRoom, GameHub, RoomHandle};
 use super::link::{CLOSE_IDLE, CloseSignal, ConnLink, OUT_QUEUE, Out, encode};
 use super::metrics::inc;
 use super::room::RoomCmd;
@@ -11,16 +11,19 @@ use super::room_error::RoomError;
 use crate::http::bearer::Bearer;
 use crate::http::error::AppError;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::Json;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use whack_shared::Secret;
 use whack_shared::claims::AccessClaims;
 use whack_shared::protocol::{
     ClientMsg, HOLES, MAX_FRAME_BYTES, Millis, PROTOCOL_VERSION, PlayerRef, ServerMsg, close,
@@ -41,43 +44,101 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 const ROOM_SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /play`: upgrades an authenticated request to a game connection.
+///
+/// Over the per-second connect limits (per player, per address) the upgrade is
+/// refused with 429 and `Retry-After`. Over the per-player socket cap the
+/// upgrade goes through and the socket is closed at once with an `error`
+/// `too_many_connections` and 4008: a WebSocket client reads a close frame more
+/// reliably than the body of a refused upgrade.
 pub async fn play(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Bearer(claims): Bearer,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if state.game.is_shutting_down() {
-        return AppError::new(
+    let shutting_down = || {
+        AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
             "the server is shutting down",
         )
-        .into_response();
+        .into_response()
+    };
+    if state.game.is_shutting_down() {
+        return shutting_down();
     }
+    if let Err(retry_after) = state.game.admit_connect(&claims.sub, peer.ip()) {
+        return connecting_too_fast(retry_after);
+    }
+    // Registered before the upgrade, so racing upgrades cannot all pass the cap.
+    let registration = match state.game.register(&claims.sid, &claims.sub) {
+        Ok(r) => Ok(r),
+        Err(RoomError::ShuttingDown) => return shutting_down(),
+        Err(e) => Err(e),
+    };
+    let addr = peer.ip();
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_INBOUND)
         .max_frame_size(MAX_INBOUND)
-        .on_upgrade(move |socket| session(state, socket, claims))
+        .on_upgrade(move |socket| async move {
+            match registration {
+                Ok(registration) => session(state, socket, claims, registration, addr).await,
+                Err(e) => refuse(socket, &e).await,
+            }
+        })
 }
 
-async fn session(state: AppState, socket: WebSocket, claims: AccessClaims) {
+/// 429 for a client opening game connections faster than allowed.
+fn connecting_too_fast(retry_after: u64) -> Response {
+    let body = whack_shared::api::ApiError {
+        error: "connecting_too_fast".into(),
+        message: format!("too many game connections opened just now; try again in {retry_after} s"),
+    };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+/// Tells a socket why it may not play, and closes it with 4008.
+async fn refuse(socket: WebSocket, e: &RoomError) {
+    let (mut sink, mut stream) = socket.split();
+    let error = ServerMsg::Error {
+        code: e.code().to_owned(),
+        message: e.to_string(),
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        if let Some(frame) = encode(&error) {
+            sink.feed(Message::Text(frame)).await?;
+        }
+        sink.send(close_message(close::RATE_LIMITED)).await
+    })
+    .await;
+    // Wait briefly for the peer's close, so the close frame is not lost to a reset.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(msg)) = stream.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn session(
+    state: AppState,
+    socket: WebSocket,
+    claims: AccessClaims,
+    registration: ConnRegistration,
+    addr: IpAddr,
+) {
     let hub = state.game.clone();
     let (mut sink, mut stream) = socket.split();
-    let registration = match hub.register(&claims.sid) {
-        Ok(r) => r,
-        Err(_) => {
-            let _ = sink.send(close_message(close::GOING_AWAY)).await;
-            return;
-        }
-    };
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
-    let link = ConnLink {
-        id: registration.id,
-        tx,
-        close: Arc::clone(&registration.close),
-    };
+    let link = ConnLink::new(registration.id, tx, Arc::clone(&registration.close), addr);
     let mut conn = Conn {
         player: PlayerRef {
             id: claims.sub.clone(),
@@ -87,7 +148,6 @@ async fn session(state: AppState, socket: WebSocket, claims: AccessClaims) {
         state,
         hub,
         link,
-        room: None,
         strikes: Strikes::default(),
         flood: FloodGuard::default(),
     };
@@ -97,13 +157,9 @@ async fn session(state: AppState, socket: WebSocket, claims: AccessClaims) {
         server_time: conn.hub.clock().now(),
     });
     // A player who dropped gets their seat, score and board straight back.
-    if let Some(room) = conn.hub.seat_of(&conn.player.id) {
-        let result = conn
-            .hub
-            .join(Some(&room.id), None, conn.player.clone(), conn.link.clone())
-            .await;
-        conn.room = result.ok();
-    }
+    conn.hub
+        .resume(conn.player.clone(), conn.link.clone())
+        .await;
     let close = Arc::clone(&registration.close);
     tokio::select! {
         () = send_half(&mut sink, &mut rx, &close) => {}
@@ -213,8 +269,8 @@ struct Conn {
     state: AppState,
     hub: GameHub,
     player: PlayerRef,
+    /// Its seat, if any, is in `link.seat` (the hub moves it).
     link: ConnLink,
-    room: Option<RoomHandle>,
     /// When the access token in force expires (Unix ms).
     expires_at: Millis,
     strikes: Strikes,
@@ -277,7 +333,11 @@ impl Conn {
                     );
                 } else {
                     match serde_json::from_str::<ClientMsg>(&text) {
-                        Ok(msg) => self.on_message(msg).await,
+                        Ok(msg) => {
+                            // Tokens and join codes are `Secret`s: `Debug` redacts them.
+                            tracing::trace!(conn = self.link.id, ?msg, "client message");
+                            self.on_message(msg).await;
+                        }
                         Err(e) => {
                             let (code, message) = classify(&text, &e);
                             self.offend(code, message);
@@ -356,14 +416,17 @@ impl Conn {
                     .hub
                     .join(
                         room_id.as_deref(),
-                        code.as_deref(),
+                        code.as_ref().map(Secret::expose),
                         self.player.clone(),
                         self.link.clone(),
                     )
                     .await;
-                // Wrong join codes count like malformed frames, so private rooms
-                // cannot be found by guessing codes over a socket.
-                if guessed && result.as_ref().is_err_and(|e| *e == RoomError::NoSuchRoom) {
+                // Wrong join codes (and codes refused by the guess limit) also
+                // count like malformed frames: a socket that keeps guessing is closed.
+                let wrong = |e: &RoomError| {
+                    matches!(e, RoomError::NoSuchRoom | RoomError::TooManyGuesses { .. })
+                };
+                if guessed && result.as_ref().is_err_and(wrong) {
                     inc(&self.hub.metrics().protocol_errors);
                     if self.strikes.offend(self.hub.clock().now()) {
                         self.link.close.raise(close::PROTOCOL_ERROR);
@@ -378,20 +441,12 @@ impl Conn {
                     .await;
                 self.entered(result);
             }
-            ClientMsg::LeaveRoom => match self.room.take() {
-                Some(room) => {
-                    self.command_room(
-                        &room,
-                        RoomCmd::Leave {
-                            player_id: self.player.id.clone(),
-                            conn: Some(self.link.id),
-                        },
-                    )
-                    .await;
+            ClientMsg::LeaveRoom => {
+                if let Err(e) = self.hub.leave(&self.player.id, &self.link).await {
+                    self.refused(&e);
                 }
-                None => self.refused(&RoomError::NotInRoom),
-            },
-            ClientMsg::StartGame => match self.room.clone() {
+            }
+            ClientMsg::StartGame => match self.link.seat.get() {
                 Some(room) => {
                     let command = RoomCmd::Start {
                         player_id: self.player.id.clone(),
@@ -411,17 +466,16 @@ impl Conn {
         }
     }
 
-    fn entered(&mut self, result: Result<RoomHandle, RoomError>) {
-        match result {
-            Ok(room) => self.room = Some(room),
-            Err(e) => self.refused(&e),
+    /// Answers a refused seat change; an accepted one is answered by the room.
+    fn entered(&self, result: Result<RoomHandle, RoomError>) {
+        if let Err(e) = result {
+            self.refused(&e);
         }
     }
 
-    async fn command_room(&mut self, room: &RoomHandle, command: RoomCmd) {
+    async fn command_room(&self, room: &RoomHandle, command: RoomCmd) {
         let sent = tokio::time::timeout(ROOM_SEND_TIMEOUT, room.tx.send(command)).await;
         if !matches!(sent, Ok(Ok(()))) {
-            self.room = None;
             self.refused(&RoomError::NoSuchRoom);
         }
     }
@@ -433,10 +487,10 @@ impl Conn {
             self.error("invalid_hole", "holes are 0–8");
             return;
         }
-        let Some(room) = &self.room else {
+        if self.link.seat.with(|room| room.is_none()) {
             self.refused(&RoomError::NotInRoom);
             return;
-        };
+        }
         let at = self.hub.clock().now();
         match self.flood.admit(at) {
             WhackVerdict::Forward => {
@@ -445,13 +499,17 @@ impl Conn {
                     hole,
                     at,
                 };
-                match room.tx.try_send(command) {
+                let sent = self.link.seat.with(|room| match room {
+                    Some(room) => room.tx.try_send(command).map_err(|e| match e {
+                        mpsc::error::TrySendError::Full(_) => false,
+                        mpsc::error::TrySendError::Closed(_) => true,
+                    }),
+                    None => Err(true),
+                });
+                match sent {
                     Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => inc(&metrics.whacks_dropped),
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        self.room = None;
-                        self.refused(&RoomError::NotInRoom);
-                    }
+                    Err(false) => inc(&metrics.whacks_dropped),
+                    Err(true) => self.refused(&RoomError::NotInRoom),
                 }
             }
             WhackVerdict::Drop => inc(&metrics.whacks_dropped),
@@ -484,19 +542,15 @@ impl Conn {
     }
 
     /// The connection is gone: the room keeps the seat for the reconnect grace.
-    async fn dropped(&mut self) {
-        if let Some(room) = self.room.take() {
-            let command = RoomCmd::Dropped {
-                player_id: self.player.id.clone(),
-                conn: self.link.id,
-            };
-            let _ = tokio::time::timeout(ROOM_SEND_TIMEOUT, room.tx.send(command)).await;
-        }
+    /// Not cut short by a timeout: a seat left pointing at a dead socket would
+    /// show the player as connected until the room ends.
+    async fn dropped(&self) {
+        self.hub.dropped(&self.player.id, &self.link).await;
     }
 }
 
 /// Names what was wrong with a frame that did not parse, without echoing it.
-fn classify(text: &str, error: &serde_json::Error) -> (&'static str, String) {
+pub(crate) fn classify(text: &str, error: &serde_json::Error) -> (&'static str, String) {
     if error.is_syntax() || error.is_eof() {
         return ("invalid_json", "frames must be JSON objects".into());
     }

@@ -2,6 +2,7 @@
 //! logged in with soft passkeys, real access tokens on real WebSockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod auth;
 mod bad_frames;
 mod heartbeat;
@@ -90,7 +91,7 @@ pub async fn seeded_room(
         other
             .send(&ClientMsg::JoinRoom {
                 room_id: None,
-                code: Some(code.to_lowercase()),
+                code: Some(code.to_lowercase().into()),
             })
             .await?;
     }

@@ -89,11 +89,17 @@ pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, theme: Theme) {
             dialog(frame, area, "Create a room", lines, 58, theme);
         }
         Modal::JoinCode(code) => {
+            // Typed letters, grouped like the code the host sees (`XXXX-XXXX`).
+            let shown = if code.len() > whack_shared::user_code::LEN / 2 {
+                whack_shared::user_code::display(code)
+            } else {
+                code.clone()
+            };
             let lines = vec![
                 Line::from("Type the room's join code:"),
                 Line::from(vec![
                     Span::raw("  "),
-                    Span::styled(format!(" {code}▏ "), theme.selected()),
+                    Span::styled(format!(" {shown}▏ "), theme.selected()),
                 ]),
             ];
             dialog(frame, area, "Join by code", lines, 40, theme);
