@@ -141,7 +141,10 @@ pub async fn poll(
                 "device code exchanged for tokens"
             );
         }
-        match schedule.after(outcome)? {
+        // The next poll is timed from this answer, not from when this poll was due:
+        // on a slow or loaded machine a late answer must not make the next poll early
+        // (the server would answer `slow_down`, and the interval would keep growing).
+        match schedule.after(outcome, Instant::now())? {
             Some(tokens) => return Ok(tokens),
             None => continue,
         }
@@ -231,10 +234,12 @@ impl Schedule {
         now >= self.deadline
     }
 
-    /// Applies one poll result: tokens, keep polling (`None`), or a final error.
+    /// Applies one poll result that arrived at `answered`: tokens, keep polling
+    /// (`None`, the next poll one interval after `answered`), or a final error.
     pub fn after(
         &mut self,
         outcome: Result<PollOutcome, HttpError>,
+        answered: Instant,
     ) -> Result<Option<TokenResponse>, LoginError> {
         let outcome = match outcome {
             Ok(outcome) => {
@@ -248,14 +253,14 @@ impl Schedule {
                 }
                 // RFC 8628 §3.5: back off on connection trouble.
                 self.interval = self.interval.saturating_mul(2).min(MAX_INTERVAL);
-                self.next = later(self.next, self.interval);
+                self.next = later(answered, self.interval);
                 return Ok(None);
             }
         };
         match outcome {
             PollOutcome::Token(tokens) => Ok(Some(tokens)),
             PollOutcome::Pending => {
-                self.next = later(self.next, self.interval);
+                self.next = later(answered, self.interval);
                 Ok(None)
             }
             PollOutcome::SlowDown => {
@@ -263,7 +268,8 @@ impl Schedule {
                     .interval
                     .saturating_add(Duration::from_secs(SLOW_DOWN_STEP_SECS))
                     .min(MAX_INTERVAL);
-                self.next = later(self.next, self.interval);
+                // RFC 8628 §3.5: the larger interval holds for this and every later poll.
+                self.next = later(answered, self.interval);
                 Ok(None)
             }
             PollOutcome::Denied => Err(LoginError::Denied),
@@ -302,27 +308,90 @@ mod tests {
     }
 
     #[test]
-    fn waits_an_interval_and_slows_down_by_five_seconds() {
+    fn waits_an_interval_after_each_answer_and_slows_down_by_five_seconds() {
         let t0 = Instant::now();
+        let secs = |n: f64| t0 + Duration::from_secs_f64(n);
         let mut s = Schedule::new(&authorization(5, 600), t0);
-        assert_eq!(s.next_poll(), t0 + Duration::from_secs(5));
-        assert_eq!(s.after(Ok(PollOutcome::Pending)), Ok(None));
-        assert_eq!(s.next_poll(), t0 + Duration::from_secs(10));
-        assert_eq!(s.after(Ok(PollOutcome::SlowDown)), Ok(None));
+        assert_eq!(s.next_poll(), secs(5.0));
+        // Polled at 5, answered at 5.2: the next poll waits a full interval from the answer.
+        assert_eq!(s.after(Ok(PollOutcome::Pending), secs(5.2)), Ok(None));
+        assert_eq!(s.next_poll(), secs(10.2));
+        // A late answer (a loaded machine) pushes the next poll back, never forward.
+        assert_eq!(s.after(Ok(PollOutcome::Pending), secs(13.0)), Ok(None));
+        assert_eq!(s.next_poll(), secs(18.0));
+        // slow_down: the larger interval from this answer on, and for every later poll.
+        assert_eq!(s.after(Ok(PollOutcome::SlowDown), secs(18.1)), Ok(None));
         assert_eq!(s.interval(), Duration::from_secs(10));
-        assert_eq!(s.next_poll(), t0 + Duration::from_secs(20));
-        assert_eq!(s.after(Ok(PollOutcome::Pending)), Ok(None));
-        assert_eq!(s.next_poll(), t0 + Duration::from_secs(30));
+        assert_eq!(s.next_poll(), secs(28.1));
+        assert_eq!(s.after(Ok(PollOutcome::Pending), secs(28.2)), Ok(None));
+        assert_eq!(s.next_poll(), secs(38.2));
+    }
+
+    /// A simulated login on a loaded machine: each poll reaches the server late by a
+    /// varying amount (the process was not scheduled), and a strict server answers
+    /// `slow_down` (+5 s) whenever two polls arrive less than its interval apart.
+    /// Timed from the answers, the client never trips it, and tokens arrive within
+    /// one interval plus the delays (under a second here) of the approval, wherever
+    /// in the cycle the approval falls.
+    #[test]
+    fn on_a_loaded_machine_approval_is_seen_within_one_interval_plus_a_second() {
+        const INTERVAL: f64 = 5.0;
+        // (delay before the poll reaches the server, delay of its answer), seconds.
+        let delays = [(0.9, 0.05), (0.0, 0.05), (0.6, 0.3), (0.0, 0.0), (0.8, 0.1)];
+        for approved_at in [7.0, 11.3, 16.9, 23.5, 31.0] {
+            let t0 = Instant::now();
+            let at = |secs: f64| t0 + Duration::from_secs_f64(secs);
+            let since = |t: Instant| t.duration_since(t0).as_secs_f64();
+            let mut s = Schedule::new(&authorization(5, 600), t0);
+            let (mut server_interval, mut last_arrival) = (INTERVAL, f64::NEG_INFINITY);
+            let (mut slow_downs, mut answered) = (0, 0.0);
+            for (k, (up, down)) in delays.iter().cycle().enumerate().take(50) {
+                // One request at a time: a poll due before the last answer goes then.
+                let arrival = since(s.next_poll()).max(answered) + up;
+                let outcome = if arrival - last_arrival < server_interval {
+                    slow_downs += 1;
+                    server_interval += 5.0;
+                    PollOutcome::SlowDown
+                } else if arrival >= approved_at {
+                    PollOutcome::Token(TokenResponse {
+                        access_token: Secret::new("a"),
+                        token_type: "Bearer".into(),
+                        expires_in: 900,
+                        refresh_token: Secret::new("whr_r"),
+                    })
+                } else {
+                    PollOutcome::Pending
+                };
+                last_arrival = arrival;
+                answered = arrival + down;
+                if s.after(Ok(outcome), at(answered)).unwrap().is_some() {
+                    let waited = answered - approved_at;
+                    assert!(
+                        waited <= INTERVAL + 1.0,
+                        "approved at {approved_at} s, seen at {answered:.2} s (poll {k})"
+                    );
+                    break;
+                }
+                assert!(k < 49, "approved at {approved_at} s: never logged in");
+            }
+            assert_eq!(slow_downs, 0, "approved at {approved_at} s");
+        }
     }
 
     #[test]
     fn final_answers_end_the_loop() {
         let t0 = Instant::now();
         let mut s = Schedule::new(&authorization(5, 600), t0);
-        assert_eq!(s.after(Ok(PollOutcome::Denied)), Err(LoginError::Denied));
-        assert_eq!(s.after(Ok(PollOutcome::Expired)), Err(LoginError::Expired));
+        assert_eq!(
+            s.after(Ok(PollOutcome::Denied), t0),
+            Err(LoginError::Denied)
+        );
+        assert_eq!(
+            s.after(Ok(PollOutcome::Expired), t0),
+            Err(LoginError::Expired)
+        );
         assert!(matches!(
-            s.after(Ok(PollOutcome::Refused("invalid_grant".into()))),
+            s.after(Ok(PollOutcome::Refused("invalid_grant".into())), t0),
             Err(LoginError::Other(_))
         ));
         assert!(s.expired(t0 + Duration::from_secs(600)));
@@ -338,7 +407,7 @@ mod tests {
         assert!(!s.expired(t0 + MAX_LIFETIME - Duration::from_secs(1)));
         assert!(s.expired(t0 + MAX_LIFETIME));
         for _ in 0..100 {
-            assert_eq!(s.after(Ok(PollOutcome::SlowDown)), Ok(None));
+            assert_eq!(s.after(Ok(PollOutcome::SlowDown), t0), Ok(None));
         }
         assert_eq!(s.interval(), MAX_INTERVAL, "slow_down stays within the cap");
         assert_eq!(
@@ -383,13 +452,13 @@ mod tests {
             Duration::from_secs(1),
             "interval 0 is clamped"
         );
-        assert_eq!(s.after(Err(down())), Ok(None));
+        assert_eq!(s.after(Err(down()), t0), Ok(None));
         assert_eq!(s.interval(), Duration::from_secs(2));
-        assert_eq!(s.after(Ok(PollOutcome::Pending)), Ok(None));
-        assert_eq!(s.after(Err(down())), Ok(None));
-        assert_eq!(s.after(Err(down())), Ok(None));
+        assert_eq!(s.after(Ok(PollOutcome::Pending), t0), Ok(None));
+        assert_eq!(s.after(Err(down()), t0), Ok(None));
+        assert_eq!(s.after(Err(down()), t0), Ok(None));
         assert!(matches!(
-            s.after(Err(down())),
+            s.after(Err(down()), t0),
             Err(LoginError::ServerDown(_))
         ));
     }
