@@ -131,7 +131,7 @@ fn a_server_that_is_not_whack_is_called_out() {
     let out = login(home.path(), &url);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("does not look like a Whack server"),
+        text(&out).contains("is not a Whack server"),
         "{}",
         text(&out)
     );
@@ -147,7 +147,7 @@ fn https_to_a_plain_http_server_is_a_tls_error() {
 }
 
 #[test]
-fn status_without_a_login_says_not_logged_in_and_exits_1() {
+fn status_with_nothing_listening_says_cannot_reach_and_exits_1() {
     let home = tempfile::tempdir().unwrap();
     let url = format!("http://localhost:{}", closed_port());
     let out = whack(
@@ -155,11 +155,65 @@ fn status_without_a_login_says_not_logged_in_and_exits_1() {
         &["--server", &url, "--insecure-storage", "status"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("Not logged in"), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("cannot reach the Whack server"), "{all}");
+    assert!(all.contains(&url), "{all}");
+    assert!(!all.contains("Not logged in"), "{all}");
+    // Logout has nothing to revoke and says so, whatever the server.
     let out = whack(
         home.path(),
         &["--server", &url, "--insecure-storage", "logout"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("Not logged in"), "{}", text(&out));
+}
+
+#[test]
+fn status_against_another_web_server_says_it_is_not_whack() {
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("http://localhost:{}", foreign_http_server());
+    let out = whack(
+        home.path(),
+        &["--server", &url, "--insecure-storage", "status"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("is not a Whack server"), "{all}");
+    assert!(
+        all.contains("/.well-known/oauth-authorization-server"),
+        "{all}"
+    );
+    assert!(!all.contains("Not logged in"), "{all}");
+}
+
+#[test]
+fn a_server_url_naming_a_page_is_refused_with_the_right_url() {
+    let home = tempfile::tempdir().unwrap();
+    for (url, right) in [
+        (
+            "http://localhost:8080/device",
+            "--server http://localhost:8080",
+        ),
+        (
+            "http://localhost:8080/device?user_code=BCDF-GHJK",
+            "--server http://localhost:8080",
+        ),
+        (
+            "http://localhost:8080/oauth/token",
+            "--server http://localhost:8080",
+        ),
+        (
+            "http://localhost:8080/#x",
+            "did you mean http://localhost:8080 ?",
+        ),
+    ] {
+        for command in [&["status"][..], &["login", "--no-browser"], &[]] {
+            let mut args = vec!["--server", url];
+            args.extend(command);
+            let out = whack(home.path(), &args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+            assert!(text(&out).contains(right), "{args:?}: {}", text(&out));
+            assert!(!text(&out).contains("HTTP 404"), "{args:?}: {}", text(&out));
+        }
+    }
 }

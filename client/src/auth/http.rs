@@ -45,7 +45,7 @@ pub enum HttpError {
         hint: &'static str,
     },
     /// Something answers, but it is not a Whack server.
-    #[error("{origin} does not look like a Whack server ({detail}); check --server")]
+    #[error("{origin} is not a Whack server ({detail}); check --server")]
     NotWhack {
         /// The server origin.
         origin: String,

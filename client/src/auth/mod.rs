@@ -6,6 +6,7 @@
 //! - [`device_flow`]: the RFC 8628 device grant (start, poll).
 //! - [`token_manager`]: access tokens in memory, serialized refresh with rotation.
 //! - [`api`]: authenticated API calls.
+//! - [`probe`]: whether a Whack server answers at `--server` at all.
 //! - [`qr`], [`big_code`], [`browser`]: showing the code and opening the page.
 
 pub mod api;
@@ -14,6 +15,7 @@ pub mod browser;
 pub mod device_flow;
 pub mod http;
 pub mod paths;
+pub mod probe;
 pub mod qr;
 pub mod refresh_lock;
 pub mod server;

@@ -34,14 +34,43 @@ pub enum ServerUrlError {
         scheme: String,
     },
     /// Credentials, a query or a fragment, which a server URL never has.
-    #[error("`{input}` must be a plain server URL without {what}")]
+    #[error("`{input}` must be a plain server URL without {what}; did you mean {suggestion} ?")]
     Extra {
         /// What the user gave.
         input: String,
         /// What is in excess.
         what: &'static str,
+        /// The URL without it.
+        suggestion: String,
+    },
+    /// The address of one of the server's pages or endpoints, not of the server.
+    #[error(
+        "`{input}` is the address of a Whack page or endpoint (`{page}`), not of the server; \
+         use --server {suggestion}"
+    )]
+    WhackPath {
+        /// What the user gave.
+        input: String,
+        /// The path part that names the page.
+        page: String,
+        /// The server URL without it.
+        suggestion: String,
     },
 }
+
+/// The first path segments of the server's own pages and endpoints: a `--server`
+/// whose path contains one was copied from the browser's address bar (`/device`) or
+/// a log line, and would send every request to a wrong address.
+const WHACK_PATHS: [&str; 8] = [
+    "device",
+    "play",
+    "oauth",
+    "api",
+    ".well-known",
+    "healthz",
+    "metrics",
+    "account",
+];
 
 /// Tokens would go over plain http to a host that is not this machine.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -87,9 +116,18 @@ impl ServerUrl {
             input: trimmed.to_string(),
             reason: e.to_string(),
         })?;
+        let bare = {
+            let mut bare = url.clone();
+            bare.set_query(None);
+            bare.set_fragment(None);
+            let _ = bare.set_username("");
+            let _ = bare.set_password(None);
+            bare.as_str().trim_end_matches('/').to_string()
+        };
         let extra = |what| ServerUrlError::Extra {
             input: trimmed.to_string(),
             what,
+            suggestion: bare.clone(),
         };
         match url.scheme() {
             "http" | "https" => {}
@@ -104,6 +142,22 @@ impl ServerUrl {
             return Err(ServerUrlError::Malformed {
                 input: trimmed.to_string(),
                 reason: "no host".to_string(),
+            });
+        }
+        let path = url.path().trim_end_matches('/').to_string();
+        let segments: Vec<&str> = path.split('/').collect();
+        if let Some(i) = segments
+            .iter()
+            .position(|s| WHACK_PATHS.iter().any(|p| p.eq_ignore_ascii_case(s)))
+        {
+            let mut base = url.clone();
+            base.set_path(&segments[..i].join("/"));
+            base.set_query(None);
+            base.set_fragment(None);
+            return Err(ServerUrlError::WhackPath {
+                input: trimmed.to_string(),
+                page: segments[i..].join("/").chars().take(40).collect::<String>(),
+                suggestion: base.as_str().trim_end_matches('/').to_string(),
             });
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -348,6 +402,26 @@ mod tests {
             ServerUrl::parse("http://x:99999"),
             Err(ServerUrlError::Malformed { .. })
         ));
+        for (input, suggestion) in [
+            ("http://localhost:8080/device", "http://localhost:8080"),
+            (
+                "http://localhost:8080/device?user_code=BCDF-GHJK",
+                "http://localhost:8080",
+            ),
+            (
+                "https://example.com/whack/oauth/token",
+                "https://example.com/whack",
+            ),
+            ("http://localhost:8080/DEVICE/", "http://localhost:8080"),
+        ] {
+            let err = ServerUrl::parse(input).err();
+            let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                msg.contains(&format!("--server {suggestion}"))
+                    || msg.contains(&format!("did you mean {suggestion} ?")),
+                "{input}: {msg}"
+            );
+        }
         let msg = ServerUrl::parse("localhost:8080")
             .err()
             .map(|e| e.to_string())
