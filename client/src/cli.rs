@@ -48,10 +48,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in with a passkey in your browser (device code).
+    ///
+    /// Already logged in: says as whom and asks before replacing that login (y/N on a
+    /// terminal); without a terminal it refuses unless given --switch.
     Login {
         /// Do not open a browser; just print the code, the URL and a QR code.
         #[arg(long)]
         no_browser: bool,
+        /// Replace a stored login without asking (sign in as someone else).
+        #[arg(long)]
+        switch: bool,
     },
     /// Sign out: revoke the session at the server and forget the stored token.
     Logout,

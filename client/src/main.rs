@@ -76,8 +76,8 @@ fn init_logging(tui: bool) {
 
 async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Some(Command::Login { no_browser }) => {
-            commands::login::run(&cli.server, cli.insecure_storage, no_browser).await
+        Some(Command::Login { no_browser, switch }) => {
+            commands::login::run(&cli.server, cli.insecure_storage, no_browser, switch).await
         }
         Some(Command::Logout) => commands::logout::run(&cli.server, cli.insecure_storage).await,
         Some(Command::Status) => commands::status::run(&cli.server, cli.insecure_storage).await,

@@ -101,8 +101,15 @@ impl Player {
 
     /// `whack [extra] login --no-browser`, answering the printed code with `answer`.
     async fn login_answering(&self, extra: &[&str], answer: Answer<'_>) -> Result<Run> {
+        self.login_with(extra, &[], answer).await
+    }
+
+    /// `whack [extra] login --no-browser [after]`, answering the printed code with
+    /// `answer`; records how long after the approval the client said it is logged in.
+    async fn login_with(&self, extra: &[&str], after: &[&str], answer: Answer<'_>) -> Result<Run> {
         let mut args = extra.to_vec();
         args.extend(["login", "--no-browser"]);
+        args.extend(after);
         let mut cmd = self.whack(&args);
         cmd.env("RUST_LOG", "whack=debug,whack_client=debug")
             .stdout(Stdio::piped())
@@ -161,8 +168,13 @@ impl Player {
                 ensure!(status.success(), "kill -INT failed");
             }
         }
+        let answered = Instant::now();
+        let mut approve_to_done = None;
         let rest = tokio::time::timeout(LOGIN_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
+                if line.starts_with("Logged in to") {
+                    approve_to_done.get_or_insert(answered.elapsed());
+                }
                 printed.push_str(&line);
                 printed.push('\n');
             }
@@ -172,6 +184,7 @@ impl Player {
         .context("whack login did not finish after approval")??;
         let mut run = Run::new(rest, started.elapsed());
         run.stdout = printed + &run.stdout;
+        run.approve_to_done = approve_to_done;
         Ok(run)
     }
 
@@ -228,6 +241,8 @@ struct Run {
     stdout: String,
     stderr: String,
     elapsed: Duration,
+    /// From the approval on the page to `Logged in to …` on stdout (logins only).
+    approve_to_done: Option<Duration>,
 }
 
 impl Run {
@@ -237,6 +252,7 @@ impl Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             elapsed,
+            approve_to_done: None,
         }
     }
 
@@ -597,5 +613,73 @@ async fn denied_and_cancelled_logins_exit_1_and_store_nothing() -> Result<()> {
         .run(&["--insecure-storage", "status"])
         .await?
         .expect(1, "Not logged in")?;
+    Ok(())
+}
+
+/// The device poll interval our server announces.
+const POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn a_second_login_says_who_is_logged_in_and_replaces_it_only_when_asked() -> Result<()> {
+    let server = TestServer::start().await?;
+    let player = Player::new(&server.url(), false)?;
+    let insecure = ["--insecure-storage"];
+    let first = player.login(&insecure, "first_fred").await?;
+    first.expect(0, "as first_fred")?;
+
+    // No terminal to ask on: refused, naming who is logged in and how to switch.
+    let again = player
+        .run(&["--insecure-storage", "login", "--no-browser"])
+        .await?;
+    again.expect(1, "Already logged in to")?;
+    for expected in ["as first_fred", "whack login --switch", "whack logout"] {
+        ensure!(
+            again.all().contains(expected),
+            "{expected}: {}",
+            again.all()
+        );
+    }
+    ensure!(!again.stdout.contains("Code:"), "{}", again.all());
+    let kept = std::fs::read_to_string(player.token_file())?;
+    ensure!(kept.starts_with("whr_"), "the login is gone");
+    player
+        .run(&["--insecure-storage", "status"])
+        .await?
+        .expect(0, "first_fred")?;
+
+    // --switch replaces it; the replaced session is revoked. Several logins in a
+    // row: each continues within one poll interval plus a second of the approval.
+    let mut waits = vec![first.approve_to_done.context("first login not timed")?];
+    for name in ["second_sam", "third_tia", "fourth_flo", "fifth_fay"] {
+        let before = std::fs::read_to_string(player.token_file())?;
+        let run = player
+            .login_with(&insecure, &["--switch"], Answer::Approve(name))
+            .await?;
+        run.expect(0, &format!("as {name}"))?;
+        waits.push(run.approve_to_done.context("login not timed")?);
+        let http = reqwest::Client::new();
+        match oauth::refresh(&http, &server.url(), &Secret::new(before.trim())).await? {
+            Err(refused) => ensure!(refused.code() == ErrorCode::InvalidGrant, "{refused:?}"),
+            Ok(_) => bail!("the replaced login still refreshes"),
+        }
+    }
+    let ms: Vec<String> = waits
+        .iter()
+        .map(|w| format!("{:.0}", w.as_secs_f64() * 1000.0))
+        .collect();
+    figure(
+        "approve on the page to `Logged in` in the terminal, 5 logins (poll interval 5 s)",
+        format!("{} ms", ms.join(", ")),
+    );
+    for wait in &waits {
+        ensure!(
+            *wait <= POLL_INTERVAL + Duration::from_secs(1),
+            "a login took {wait:?} after the approval (> one interval + 1 s): {ms:?}"
+        );
+    }
+    player
+        .run(&["--insecure-storage", "status"])
+        .await?
+        .expect(0, "fifth_fay")?;
     Ok(())
 }

@@ -1,19 +1,23 @@
 //! `whack login`: the device grant in the terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use tokio::time::Instant;
 use whack_client::auth::device_flow::{self, LoginError};
 use whack_client::auth::{
-    Http, ServerUrl, Storage, StorageKind, TokenManager, api, big_code, browser, paths, qr,
+    AuthError, Http, ServerUrl, Storage, StorageKind, TokenManager, api, big_code, browser, paths,
+    qr,
 };
 use whack_shared::oauth::DeviceAuthorization;
 
-/// Runs the login; the keyring is checked before any code is requested.
+/// Runs the login; the keyring is checked before any code is requested. When a
+/// login is already stored, says whose and goes on only if asked to `switch` (or,
+/// on a terminal, when the player answers yes).
 pub async fn run(
     server: &ServerUrl,
     insecure_storage: bool,
     no_browser: bool,
+    switch: bool,
 ) -> anyhow::Result<ExitCode> {
     let storage = Storage::open(server, insecure_storage).await?;
     if let StorageKind::InsecureFile { path } = storage.kind() {
@@ -25,9 +29,16 @@ pub async fn run(
         );
     }
     storage.check_writable().await?;
-    let previous = storage.load().await?;
     let http = Http::new()?;
     let manager = TokenManager::new(server.clone(), storage, http.clone());
+    if !switch
+        && manager.storage().load().await?.is_some()
+        && let Some(code) = already_logged_in(&manager).await?
+    {
+        return Ok(code);
+    }
+    // Read after the check above, which may have rotated (or cleared) the token.
+    let previous = manager.storage().load().await?;
 
     let flow = async {
         let authorization = device_flow::start(&http, server).await?;
@@ -76,6 +87,45 @@ pub async fn run(
     }
     println!("Refresh token kept in: {}", manager.storage().describe());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A login is stored: says whose, then decides whether to replace it. `None` goes on
+/// with a new login (the player said yes, or the stored one turned out to be dead);
+/// `Some` is the exit code to stop with.
+async fn already_logged_in(manager: &TokenManager) -> anyhow::Result<Option<ExitCode>> {
+    let origin = manager.server().origin();
+    let who = match api::me(manager).await {
+        Ok(me) => format!("as {}", me.name),
+        // The server ended that login (the token is cleared): just log in.
+        Err(AuthError::LoggedOut { .. } | AuthError::NotLoggedIn { .. }) => return Ok(None),
+        // The new login could not reach the server either.
+        Err(AuthError::Http(e)) => {
+            eprintln!("error: {e}");
+            return Ok(Some(ExitCode::FAILURE));
+        }
+        Err(e) => format!("(could not check as whom: {e})"),
+    };
+    println!("Already logged in to {origin} {who}.");
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!(
+            "error: not replacing that login without asking. To sign in as someone else, run \
+             `whack login --switch` (or `whack logout` first)."
+        );
+        return Ok(Some(ExitCode::FAILURE));
+    }
+    print!("Sign in as someone else instead? [y/N] ");
+    std::io::stdout().flush()?;
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await??;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(None)
+    } else {
+        println!("Kept the current login.");
+        Ok(Some(ExitCode::SUCCESS))
+    }
 }
 
 /// Prints the URL, the code (plain and large) and a QR code of the complete URL.
