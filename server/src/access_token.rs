@@ -62,6 +62,7 @@ impl AccessTokens {
         ttl: Duration,
         revocations: Arc<Revocations>,
     ) -> Self {
+        crate::jwt_crypto::install();
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
         validation.leeway = LEEWAY_SECS;

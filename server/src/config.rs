@@ -56,7 +56,8 @@ pub struct Config {
     #[arg(long, env = "WHACK_DATA_DIR", default_value = "./whack-data")]
     pub data_dir: PathBuf,
 
-    /// OAuth client ids allowed to start a device login (comma-separated).
+    /// OAuth clients allowed to start a device login (comma-separated), each
+    /// `id` or `id=Name shown on the sign-in page`.
     #[arg(long = "client-id", env = "WHACK_CLIENT_IDS", value_delimiter = ',',
           default_value = whack_shared::CLIENT_ID)]
     pub client_ids: Vec<String>,
@@ -110,6 +111,31 @@ pub struct Config {
           default_value_t = crate::rate_limit::DEFAULT_DEVICE_AUTHORIZATIONS,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub device_authorizations_per_minute: u32,
+
+    /// Refresh-token rotations one login session may make per minute (a client
+    /// refreshes every 15 minutes; more get 429 with `Retry-After`).
+    #[arg(long, env = "WHACK_REFRESHES_PER_MINUTE",
+          default_value_t = crate::refresh::DEFAULT_REFRESHES_PER_MINUTE,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub refreshes_per_minute: u32,
+
+    /// Open connections in all, WebSockets included (lowered to fit the
+    /// open-files limit).
+    #[arg(long, env = "WHACK_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections: u64,
+
+    /// Open connections per client address (an IPv6 /64 counts as one); raise
+    /// it when many players share one address.
+    #[arg(long, env = "WHACK_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections_per_address: u64,
+
+    /// Seconds a client has to send a request's headers, from connecting or
+    /// from the previous response (so idle keep-alive connections end too).
+    #[arg(long, env = "WHACK_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
 
     /// Device-code lifetime in seconds (shorten only for tests).
     #[arg(long, env = "WHACK_DEVICE_CODE_TTL", default_value_t = whack_shared::oauth::DEVICE_CODE_TTL_SECS,
@@ -171,6 +197,28 @@ impl Config {
             join_code_guesses_per_min: self.join_code_guesses_per_minute,
             max_rooms: self.max_rooms,
         }
+    }
+
+    /// What clients may hold open.
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            max_total: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            max_per_address: usize::try_from(self.max_connections_per_address)
+                .unwrap_or(usize::MAX),
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+        }
+    }
+
+    /// The display name of an allowed OAuth client, or `None` if it is unknown.
+    pub fn client_name(&self, client_id: &str) -> Option<String> {
+        self.client_ids.iter().find_map(|entry| {
+            let (id, name) = entry.split_once('=').unwrap_or((entry, ""));
+            (id.trim() == client_id).then(|| match name.trim() {
+                "" if client_id == whack_shared::CLIENT_ID => "Whack for the terminal".to_owned(),
+                "" => client_id.to_owned(),
+                name => name.to_owned(),
+            })
+        })
     }
 
     /// The issuer: the public URL without a trailing slash.

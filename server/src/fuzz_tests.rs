@@ -98,7 +98,11 @@ fn frame() -> impl Strategy<Value = String> {
         out.push('}');
         out
     });
-    prop_oneof![any::<String>(), shaped.clone(), shaped.prop_map(|s| s.chars().take(s.chars().count() / 2).collect())]
+    prop_oneof![
+        any::<String>(),
+        shaped.clone(),
+        shaped.prop_map(|s| s.chars().take(s.chars().count() / 2).collect())
+    ]
 }
 
 #[test]
@@ -107,7 +111,8 @@ fn game_frames_decode_or_get_a_clear_error() {
         match serde_json::from_str::<ClientMsg>(&text) {
             Ok(msg) => {
                 // Whatever decodes encodes again and decodes to the same message.
-                let again = serde_json::to_string(&msg).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let again =
+                    serde_json::to_string(&msg).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let back: ClientMsg =
                     serde_json::from_str(&again).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 prop_assert_eq!(back, msg);
@@ -126,7 +131,14 @@ fn game_frames_decode_or_get_a_clear_error() {
 fn form_bodies_decode_or_get_a_clear_error() {
     let pairs = prop::collection::vec(
         (
-            prop::sample::select(vec!["grant_type", "client_id", "device_code", "refresh_token", "token", "x"]),
+            prop::sample::select(vec![
+                "grant_type",
+                "client_id",
+                "device_code",
+                "refresh_token",
+                "token",
+                "x",
+            ]),
             "[a-z%+=&0-9]{0,12}|.{0,8}",
         ),
         0..6,
@@ -163,10 +175,20 @@ fn page_json_decodes_or_is_refused() {
     let bodies = prop_oneof![
         any::<String>(),
         (
-            prop::sample::select(vec!["user_code", "display_name", "ceremony_id", "credential", "decision", "approval"]),
+            prop::sample::select(vec![
+                "user_code",
+                "display_name",
+                "ceremony_id",
+                "credential",
+                "decision",
+                "approval"
+            ]),
             ".{0,30}",
         )
-            .prop_map(|(k, v)| format!("{{\"{k}\":{}}}", serde_json::to_string(&v).unwrap_or_default())),
+            .prop_map(|(k, v)| format!(
+                "{{\"{k}\":{}}}",
+                serde_json::to_string(&v).unwrap_or_default()
+            )),
     ];
     fuzz("page_json", bodies, |text| {
         let bytes = text.as_bytes();

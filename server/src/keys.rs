@@ -1,12 +1,12 @@
 //! The Ed25519 key that signs access tokens: created on first run, kept 0600 in the
 //! data dir, published as a JWKS.
 
-use aws_lc_rs::digest;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::Signer;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::DecodingKey;
+use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -73,7 +73,7 @@ pub enum IfMissing {
 /// The signing key with everything derived from it.
 pub struct SigningKey {
     kid: String,
-    pair: Ed25519KeyPair,
+    pair: ed25519_dalek::SigningKey,
     decoding: DecodingKey,
     jwk: Jwk,
 }
@@ -98,7 +98,9 @@ impl SigningKey {
             path: path.clone(),
             source,
         };
-        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        let new_key = ed25519_dalek::SigningKey::from_bytes(&crate::secrets::random_bytes::<32>());
+        let doc = new_key
+            .to_pkcs8_der()
             .map_err(|_| KeyError::Malformed { path: path.clone() })?;
         let mut file = fs::OpenOptions::new()
             .write(true)
@@ -106,7 +108,7 @@ impl SigningKey {
             .mode(0o600)
             .open(&path)
             .map_err(io)?;
-        file.write_all(doc.as_ref()).map_err(io)?;
+        file.write_all(doc.as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)?;
         if if_missing == IfMissing::Replace {
             tracing::warn!(
@@ -118,7 +120,7 @@ impl SigningKey {
         } else {
             tracing::info!(path = %path.display(), "created a new access-token signing key");
         }
-        Self::from_pkcs8(doc.as_ref()).ok_or(KeyError::Malformed { path })
+        Self::from_pkcs8(doc.as_bytes()).ok_or(KeyError::Malformed { path })
     }
 
     /// Loads the key from `data_dir`: `None` when there is no key file; an error
@@ -147,12 +149,11 @@ impl SigningKey {
     }
 
     fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
-        let pair = Ed25519KeyPair::from_pkcs8(pkcs8).ok()?;
-        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        let pair = ed25519_dalek::SigningKey::from_pkcs8_der(pkcs8).ok()?;
+        let x = URL_SAFE_NO_PAD.encode(pair.verifying_key().as_bytes());
         // RFC 7638 thumbprint: members in lexicographic order, no white space.
         let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-        let kid =
-            URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, thumbprint_input.as_bytes()));
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
         let decoding = DecodingKey::from_ed_components(&x).ok()?;
         let jwk = Jwk {
             kty: "OKP".into(),
@@ -178,7 +179,7 @@ impl SigningKey {
     /// An Ed25519 signature over `message`. The parsed key pair is kept, so signing
     /// costs one signature, not a PKCS#8 parse as well.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        self.pair.sign(message).as_ref().to_vec()
+        self.pair.sign(message).to_bytes().to_vec()
     }
 
     /// For verifying.
@@ -197,6 +198,25 @@ impl SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_written_by_earlier_versions_still_load() {
+        // PKCS#8 v2 (seed, then the public key as `[1] IMPLICIT BIT STRING`) laid
+        // out byte for byte as aws-lc's `ed25519_priv_encode_v2` writes it; the
+        // public key computed independently (Python's `cryptography`).
+        let der = "3051020101300506032b657004220420\
+                   0707070707070707070707070707070707070707070707070707070707070707\
+                   812100ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
+        let bytes: Vec<u8> = (0..der.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&der[i..i + 2], 16).ok())
+            .collect();
+        let key = SigningKey::from_pkcs8(&bytes).unwrap_or_else(|| panic!("a v2 key file"));
+        assert_eq!(
+            key.jwks().keys[0].x,
+            "6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"
+        );
+    }
 
     #[test]
     fn creates_a_0600_key_once_and_reloads_it() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,6 +13,7 @@ mod fuzz_tests;
 pub mod game;
 pub mod http;
 pub mod integrity;
+pub mod jwt_crypto;
 pub mod keys;
 pub mod logging;
 pub mod metrics;

@@ -4,17 +4,12 @@
 use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 use whack_server::config::{Cli, Command, Config};
 use whack_server::state::AppState;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    whack_server::logging::init();
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve).await,
@@ -31,6 +26,7 @@ fn check(data_dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let open_files = whack_server::connections::raise_open_files_limit();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -40,12 +36,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::open(config)?;
     tracing::info!(%local, %public_url, data_dir, "whack-server listening");
     // Printed plainly (not only logged) so scripts and people can read it.
-    println!("Whack server listening on http://{local}");
-    println!("Public URL: {public_url}  (players log in at {public_url}/device)");
-    println!("Play:       cargo run --release -p whack-client -- --server {public_url}");
-    whack_server::serve(listener, state, shutdown_signal())
-        .await
-        .context("server failed")?;
+    // The public URL comes first: it is the one that works for passkeys (an
+    // IP address such as 127.0.0.1 cannot be a relying-party id).
+    println!("Whack is running: open {public_url}");
+    println!("Players connect with: whack --server {public_url}");
+    println!("  (from a checkout: cargo run --release -p whack-client -- --server {public_url})");
+    println!("Listening on {local}; sign-in page {public_url}/device");
+    whack_server::serve(listener, state, open_files, shutdown_signal()).await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -95,7 +95,7 @@ enum Approver {
     Player(PlayerRecord),
     /// A new account with its first passkey, created only if this approval is
     /// used: sign-ups that are never approved leave nothing behind.
-    NewAccount(PlayerRecord, CredentialRecord),
+    NewAccount(PlayerRecord, Box<CredentialRecord>),
 }
 
 struct Approval {
@@ -283,7 +283,7 @@ impl Passkeys {
             passkey,
         };
         Ok(self.approve(
-            Approver::NewAccount(player, record),
+            Approver::NewAccount(player, Box::new(record)),
             ceremony.device_hash,
             now_ms,
         ))

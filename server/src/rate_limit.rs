@@ -1,5 +1,6 @@
-//! Per-address sliding-window limits: wrong user-code guesses (5 a minute) and
-//! device authorizations (a configurable number a minute), then 429.
+//! Per-address sliding-window limits, the one mechanism behind every login-side
+//! quota: wrong user-code guesses (5 a minute), device authorizations (a
+//! configurable number a minute) and passkey ceremony starts (60 a minute), then 429.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,6 +10,9 @@ use std::sync::Mutex;
 pub const MAX_WRONG_GUESSES: usize = 5;
 /// Device authorizations allowed per address per window unless configured.
 pub const DEFAULT_DEVICE_AUTHORIZATIONS: u32 = 30;
+/// Passkey ceremonies one address may start per window (the page starts one
+/// or two per visit, ahead of the click).
+pub const MAX_CEREMONY_STARTS: usize = 60;
 /// The window, in ms.
 pub const WINDOW_MS: u64 = 60_000;
 
@@ -88,7 +92,7 @@ fn in_window(at_ms: u64, now_ms: u64) -> bool {
 /// The unit one client controls: an IPv4 address, or an IPv6 /64 (a single
 /// host is usually handed a whole /64, so counting single addresses would let
 /// it pick a fresh one per attempt).
-fn bucket(addr: IpAddr) -> IpAddr {
+pub fn bucket(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V4(_) => addr,
         IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),

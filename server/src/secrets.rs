@@ -2,11 +2,11 @@
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use whack_shared::Secret;
 
 /// A new secret: `prefix` followed by 256 random bits, base64url.

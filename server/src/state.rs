@@ -7,7 +7,7 @@ use crate::durability::Durability;
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
 use crate::passkeys::{PasskeyError, Passkeys};
-use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
+use crate::rate_limit::{MAX_CEREMONY_STARTS, MAX_WRONG_GUESSES, WindowLimiter};
 use crate::refresh::RefreshTokens;
 use crate::revocation::Revocations;
 use crate::stats::Stats;
@@ -56,6 +56,8 @@ pub struct Shared {
     pub guesses: WindowLimiter,
     /// Device authorizations per address.
     pub device_requests: WindowLimiter,
+    /// Passkey ceremony starts per address.
+    pub ceremony_starts: WindowLimiter,
     /// Revoked sessions.
     pub revocations: Arc<Revocations>,
     /// Player statistics and leaderboard.
@@ -108,13 +110,14 @@ impl AppState {
         let shared = Shared {
             durability,
             game,
-            refresh: RefreshTokens::new(store.clone()),
+            refresh: RefreshTokens::new(store.clone(), config.refreshes_per_minute),
             devices: DeviceGrant::new(store.clone(), config.device_code_ttl().as_millis() as u64),
             passkeys: Passkeys::new(&config.public_url, store.clone())?,
             guesses: WindowLimiter::new(MAX_WRONG_GUESSES),
             device_requests: WindowLimiter::new(
                 usize::try_from(config.device_authorizations_per_minute).unwrap_or(usize::MAX),
             ),
+            ceremony_starts: WindowLimiter::new(MAX_CEREMONY_STARTS),
             stats,
             metrics: Metrics::default(),
             access,
@@ -131,6 +134,7 @@ impl AppState {
         let forgotten = self.revocations.purge_before(now_ms.saturating_sub(window));
         self.guesses.purge(now_ms);
         self.device_requests.purge(now_ms);
+        self.ceremony_starts.purge(now_ms);
         match self.store.purge(now_ms) {
             Ok(removed) => tracing::debug!(removed, forgotten, "purged expired records"),
             Err(e) => tracing::warn!(error = %e, "purge failed"),

@@ -25,6 +25,9 @@ pub enum StoreError {
     /// Encoding a record failed.
     #[error("could not encode a record: {0}")]
     Encode(serde_json::Error),
+    /// A record that must be new already exists.
+    #[error("a record that should be new already exists")]
+    Conflict,
 }
 
 /// A player account.
@@ -66,9 +69,65 @@ pub struct SessionRecord {
     /// Why it was revoked.
     #[serde(default)]
     pub revoke_reason: Option<String>,
+    /// The session's refresh-token chain; absent only on sessions whose tokens
+    /// predate it (those live in the `refresh_tokens` tree).
+    #[serde(default)]
+    pub chain: Option<RefreshChain>,
 }
 
-/// A refresh token, stored under the SHA-256 of its value.
+/// Everything rotation needs, in the session record itself: one live token,
+/// its parent for the grace retry, and a generation number in place of every
+/// ancestor, so a session's stored size stays the same however often it
+/// refreshes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshChain {
+    /// The live token's generation (the first token is 0).
+    pub generation: u64,
+    /// SHA-256 of the live token, hex.
+    pub live: String,
+    /// When the live token was issued, Unix ms.
+    pub live_issued_at: u64,
+    /// The token the live one replaced, kept for the lost-response retry.
+    pub parent: Option<RotatedParent>,
+    /// Keys the tags that prove a token was issued for this session, so an
+    /// ancestor coming back is recognised as reuse without keeping it. It
+    /// cannot make a token: every token also carries 256 random bits whose
+    /// hash alone is stored.
+    #[serde(with = "sealed_bytes")]
+    pub tag_key: Vec<u8>,
+    /// Start of the current refresh-rate window, Unix ms.
+    pub window_start: u64,
+    /// Rotations in the current window.
+    pub window_rotations: u32,
+}
+
+/// The parent of the live token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedParent {
+    /// SHA-256 of the parent, hex.
+    pub hash: String,
+    /// When it was rotated, Unix ms.
+    pub at: u64,
+    /// The live token sealed under a key only the parent derives, so a
+    /// lost-response retry gets the same successor while a database reader
+    /// learns nothing usable.
+    #[serde(with = "sealed_bytes")]
+    pub sealed_successor: Vec<u8>,
+}
+
+/// What [`Store::update_session`]'s closure decided.
+// It lives for one compare-and-swap on the stack: boxing the record would only
+// add an allocation to every rotation.
+#[allow(clippy::large_enum_variant)]
+pub enum SessionUpdate<T> {
+    /// Write this record (if nobody else wrote first) and return `T`.
+    Write(SessionRecord, T),
+    /// Write nothing and return `T`.
+    Keep(T),
+}
+
+/// A refresh token issued before sessions kept their own chain, stored under
+/// the SHA-256 of its value. Read only, to move such sessions onto a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshRecord {
     /// Its session.
@@ -322,6 +381,45 @@ impl Store {
     /// Writes a session.
     pub fn put_session(&self, sid: &str, session: &SessionRecord) -> Result<(), StoreError> {
         self.sessions.insert(sid.as_bytes(), encode(session)?)?;
+        Ok(())
+    }
+
+    /// Changes a session atomically: `change` sees the stored record (or none)
+    /// and decides; its record is written only if the stored bytes are still
+    /// the ones it saw (compare-and-swap), else it runs again on the new ones.
+    /// Unlike a lock in this process, this holds when several processes share
+    /// the store.
+    pub fn update_session<T, E: From<StoreError>>(
+        &self,
+        sid: &str,
+        mut change: impl FnMut(Option<&SessionRecord>) -> Result<SessionUpdate<T>, E>,
+    ) -> Result<T, E> {
+        loop {
+            let current = self
+                .sessions
+                .get(sid.as_bytes())
+                .map_err(StoreError::from)?;
+            let record = current
+                .as_ref()
+                .map(|bytes| decode::<SessionRecord>("sessions", bytes))
+                .transpose()?;
+            let (next, out) = match change(record.as_ref())? {
+                SessionUpdate::Keep(out) => return Ok(out),
+                SessionUpdate::Write(next, out) => (next, out),
+            };
+            let swapped = self
+                .sessions
+                .compare_and_swap(sid.as_bytes(), current, Some(encode(&next)?))
+                .map_err(StoreError::from)?;
+            if swapped.is_ok() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Forgets a pre-chain refresh token.
+    pub fn remove_refresh_token(&self, hash: &[u8]) -> Result<(), StoreError> {
+        self.refresh.remove(hash)?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod jwt;
 pub mod keyring;
 pub mod machine;
 pub mod oauth;
@@ -137,4 +138,3 @@ pub fn raise_open_files_limit() {
         eprintln!("cannot raise the open-files limit: {e}");
     }
 }
-

@@ -11,6 +11,8 @@ pub struct TestServer {
     child: Option<Child>,
     port: u16,
     args: Vec<String>,
+    /// The open-files limit (soft and hard) the server runs under, if set.
+    open_files: Option<u64>,
     data_dir: tempfile::TempDir,
     log_path: PathBuf,
 }
@@ -27,12 +29,18 @@ impl TestServer {
 
     /// Starts a server with extra flags (e.g. `--allow-seeded-rooms`).
     pub async fn start_with(args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_limited(args, None).await
+    }
+
+    /// Starts a server with extra flags under an open-files limit it cannot raise.
+    pub async fn start_limited(args: &[&str], open_files: Option<u64>) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new().prefix("whack-e2e-").tempdir()?;
         let log_path = data_dir.path().join("server.log");
         let mut server = Self {
             child: None,
             port: 0,
             args: args.iter().map(|s| (*s).to_owned()).collect(),
+            open_files,
             data_dir,
             log_path,
         };
@@ -50,7 +58,19 @@ impl TestServer {
 
     /// The server command with this server's port, URL, data dir and flags.
     fn command(&self) -> Command {
-        let mut command = Command::new(crate::bin_path("whack-server"));
+        let binary = crate::bin_path("whack-server");
+        let mut command = match self.open_files {
+            // `ulimit -n` sets the soft and the hard limit, so the server cannot lift it.
+            Some(limit) => {
+                let mut shell = Command::new("bash");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(binary);
+                shell
+            }
+            None => Command::new(binary),
+        };
         command
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
@@ -123,7 +143,6 @@ impl TestServer {
             stderr: std::fs::read_to_string(&err_path)?,
         })
     }
-
 
     async fn wait_healthy(&mut self) -> anyhow::Result<()> {
         let http = reqwest::Client::new();

@@ -84,6 +84,14 @@ pub enum HttpError {
     },
 }
 
+/// Makes rustls on ring the process's TLS provider (later calls change nothing).
+/// Set here rather than by crate features: ring builds in seconds, where
+/// reqwest's default provider is a C library that takes minutes.
+pub fn install_tls_provider() {
+    // Err means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The HTTP client used for every call to the server; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Http {
@@ -93,6 +101,7 @@ pub struct Http {
 impl Http {
     /// Builds the client with our timeouts and user agent.
     pub fn new() -> Result<Self, HttpError> {
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

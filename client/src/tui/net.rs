@@ -136,6 +136,7 @@ async fn connect(
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     Ended,
 > {
+    crate::auth::http::install_tls_provider();
     let mut token = access(tokens.access_token().await)?;
     for retried in [false, true] {
         let request = request(url, &token)?;

@@ -69,7 +69,11 @@ async fn ceremony_spam_on_one_code_does_not_stop_another_player_signing_in() {
         statuses.get(&429).copied(),
         Some(2_000 - documented::CEREMONY_STARTS)
     );
-    assert_eq!(replaced, StatusCode::GONE, "the oldest ceremony was replaced");
+    assert_eq!(
+        replaced,
+        StatusCode::GONE,
+        "the oldest ceremony was replaced"
+    );
     assert!(signed_up.is_ok(), "{signed_up:?}");
     assert!(approve.0.is_success(), "{approve:?}");
     assert!(signed_in.is_ok(), "{signed_in:?}");
@@ -105,7 +109,10 @@ async fn sign_ups_that_are_never_approved_leave_no_account() {
         assert_eq!(me.name, format!("spam{i}"));
         assert!(!tokens.access_token.expose().is_empty());
     }
-    assert_eq!(server.counter("whack_registrations_total").await.unwrap(), 20);
+    assert_eq!(
+        server.counter("whack_registrations_total").await.unwrap(),
+        20
+    );
 }
 
 #[tokio::test]
@@ -117,7 +124,10 @@ async fn made_up_methods_do_not_grow_metrics() {
     };
     // One made-up method first, so its series exists before the baseline.
     let method = |i: usize| reqwest::Method::from_bytes(format!("M{i}X").as_bytes()).unwrap();
-    http.request(method(0), server.url()).send().await.unwrap();
+    http.request(method(0), format!("{}/p0", server.url()))
+        .send()
+        .await
+        .unwrap();
     // And /metrics itself, whose first scrape adds its own series.
     metrics(http.clone(), server.url()).await;
     let before = metrics(http.clone(), server.url()).await;
@@ -194,9 +204,15 @@ async fn the_loser_of_an_approval_race_hears_why_and_is_not_counted_as_guessing(
     // Two tabs on one code, each signing up; the later sign-up's handle is
     // the one that can approve (one approval per request).
     let mut first_tab = SoftAuthenticator::new(&url).unwrap();
-    let first = first_tab.register(&http, &auth.user_code, "dave").await.unwrap();
+    let first = first_tab
+        .register(&http, &auth.user_code, "dave")
+        .await
+        .unwrap();
     let mut second_tab = SoftAuthenticator::new(&url).unwrap();
-    let second = second_tab.register(&http, &auth.user_code, "erin").await.unwrap();
+    let second = second_tab
+        .register(&http, &auth.user_code, "erin")
+        .await
+        .unwrap();
     let (approved, body) = decide(
         &http,
         &url,

@@ -4,10 +4,9 @@
 //! dir) so each case differs from a valid token in exactly one way; a control
 //! token made the same way must pass.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::Ed25519KeyPair;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -27,6 +26,7 @@ fn b64(value: &Value) -> String {
 }
 
 fn sign(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    whack_tests::jwt::install();
     jsonwebtoken::encode(header, claims, key).expect("sign")
 }
 
@@ -71,9 +71,12 @@ async fn forged_and_altered_tokens_are_refused() -> anyhow::Result<()> {
     let (status, body) = oauth::me(&http, &url, &control).await?;
     assert_eq!(status, StatusCode::OK, "control token must pass: {body}");
 
-    let other_pair =
-        Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let other_key = EncodingKey::from_ed_der(other_pair.as_ref());
+    // A key of the attacker's own: any 32 bytes make an Ed25519 key.
+    let seed: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+    let other_pair = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .to_pkcs8_der()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let other_key = EncodingKey::from_ed_der(other_pair.as_bytes());
     let public_x = URL_SAFE_NO_PAD.decode(&jwks.keys[0].x)?;
     let mut no_typ = header(Algorithm::EdDSA, &kid);
     no_typ.typ = None;

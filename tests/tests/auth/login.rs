@@ -79,6 +79,7 @@ async fn soft_passkey_login_issues_tokens_that_verify_against_the_jwks() -> anyh
         .iter()
         .find(|k| Some(&k.kid) == header.kid.as_ref())
         .expect("kid in JWKS");
+    whack_tests::jwt::install();
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_audience(&["whack"]);
     validation.set_issuer(&[&url]);

@@ -5,8 +5,8 @@
 mod abuse;
 mod bad_input;
 mod device_errors;
-mod first_hour;
 mod durability;
+mod first_hour;
 mod jwt_attacks;
 mod login;
 mod rotation;

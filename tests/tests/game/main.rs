@@ -5,6 +5,7 @@
 mod abuse;
 mod auth;
 mod bad_frames;
+mod connections;
 mod heartbeat;
 mod play;
 mod quick;
