@@ -51,6 +51,7 @@ fn lobby() -> State {
                 name: "alice".into(),
             },
             server_time: T0,
+            seeded_rooms: false,
         },
     );
     let rooms = (0..30)
@@ -61,6 +62,7 @@ fn lobby() -> State {
             max_players: 8,
             state: RoomPhase::Waiting,
             round_secs: 60,
+            code: Some("BCDF-GHJK".into()),
         })
         .collect();
     net(&mut s, T0, ServerMsg::Rooms { rooms });

@@ -226,6 +226,7 @@ impl Sanitize for RoomSummary {
     fn sanitize(&mut self) {
         self.id.sanitize();
         self.name.sanitize();
+        self.code.sanitize();
     }
 }
 

@@ -111,6 +111,10 @@ pub enum ServerMsg {
         player: PlayerRef,
         /// Server clock.
         server_time: Millis,
+        /// Whether `create_room` may fix the seed (a server run with
+        /// `--allow-seeded-rooms`, for tests); absent from older servers: no.
+        #[serde(default)]
+        seeded_rooms: bool,
     },
     /// The public rooms.
     Rooms {
@@ -224,6 +228,9 @@ pub struct RoomSummary {
     pub state: RoomPhase,
     /// Round length.
     pub round_secs: u32,
+    /// The room's join code (`XXXX-XXXX`), to share; only public rooms are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// Phase of a room.

@@ -67,6 +67,7 @@ pub fn rooms() -> Vec<RoomSummary> {
         max_players: 8,
         state,
         round_secs: secs,
+        code: Some(format!("{}-GHJK", "BCDF")),
     };
     vec![
         r("r1", "Friday moles", 3, RoomPhase::Waiting, 60),
@@ -99,6 +100,7 @@ pub fn online(s: &mut State, now: Millis) {
             protocol_version: 1,
             player: alice(),
             server_time: now,
+            seeded_rooms: false,
         })),
     );
     update(

@@ -77,6 +77,7 @@ fn login_to_lobby_to_room_to_game_to_results_and_back() {
             protocol_version: 1,
             player: alice(),
             server_time: T0 + 5_100.0,
+            seeded_rooms: false,
         },
     );
     assert_eq!(s.conn, Conn::Online);
@@ -293,6 +294,7 @@ fn a_dropped_connection_rejoins_the_room() {
             protocol_version: 1,
             player: alice(),
             server_time: T0 + 3_100.0,
+            seeded_rooms: false,
         },
     );
     assert_eq!(
@@ -329,6 +331,7 @@ fn a_dropped_connection_rejoins_the_room() {
             protocol_version: 1,
             player: alice(),
             server_time: T0 + 1_000.0,
+            seeded_rooms: false,
         },
     );
     let fx = msg(

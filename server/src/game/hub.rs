@@ -751,6 +751,7 @@ impl GameHub {
                     max_players: MAX_PLAYERS as u32,
                     state: RoomPhase::Waiting,
                     round_secs: spec.round_secs,
+                    code: (!spec.private).then(|| user_code::display(&code)),
                 },
                 private: spec.private,
                 quick: spec.quick,

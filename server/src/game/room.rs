@@ -455,6 +455,8 @@ impl Room {
             max_players: MAX_PLAYERS as u32,
             state: self.phase(),
             round_secs: self.spec.round_secs,
+            // Public rooms are listed with their code, so it can be passed on.
+            code: (!self.spec.private).then(|| self.spec.code.clone()),
         };
         if self.published.as_ref() != Some(&summary) {
             self.hub.publish(&self.spec.id, summary.clone());

@@ -155,6 +155,7 @@ async fn session(
         protocol_version: PROTOCOL_VERSION,
         player: conn.player.clone(),
         server_time: conn.hub.clock().now(),
+        seeded_rooms: conn.hub.settings().allow_seeded_rooms,
     });
     // A player who dropped gets their seat, score and board straight back.
     conn.hub
