@@ -63,6 +63,22 @@ pub enum Command {
     Logout,
     /// Show the server, who is logged in and where the token is kept.
     Status,
+    /// Start the game straight in the room with this join code (logs in first if
+    /// needed).
+    Join {
+        /// The room's join code, `XXXX-XXXX` (case, dashes and spaces do not matter).
+        #[arg(value_name = "CODE", value_parser = parse_room_code)]
+        code: String,
+    },
+}
+
+fn parse_room_code(value: &str) -> Result<String, String> {
+    whack_shared::user_code::normalize(value).ok_or_else(|| {
+        format!(
+            "`{value}` is not a room code: a code is 8 letters like BCDF-GHJK (as the room \
+             screen shows it)"
+        )
+    })
 }
 
 fn parse_server(value: &str) -> Result<ServerUrl, String> {

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    init_logging(cli.command.is_none());
+    init_logging(matches!(cli.command, None | Some(Command::Join { .. })));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -81,7 +81,10 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Logout) => commands::logout::run(&cli.server, cli.insecure_storage).await,
         Some(Command::Status) => commands::status::run(&cli.server, cli.insecure_storage).await,
-        None => commands::play::run(&cli.server, cli.insecure_storage).await,
+        Some(Command::Join { code }) => {
+            commands::play::run(&cli.server, cli.insecure_storage, Some(code)).await
+        }
+        None => commands::play::run(&cli.server, cli.insecure_storage, None).await,
     };
     match result {
         Ok(code) => code,

@@ -364,7 +364,7 @@ mod tests {
                 };
                 last_arrival = arrival;
                 answered = arrival + down;
-                if s.after(Ok(outcome), at(answered)).unwrap().is_some() {
+                if matches!(s.after(Ok(outcome), at(answered)), Ok(Some(_))) {
                     let waited = answered - approved_at;
                     assert!(
                         waited <= INTERVAL + 1.0,

@@ -67,9 +67,10 @@ fn login_to_lobby_to_room_to_game_to_results_and_back() {
     );
     let fx = update(&mut s, T0 + 5_000.0, Action::Login(LoginEvent::Approved));
     assert!(matches!(s.screen, Screen::Lobby(_)));
-    assert_eq!(fx, vec![Effect::Connect, Effect::FetchMe]);
+    assert_eq!(fx, vec![Effect::Connect]);
 
-    // Lobby: welcomed, rooms listed, a room created.
+    // Lobby: welcomed (by a test server that takes seeds), stats asked for, rooms
+    // listed, a room created.
     let fx = msg(
         &mut s,
         T0 + 5_100.0,
@@ -77,10 +78,11 @@ fn login_to_lobby_to_room_to_game_to_results_and_back() {
             protocol_version: 1,
             player: alice(),
             server_time: T0 + 5_100.0,
-            seeded_rooms: false,
+            seeded_rooms: true,
         },
     );
     assert_eq!(s.conn, Conn::Online);
+    assert!(fx.contains(&Effect::FetchMe));
     assert!(fx.contains(&Effect::Send(ClientMsg::ListRooms)));
     assert!(
         fx.iter()

@@ -4,7 +4,7 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::hole_for_key;
 use crate::tui::layout;
 use crate::tui::state::{
-    Conn, CreateField, CreateForm, LobbyView, LoginPhase, Modal, Screen, State,
+    Conn, CreateField, CreateForm, LobbyView, LoginPhase, Modal, ROOMS_REFRESH_MS, Screen, State,
 };
 use crate::tui::update::{back_to_login, leave_room, quit, send, toast, whack};
 use crossterm::event::{
@@ -76,11 +76,25 @@ fn login_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
     }
 }
 
+/// What the lobby says to a key that needs the server while it is not connected.
+const OFFLINE: &str = "Not connected to the server — rooms come back when it does (r: retry now).";
+
 fn lobby_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
     let Screen::Lobby(lobby) = &mut state.screen else {
         return;
     };
     let rooms = state.rooms.len();
+    let needs_server = matches!(
+        (lobby.view, code),
+        (
+            LobbyView::Rooms,
+            KeyCode::Enter | KeyCode::Char('m' | 'c' | 'j')
+        )
+    );
+    if needs_server && state.conn != Conn::Online {
+        // Answered at once, rather than opening a form that cannot be sent.
+        return toast(state, OFFLINE, true);
+    }
     match (lobby.view, code) {
         (_, KeyCode::Char('q')) => quit(state, fx),
         (_, KeyCode::Char('o')) => state.modal = Some(Modal::ConfirmLogout),
@@ -91,21 +105,33 @@ fn lobby_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
             lobby.selected = (lobby.selected + 1).min(rooms.saturating_sub(1));
         }
         (LobbyView::Rooms, KeyCode::Enter) => {
-            let id = state.rooms.get(lobby.selected).map(|r| r.id.clone());
-            match id {
-                Some(room_id) => send(
-                    state,
-                    ClientMsg::JoinRoom {
-                        room_id: Some(room_id),
-                        code: None,
-                    },
-                    fx,
-                ),
-                None => toast(
-                    state,
-                    "No public rooms yet — press c to create one or m for quick match.",
-                    false,
-                ),
+            let room = state
+                .rooms
+                .get(lobby.selected)
+                .map(|r| (r.id.clone(), r.name.clone()));
+            match room {
+                Some((room_id, name)) => {
+                    send(
+                        state,
+                        ClientMsg::JoinRoom {
+                            room_id: Some(room_id),
+                            code: None,
+                        },
+                        fx,
+                    );
+                    // Said at once: the room screen follows when the server answers.
+                    toast(state, format!("Joining “{name}”…"), false);
+                }
+                None => {
+                    // The list may be behind the server: ask again now.
+                    send(state, ClientMsg::ListRooms, fx);
+                    state.next_rooms_at = state.now + ROOMS_REFRESH_MS;
+                    toast(
+                        state,
+                        "No public rooms yet — press c to create one or m for quick match.",
+                        false,
+                    );
+                }
             }
         }
         (LobbyView::Rooms, KeyCode::Char('m')) => send(state, ClientMsg::QuickMatch, fx),
@@ -133,10 +159,19 @@ fn lobby_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
 }
 
 fn room_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
+    let quick = state.room.as_ref().is_some_and(|r| r.quick);
     match code {
         KeyCode::Enter | KeyCode::Char('s') => {
+            // The server's rule: only the host starts, a quick match too (it also
+            // starts by itself); the footer offers exactly that.
             if state.is_host() {
                 send(state, ClientMsg::StartGame, fx);
+            } else if quick {
+                toast(
+                    state,
+                    "This quick match starts by itself in a moment.",
+                    false,
+                );
             } else {
                 toast(state, "Waiting for the host to start the round.", false);
             }
@@ -193,14 +228,17 @@ fn modal_key(state: &mut State, modal: Modal, key: KeyEvent, fx: &mut Vec<Effect
         Modal::JoinCode(mut text) => match code {
             KeyCode::Esc => {}
             KeyCode::Enter => match user_code::normalize(&text) {
-                Some(code) => send(
-                    state,
-                    ClientMsg::JoinRoom {
-                        room_id: None,
-                        code: Some(code.into()),
-                    },
-                    fx,
-                ),
+                Some(code) => {
+                    state.joining_code = Some(code.clone());
+                    send(
+                        state,
+                        ClientMsg::JoinRoom {
+                            room_id: None,
+                            code: Some(code.into()),
+                        },
+                        fx,
+                    );
+                }
                 None => {
                     if !text.is_empty() {
                         toast(state, "A join code is 8 letters, like BCDF-GHJK.", true);
@@ -235,6 +273,9 @@ fn modal_key(state: &mut State, modal: Modal, key: KeyEvent, fx: &mut Vec<Effect
 }
 
 fn create_key(state: &mut State, mut form: CreateForm, code: KeyCode, fx: &mut Vec<Effect>) {
+    // The seed field exists only on servers that take a seed (see `welcome`).
+    let seeded = state.seeded_rooms;
+    let skip = |f: CreateField| f == CreateField::Seed && !seeded;
     match (code, form.focus) {
         (KeyCode::Esc, _) => return,
         (KeyCode::Enter, _) => {
@@ -243,12 +284,22 @@ fn create_key(state: &mut State, mut form: CreateForm, code: KeyCode, fx: &mut V
                 name: (!name.is_empty()).then(|| name.to_owned()),
                 private: form.private,
                 round_secs: Some(form.round_secs),
-                seed: form.seed.parse().ok(),
+                seed: if seeded { form.seed.parse().ok() } else { None },
             };
             return send(state, msg, fx);
         }
-        (KeyCode::Tab | KeyCode::Down, _) => form.focus = form.focus.next(),
-        (KeyCode::BackTab | KeyCode::Up, _) => form.focus = form.focus.prev(),
+        (KeyCode::Tab | KeyCode::Down, _) => {
+            form.focus = form.focus.next();
+            if skip(form.focus) {
+                form.focus = form.focus.next();
+            }
+        }
+        (KeyCode::BackTab | KeyCode::Up, _) => {
+            form.focus = form.focus.prev();
+            if skip(form.focus) {
+                form.focus = form.focus.prev();
+            }
+        }
         (KeyCode::Backspace, CreateField::Name) => {
             form.name.pop();
         }

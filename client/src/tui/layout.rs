@@ -1,7 +1,7 @@
 //! Screen geometry, shared by drawing and by mouse hit-testing so a click always
 //! lands on what was drawn there.
 
-use crate::tui::state::{LobbyView, LoginPhase, Modal, Screen, State};
+use crate::tui::state::{Conn, LobbyView, LoginPhase, Modal, Screen, State};
 use crossterm::event::KeyCode;
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -99,7 +99,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
             _ => vec![hint(Char('q'), "q", "quit")],
         },
         Screen::Lobby(lobby) => match lobby.view {
-            LobbyView::Rooms => vec![
+            LobbyView::Rooms if state.conn == Conn::Online => vec![
                 hint(Enter, "Enter", "join"),
                 hint(Char('m'), "m", "quick match"),
                 hint(Char('c'), "c", "create"),
@@ -108,6 +108,19 @@ pub fn hints(state: &State) -> Vec<Hint> {
                 hint(Char('o'), "o", "logout"),
                 hint(Char('q'), "q", "quit"),
             ],
+            // Offline: nothing that needs the game connection is offered.
+            LobbyView::Rooms => {
+                let mut v = Vec::new();
+                if matches!(state.conn, Conn::Retrying { .. }) {
+                    v.push(hint(Char('r'), "r", "retry now"));
+                }
+                v.extend([
+                    hint(Char('l'), "l", "ranks"),
+                    hint(Char('o'), "o", "logout"),
+                    hint(Char('q'), "q", "quit"),
+                ]);
+                v
+            }
             LobbyView::Leaderboard => vec![
                 hint(Char('l'), "l", "rooms"),
                 hint(Char('r'), "r", "refresh"),
@@ -116,8 +129,14 @@ pub fn hints(state: &State) -> Vec<Hint> {
         },
         Screen::Room => {
             let mut v = Vec::new();
+            let quick = state.room.as_ref().is_some_and(|r| r.quick);
+            // As the server rules: the host may start, a quick match without waiting.
             if state.is_host() {
-                v.push(hint(Enter, "Enter", "start"));
+                v.push(hint(
+                    Enter,
+                    "Enter",
+                    if quick { "start now" } else { "start" },
+                ));
             }
             v.push(hint(Esc, "Esc", "leave"));
             v

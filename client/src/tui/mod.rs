@@ -18,8 +18,10 @@ pub mod theme;
 pub mod ui;
 pub mod update;
 
-pub use run::{TuiConfig, TuiError, run};
+pub use run::{Outcome, TuiConfig, TuiError, run};
 
+#[cfg(test)]
+mod first_hour_tests;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]

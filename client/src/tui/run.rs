@@ -23,6 +23,18 @@ pub struct TuiConfig {
     pub server: ServerUrl,
     /// Keep the refresh token in a plain file instead of the OS keyring.
     pub insecure_storage: bool,
+    /// A room to join as soon as the game is connected (`whack join CODE`).
+    pub join_code: Option<String>,
+}
+
+/// How the game ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The player quit once logged in.
+    Quit,
+    /// The player quit before any login worked (waiting, denied, expired, failed):
+    /// a failure, like a cancelled `whack login`.
+    NotLoggedIn,
 }
 
 /// Why the game could not run.
@@ -52,7 +64,7 @@ pub fn colour_allowed() -> bool {
 }
 
 /// Runs the game until the player quits. The terminal is restored on every exit path.
-pub async fn run(config: TuiConfig) -> Result<(), TuiError> {
+pub async fn run(config: TuiConfig) -> Result<Outcome, TuiError> {
     // The keyring is checked before anything else, while errors still print plainly.
     let storage = Storage::open(&config.server, config.insecure_storage).await?;
     let http = Http::new()?;
@@ -71,6 +83,7 @@ pub async fn run(config: TuiConfig) -> Result<(), TuiError> {
     if tokens.storage().is_insecure() {
         state.insecure_storage = Some(tokens.storage().describe());
     }
+    state.join_code.clone_from(&config.join_code);
     let mut runtime = Runtime {
         tx,
         tokens,
@@ -99,7 +112,7 @@ impl Runtime {
         guard: &mut TerminalGuard,
         mut state: State,
         mut rx: mpsc::UnboundedReceiver<Action>,
-    ) -> Result<(), TuiError> {
+    ) -> Result<Outcome, TuiError> {
         self.perform(Effect::CheckLogin, &state);
         guard.terminal.draw(|f| ui::draw(f, &state))?;
         loop {
@@ -113,7 +126,9 @@ impl Runtime {
                 }
                 None => rx.recv().await,
             };
-            let Some(action) = action else { return Ok(()) };
+            let Some(action) = action else {
+                return Ok(Outcome::Quit);
+            };
             let mut batch = vec![action];
             while let Ok(more) = rx.try_recv() {
                 batch.push(more);
@@ -131,7 +146,11 @@ impl Runtime {
                 }
             }
             if state.quit {
-                return Ok(());
+                return Ok(if state.login_unfinished() {
+                    Outcome::NotLoggedIn
+                } else {
+                    Outcome::Quit
+                });
             }
             // Only when something visible changed; ratatui then writes only the
             // cells that differ from the previous frame.

@@ -15,6 +15,9 @@ pub const IDLE_PING_EVERY_MS: Millis = 5_000.0;
 pub const FLASH_MS: Millis = 450.0;
 /// How long a toast stays up, in milliseconds.
 pub const TOAST_MS: Millis = 4_000.0;
+/// How long news the player must not miss stays up (a room that ended, a wrong
+/// code given on the command line), in milliseconds.
+pub const NOTICE_MS: Millis = 12_000.0;
 /// A whack the server never answered is forgotten after this long (it was rate limited).
 pub const PENDING_WHACK_MS: Millis = 2_000.0;
 
@@ -63,6 +66,15 @@ pub struct State {
     pub quit: bool,
     /// Where the login is kept when that is not the OS keyring (a warning to show).
     pub insecure_storage: Option<String>,
+    /// Whether the server lets `create_room` fix the seed (from `welcome`).
+    pub seeded_rooms: bool,
+    /// Set by the server's `shutdown` notice until the next `welcome`: rooms are
+    /// gone, so no seat is waiting.
+    pub going_away: bool,
+    /// A room code to join once connected (`whack join CODE`), canonical letters.
+    pub join_code: Option<String>,
+    /// The code of a `join_room` by code not answered yet, to word a refusal.
+    pub joining_code: Option<String>,
 }
 
 /// The main screens.
@@ -342,7 +354,17 @@ impl State {
             next_rooms_at: now,
             quit: false,
             insecure_storage: None,
+            seeded_rooms: false,
+            going_away: false,
+            join_code: None,
+            joining_code: None,
         }
+    }
+
+    /// Whether quitting now leaves the player without a working login (the login
+    /// screen: still waiting, denied, expired or failed): the process then exits 1.
+    pub fn login_unfinished(&self) -> bool {
+        matches!(self.screen, Screen::Login(_))
     }
 
     /// The server's clock now, as far as we can tell.

@@ -7,13 +7,14 @@ use crate::tui::effect::Effect;
 use crate::tui::input;
 use crate::tui::state::{
     Conn, FLASH_MS, Flash, FlashKind, Game, IDLE_PING_EVERY_MS, Lobby, LobbyView, LoginPhase,
-    PENDING_WHACK_MS, PING_EVERY_MS, Pending, Qr, ROOMS_REFRESH_MS, Results, Screen, State,
-    TOAST_MS, Toast,
+    NOTICE_MS, PENDING_WHACK_MS, PING_EVERY_MS, Pending, Qr, ROOMS_REFRESH_MS, Results, Screen,
+    State, TOAST_MS, Toast,
 };
 use whack_shared::protocol::{
     ClientMsg, Millis, MoleDownReason, MoleKind, MoleView, RoomPhase, RoomView, ScoreReason,
     ServerMsg,
 };
+use whack_shared::user_code;
 
 /// Applies one action at local time `now` and returns what the runtime must do.
 pub fn update(state: &mut State, now: Millis, action: Action) -> Vec<Effect> {
@@ -38,11 +39,23 @@ pub fn update(state: &mut State, now: Millis, action: Action) -> Vec<Effect> {
 
 /// Shows a message at the bottom for a few seconds.
 pub fn toast(state: &mut State, text: impl Into<String>, error: bool) {
+    toast_for(state, text, error, TOAST_MS);
+}
+
+/// Shows a message at the bottom for `ms` milliseconds.
+pub fn toast_for(state: &mut State, text: impl Into<String>, error: bool, ms: Millis) {
     state.toast = Some(Toast {
         text: text.into(),
         error,
-        until: state.now + TOAST_MS,
+        until: state.now + ms,
     });
+}
+
+/// Drops an error message that something which just worked has made untrue.
+fn clear_error(state: &mut State) {
+    if state.toast.as_ref().is_some_and(|t| t.error) {
+        state.toast = None;
+    }
 }
 
 /// Asks the runtime to exit.
@@ -107,12 +120,12 @@ fn timers(state: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Goes to the lobby after a successful login.
+/// Goes to the lobby after a successful login; the stats come with the connection
+/// (see `welcome`), so a server that is not up yet cannot leave them unloaded.
 fn enter_lobby(state: &mut State, fx: &mut Vec<Effect>) {
     state.screen = Screen::Lobby(Lobby::default());
     state.conn = Conn::Connecting(1);
     fx.push(Effect::Connect);
-    fx.push(Effect::FetchMe);
 }
 
 fn login(state: &mut State, event: LoginEvent, fx: &mut Vec<Effect>) {
@@ -178,6 +191,11 @@ fn net(state: &mut State, event: NetEvent, fx: &mut Vec<Effect>) {
             reason,
             retry_in_ms,
         } => {
+            let reason = if state.going_away {
+                "the server shut down; waiting for it to come back".to_owned()
+            } else {
+                reason
+            };
             state.conn = Conn::Retrying {
                 reason,
                 retry_at: state.now + retry_in_ms,
@@ -199,12 +217,21 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
         ServerMsg::Welcome {
             player,
             server_time,
+            seeded_rooms,
             ..
         } => {
             state.player = Some(player);
             state.conn = Conn::Online;
+            state.seeded_rooms = seeded_rooms;
+            state.going_away = false;
             state.clock_offset = server_time - state.now;
             state.next_ping_at = state.now;
+            // Whatever HTTP said while the server was away (stats that never loaded,
+            // a leaderboard shown as loading) is asked again on every (re)connect.
+            fx.push(Effect::FetchMe);
+            if matches!(&state.screen, Screen::Lobby(l) if l.view == LobbyView::Leaderboard) {
+                fx.push(Effect::FetchLeaderboard);
+            }
             if let Some(room) = &state.room {
                 // Back after a drop: take our seat again if the room still exists.
                 let room_id = Some(room.id.clone());
@@ -214,6 +241,14 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 }));
                 state.rejoining = true;
             } else {
+                if let Some(code) = state.join_code.take() {
+                    // `whack join CODE`: straight into that room.
+                    fx.push(Effect::Send(ClientMsg::JoinRoom {
+                        room_id: None,
+                        code: Some(code.clone().into()),
+                    }));
+                    state.joining_code = Some(code);
+                }
                 fx.push(Effect::Send(ClientMsg::ListRooms));
                 state.next_rooms_at = state.now + ROOMS_REFRESH_MS;
             }
@@ -226,6 +261,12 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
         }
         ServerMsg::RoomState { room } => {
             state.rejoining = false;
+            state.joining_code = None;
+            if state.room.as_ref().is_none_or(|r| r.id != room.id) {
+                // In a room now: a refusal shown from before ("no such room" for a
+                // mistyped code) is no longer true.
+                clear_error(state);
+            }
             apply_room(state, room);
         }
         ServerMsg::Countdown { starts_at } => {
@@ -310,7 +351,7 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
             state.clock_offset = server_time - (t + state.now) / 2.0;
         }
         ServerMsg::ReauthOk { .. } => {}
-        ServerMsg::Shutdown { message } => toast(state, message, true),
+        ServerMsg::Shutdown { message } => shutdown(state, message),
         ServerMsg::Error { code, message } => {
             if code == "seat_moved" {
                 // This player took their seat to another connection (another
@@ -326,12 +367,49 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 state.screen = Screen::Lobby(Lobby::default());
                 fx.push(Effect::Send(ClientMsg::ListRooms));
                 toast(state, "Reconnected — your room no longer exists.", true);
+            } else if let Some(typed) = state.joining_code.take()
+                && code == "no_such_room"
+            {
+                toast_for(
+                    state,
+                    format!(
+                        "No room has the code {}. Check it with whoever gave it to you: \
+                         a code ends when its room closes.",
+                        user_code::display(&typed)
+                    ),
+                    true,
+                    NOTICE_MS,
+                );
             } else {
                 tracing::debug!(%code, "server refused a request");
                 toast(state, message, true);
             }
         }
     }
+}
+
+/// The server is going away: rooms live in its memory, so the player's room ends
+/// now. Said plainly, and no seat is promised on the way back.
+fn shutdown(state: &mut State, message: String) {
+    state.going_away = true;
+    state.rejoining = false;
+    let Some(room) = state.room.take() else {
+        return toast_for(state, format!("Server: {message}"), true, NOTICE_MS);
+    };
+    if !matches!(state.screen, Screen::Results(_)) {
+        // Results stay readable: a round that ended was recorded before the shutdown.
+        state.screen = Screen::Lobby(Lobby::default());
+    }
+    state.modal = None;
+    toast_for(
+        state,
+        format!(
+            "The server is shutting down, so room “{}” has ended. Server: {message}",
+            room.name
+        ),
+        true,
+        NOTICE_MS,
+    );
 }
 
 /// Takes a new room snapshot and moves to the screen its phase calls for.

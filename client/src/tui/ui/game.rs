@@ -50,10 +50,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, game: &Game, theme
     } else if state.conn != Conn::Online {
         let rect = centered(parts.board, 44, 5);
         frame.render_widget(Clear, rect);
+        // A seat is kept for a dropped player, not through a server shutdown.
+        let promise = if state.going_away {
+            "the server shut down: this round has ended"
+        } else {
+            "your seat and score are kept for 30 s"
+        };
         frame.render_widget(
             Paragraph::new(vec![
                 Line::styled("⟳ Reconnecting…", theme.accent()),
-                Line::from("your seat and score are kept for 30 s"),
+                Line::from(promise),
             ])
             .alignment(Alignment::Center)
             .block(Block::bordered().border_type(BorderType::Double)),

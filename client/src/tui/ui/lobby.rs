@@ -2,13 +2,14 @@
 
 use super::fit;
 use crate::tui::layout::{self, lobby_scroll};
-use crate::tui::state::{Lobby, LobbyView, State};
+use crate::tui::state::{Conn, Lobby, LobbyView, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 use whack_shared::protocol::RoomPhase;
+use whack_shared::user_code;
 
 /// Draws the lobby in `area`.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, lobby: &Lobby, theme: Theme) {
@@ -78,20 +79,36 @@ pub fn phase_label(phase: RoomPhase) -> &'static str {
 }
 
 fn rooms(frame: &mut Frame<'_>, area: Rect, state: &State, lobby: &Lobby, theme: Theme) {
-    let title = format!(" Public rooms ({}) ", state.rooms.len());
-    if state.rooms.is_empty() {
-        let lines = vec![
-            Line::default(),
-            Line::from("No public rooms right now."),
-            Line::default(),
-            Line::from(vec![
-                Span::raw("Press "),
-                Span::styled(" m ", theme.key()),
-                Span::raw(" for a quick match, or "),
-                Span::styled(" c ", theme.key()),
-                Span::raw(" to create a room."),
-            ]),
-        ];
+    let online = state.conn == Conn::Online;
+    let title = if online {
+        format!(" Public rooms ({}) ", state.rooms.len())
+    } else {
+        " Public rooms ".to_owned()
+    };
+    if state.rooms.is_empty() || !online {
+        let lines = if online {
+            vec![
+                Line::default(),
+                Line::from("No public rooms right now."),
+                Line::default(),
+                Line::from(vec![
+                    Span::raw("Press "),
+                    Span::styled(" m ", theme.key()),
+                    Span::raw(" for a quick match, or "),
+                    Span::styled(" c ", theme.key()),
+                    Span::raw(" to create a room."),
+                ]),
+            ]
+        } else {
+            // What the server listed before is not known to be true any more, and
+            // nothing that needs the server can be done: say so, offer nothing.
+            vec![
+                Line::default(),
+                Line::styled("Not connected to the server.", theme.accent()),
+                Line::default(),
+                Line::from("The rooms come back as soon as the connection does."),
+            ]
+        };
         frame.render_widget(
             Paragraph::new(lines)
                 .block(block(title, theme))
@@ -117,8 +134,10 @@ fn rooms(frame: &mut Frame<'_>, area: Rect, state: &State, lobby: &Lobby, theme:
                 ratatui::style::Style::new()
             };
             let full = r.players >= r.max_players;
+            let code = r.code.as_deref().and_then(user_code::normalize);
             Row::new(vec![
                 Cell::from(format!("{mark}{}", r.name)),
+                Cell::from(code.map(|c| user_code::display(&c)).unwrap_or_default()),
                 Cell::from(format!(
                     "{}/{}{}",
                     r.players,
@@ -130,11 +149,12 @@ fn rooms(frame: &mut Frame<'_>, area: Rect, state: &State, lobby: &Lobby, theme:
             ])
             .style(style)
         });
-    let header = Row::new(vec!["  Room", "Players", "State", "Round"]).style(theme.dim());
+    let header = Row::new(vec!["  Room", "Code", "Players", "State", "Round"]).style(theme.dim());
     let table = Table::new(
         rows,
         [
             Constraint::Min(12),
+            Constraint::Length(9),
             Constraint::Length(10),
             Constraint::Length(9),
             Constraint::Length(6),

@@ -38,8 +38,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, phase: &LoginPhase
             vec![
                 Line::from("The request was denied in the browser."),
                 Line::from("If that was not you, nothing was signed in."),
-                Line::default(),
-                Line::from("Press Enter for a new code, or q to quit."),
             ],
         ),
         LoginPhase::Expired => message(
@@ -47,23 +45,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, phase: &LoginPhase
             area,
             theme,
             Line::styled("⌛ The code expired", theme.accent()),
-            vec![
-                Line::from("Nobody approved it in time."),
-                Line::default(),
-                Line::from("Press Enter for a new code, or q to quit."),
-            ],
+            vec![Line::from("Nobody approved it in time.")],
         ),
         LoginPhase::ServerDown(detail) => message(
             frame,
             area,
             theme,
             Line::styled("✘ Cannot reach the server", theme.bad()),
+            // The detail names the server and what to check; the footer has the keys.
             vec![
-                Line::from(format!("Server: {}", state.server)),
-                Line::styled(detail.clone(), theme.dim()),
-                Line::default(),
-                Line::from("Is whack-server running there? Check --server / WHACK_SERVER."),
-                Line::from("Press Enter to try again, or q to quit."),
+                Line::from(detail.clone()),
+                Line::styled("(--server / WHACK_SERVER)", theme.dim()),
             ],
         ),
         LoginPhase::Failed(detail) => message(
@@ -71,11 +63,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, phase: &LoginPhase
             area,
             theme,
             Line::styled("✘ Sign-in failed", theme.bad()),
-            vec![
-                Line::from(detail.clone()),
-                Line::default(),
-                Line::from("Press Enter to try again, or q to quit."),
-            ],
+            vec![Line::from(detail.clone())],
         ),
     }
 }
@@ -110,7 +98,7 @@ const TEXT_W: u16 = 58;
 /// Fewest columns the instructions need next to a QR code.
 const MIN_TEXT_W: u16 = 44;
 /// Rows the instructions take.
-const TEXT_H: u16 = 15;
+const TEXT_H: u16 = 17;
 
 /// Light modules around the code; scanners need a light quiet zone, and the
 /// terminal's own background is usually dark.
@@ -150,7 +138,8 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
         ),
         None => Line::styled("   (opening your browser…)", theme.dim()),
     });
-    lines.push(Line::from("2. Check that it shows this code:"));
+    // The bare page asks for the code; the link the browser opened has it filled in.
+    lines.push(Line::from("2. Enter this code there if it asks:"));
     if big {
         lines.push(Line::default());
         for row in bigtext::render(&p.user_code) {
@@ -172,6 +161,9 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
         ));
     }
     lines.push(Line::from("3. Approve there with your passkey."));
+    // The full link as text too, not only inside the QR code: to copy or click.
+    lines.push(Line::styled("Link with the code filled in:", theme.dim()));
+    lines.push(Line::styled(p.uri_complete.clone(), theme.accent()));
     lines.push(Line::default());
     let left = (p.expires_at - state.now).max(0.0);
     lines.push(Line::from(vec![

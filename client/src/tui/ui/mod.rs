@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     chrome::status(frame, bands.status, state, theme);
     chrome::footer(frame, bands.footer, state, theme);
     if let Some(modal) = &state.modal {
-        overlay::modal(frame, bands.body, modal, theme);
+        overlay::modal(frame, bands.body, modal, state.seeded_rooms, theme);
     }
     if state.help {
         overlay::help(frame, bands.body, state, theme);

@@ -32,8 +32,8 @@ fn dialog(
     );
 }
 
-/// Draws a dialog.
-pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, theme: Theme) {
+/// Draws a dialog; `seeded` shows the create form's seed field (servers that take one).
+pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, seeded: bool, theme: Theme) {
     match modal {
         Modal::Create(form) => {
             let field = |f: CreateField, label: &str, value: String, help: &str| {
@@ -65,7 +65,7 @@ pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, theme: Theme) {
             } else {
                 form.seed.clone()
             };
-            let lines = vec![
+            let mut lines = vec![
                 field(CreateField::Name, "Name", name, ""),
                 field(
                     CreateField::Private,
@@ -84,8 +84,10 @@ pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, theme: Theme) {
                     format!("◀ {} s ▶", form.round_secs),
                     "← →",
                 ),
-                field(CreateField::Seed, "Seed", seed, "test servers only"),
             ];
+            if seeded {
+                lines.push(field(CreateField::Seed, "Seed", seed, "test servers only"));
+            }
             dialog(frame, area, "Create a room", lines, 58, theme);
         }
         Modal::JoinCode(code) => {

@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use whack_shared::protocol::{MAX_PLAYERS, RoomPhase};
+use whack_shared::user_code;
 
 /// Draws the waiting room in `area`.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
@@ -28,12 +29,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
         Span::raw(format!("rounds of {} s", room.round_secs)),
     ]));
     if let Some(code) = &room.code {
+        // Shown like a login code whatever the server's spelling.
+        let code =
+            user_code::normalize(code).map_or_else(|| code.clone(), |c| user_code::display(&c));
         lines.push(Line::default());
         lines.push(Line::from(vec![
             Span::raw("Join code: "),
             Span::styled(format!(" {code} "), theme.key()),
-            Span::styled("  (friends press j in the lobby)", theme.dim()),
         ]));
+        lines.push(Line::styled(
+            format!("  friends press j in the lobby, or run: whack join {code}"),
+            theme.dim(),
+        ));
     }
     lines.push(Line::default());
     lines.push(Line::styled(
@@ -71,8 +78,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
             format!("Round over. Waiting for {host_name} to start another…"),
             theme.dim(),
         )
+    } else if room.quick && state.is_host() {
+        Line::from(vec![
+            Span::raw("Quick match: starts by itself soon, or press "),
+            Span::styled(" Enter ", theme.key()),
+            Span::raw(" now."),
+        ])
     } else if room.quick {
-        Line::styled("Quick match: the round starts by itself.", theme.dim())
+        Line::styled(
+            "Quick match: the round starts by itself in a moment.",
+            theme.dim(),
+        )
     } else if state.is_host() {
         Line::from(vec![
             Span::raw("You are the host. Press "),
