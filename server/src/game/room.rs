@@ -467,8 +467,16 @@ impl Room {
     fn view(&self) -> RoomView {
         let connected = |id: &str| self.seat(id).is_some_and(|s| s.link.is_some());
         let mut players: Vec<PlayerView> = Vec::with_capacity(self.seats.len());
+        // During a round everyone in it stays listed (their score counts, and
+        // they may still come back to it); once it is over, only the seated are,
+        // or a player who went back to the lobby would show as "away" until the
+        // next round.
+        let in_round = self.in_round();
         if let Some(game) = &self.game {
-            players.extend(game.players().map(|p| PlayerView {
+            let listed = game
+                .players()
+                .filter(|p| in_round || self.seat(&p.id).is_some());
+            players.extend(listed.map(|p| PlayerView {
                 id: p.id.clone(),
                 name: p.name.clone(),
                 score: p.score,

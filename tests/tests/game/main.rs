@@ -7,6 +7,7 @@ mod auth;
 mod bad_frames;
 mod connections;
 mod heartbeat;
+mod leaving;
 mod play;
 mod quick;
 mod reconnect;
