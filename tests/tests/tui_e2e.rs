@@ -10,8 +10,9 @@ use anyhow::{Context, Result, bail, ensure};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use whack_shared::api::Leaderboard;
+use whack_shared::protocol::{ClientMsg, ServerMsg};
 use whack_tests::keyring::KeyringBus;
-use whack_tests::{TestServer, passkey};
+use whack_tests::{TestServer, passkey, ws};
 
 const COLS: u16 = 100;
 const ROWS: u16 = 30;
@@ -127,6 +128,11 @@ struct Player {
 
 impl Player {
     fn start(tmux: &Tmux, session: &str, server: &str) -> Result<Self> {
+        Self::start_with(tmux, session, server, &[])
+    }
+
+    /// `whack ARGS…` (e.g. `join CODE`) instead of plain `whack`.
+    fn start_with(tmux: &Tmux, session: &str, server: &str, args: &[&str]) -> Result<Self> {
         let home = tempfile::Builder::new().prefix("whack-tui-").tempdir()?;
         for dir in ["run", ".config", ".local/share"] {
             std::fs::create_dir_all(home.path().join(dir))?;
@@ -142,8 +148,9 @@ impl Player {
         std::fs::write(
             &script,
             format!(
-                "'{bin}' 2>'{h}/stderr.log'\necho $? > '{h}/exit-status'\n",
+                "'{bin}'{args} 2>'{h}/stderr.log'\necho $? > '{h}/exit-status'\n",
                 bin = whack_tests::bin_path("whack").display(),
+                args = args.iter().map(|a| format!(" '{a}'")).collect::<String>(),
             ),
         )?;
         let command = format!(
@@ -616,5 +623,95 @@ async fn long_session(tmux: &Tmux, server: &mut TestServer, carol: &Player) -> R
         modes.trim() == "0 0" && code == 0,
         "terminal not restored (alternate, mouse): {modes}; exit status {code}"
     );
+    Ok(())
+}
+
+/// A newcomer's first hour, with real processes: quitting at the login screen
+/// exits 1; `whack join CODE` lands straight in a friend's private room (after
+/// logging in); a mistyped code is named in the lobby; and when the server is
+/// stopped (SIGTERM, as Ctrl-C would) the player reads that the server is shutting
+/// down and the room has ended, instead of a promise of a kept seat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whack_join_code_lands_in_the_room_and_a_shutdown_says_it_ended() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let mut server = TestServer::start().await?;
+    let tmux = Tmux::new("join");
+    let result = first_hour(&tmux, &mut server).await;
+    if let Err(e) = &result {
+        for session in ["quitter", "dan", "erin"] {
+            let screen = tmux.screen(session).unwrap_or_default();
+            eprintln!("--- {session} screen ---\n{screen}");
+        }
+        eprintln!("--- server log ---\n{}\n{e:#}", server.logs());
+    }
+    result
+}
+
+async fn first_hour(tmux: &Tmux, server: &mut TestServer) -> Result<()> {
+    let long = Duration::from_secs(30);
+    let url = server.url();
+
+    // Quitting before the login worked is a failure, like a cancelled `whack login`.
+    let quitter = Player::start(tmux, "quitter", &url)?;
+    tmux.wait_until("quitter", long, |s| user_code(s).is_some())?;
+    tmux.keys("quitter", &["q"])?;
+    let code = quitter.wait_exit(long)?;
+    ensure!(code == 1, "quit at the login screen exited {code}");
+
+    // A friend (a plain WebSocket client) opens a private room and passes on its code.
+    let (tokens, _) = passkey::login_new_player(&url, "hank").await?;
+    let mut hank = ws::connect(&server.ws_url(), tokens.access_token.expose()).await?;
+    hank.send(&ClientMsg::CreateRoom {
+        name: Some("hank's hole".into()),
+        private: true,
+        round_secs: None,
+        seed: None,
+    })
+    .await?;
+    let room = hank
+        .wait_for(long, |m| matches!(m, ServerMsg::RoomState { .. }))
+        .await?;
+    let ServerMsg::RoomState { room } = room else {
+        bail!("no room_state")
+    };
+    let room_code = room.code.context("the room has no code")?;
+
+    let dan = Player::start_with(tmux, "dan", &url, &["join", &room_code.to_lowercase()])?;
+    let erin = Player::start_with(tmux, "erin", &url, &["join", "BCDF-GHJX"])?;
+    for (p, name) in [(&dan, "dan"), (&erin, "erin")] {
+        let screen = tmux.wait_until(&p.session, long, |s| user_code(s).is_some())?;
+        let code = user_code(&screen).context("no code")?;
+        passkey::approve_new_player(&url, &code, name).await?;
+    }
+    let screen = tmux.wait_for(&dan.session, "hank's hole", long)?;
+    for expected in ["Private room", &room_code, "hank", "dan (you)"] {
+        ensure!(screen.contains(expected), "{expected:?} not on:\n{screen}");
+    }
+    let screen = tmux.wait_for(&erin.session, "No room has the code BCDF-GHJX", long)?;
+    ensure!(
+        screen.contains("Public rooms"),
+        "erin is in the lobby:\n{screen}"
+    );
+
+    // The server is stopped while dan sits in the room.
+    server.terminate().await?;
+    let screen = tmux.wait_for(&dan.session, "has ended", long)?;
+    ensure!(
+        screen.contains("shutting down") && screen.contains("hank's hole"),
+        "the shutdown notice names the room:\n{screen}"
+    );
+    ensure!(!screen.contains("kept for 30 s"), "{screen}");
+    let screen = tmux.wait_for(&dan.session, "the server shut down", long)?;
+    ensure!(
+        screen.contains("Public rooms"),
+        "back in the lobby:\n{screen}"
+    );
+    for p in [&dan, &erin] {
+        tmux.keys(&p.session, &["C-c"])?;
+        let code = p.wait_exit(long)?;
+        ensure!(code == 0, "{}: exit {code} after playing", p.session);
+    }
     Ok(())
 }
