@@ -10,7 +10,7 @@
 //! does not know about.
 
 use super::clock::GameClock;
-use super::link::{CloseSignal, ConnLink};
+use super::link::{CloseSignal, ConnLink, encode};
 use super::metrics::{GameMetrics, inc};
 use super::room::{self, RoomCmd, RoomSpec};
 use super::room_error::RoomError;
@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::{Notify, OwnedMutexGuard, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedMutexGuard, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use whack_shared::protocol::{
     DEFAULT_ROUND_SECS, MAX_PLAYERS, MAX_ROUND_SECS, MIN_ROUND_SECS, PlayerRef, RoomPhase,
@@ -45,6 +45,9 @@ const PURGE_EVERY: Duration = Duration::from_secs(60);
 /// Quick-match rooms tried before opening a new one (each may fill or start
 /// between being seen and being joined).
 const QUICK_TRIES: usize = 4;
+/// Least time between two unasked `rooms` pushes to the lobby: changes in
+/// between (a round's phases, players coming and going) go out together.
+const ROOMS_PUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// What `create_room` asked for.
 #[derive(Debug, Clone, Default)]
@@ -81,6 +84,9 @@ struct RoomEntry {
 struct ConnEntry {
     sid: String,
     close: Arc<CloseSignal>,
+    /// Set once the connection asked for `list_rooms`: it is then sent the list
+    /// whenever it changes, while it holds no seat.
+    watcher: Option<ConnLink>,
 }
 
 /// Where a player's one seat is, and which connection plays it.
@@ -127,6 +133,13 @@ impl Registry {
 
     fn seat(&self, player_id: &str) -> Option<&Seat> {
         self.players.get(player_id)?.seat.as_ref()
+    }
+
+    /// The public rooms, oldest first.
+    fn public_rooms(&self) -> Vec<RoomSummary> {
+        let mut rooms: Vec<_> = self.rooms.values().filter(|r| !r.private).collect();
+        rooms.sort_by_key(|r| r.opened);
+        rooms.into_iter().map(|r| r.summary.clone()).collect()
     }
 }
 
@@ -176,6 +189,8 @@ pub(super) struct Hub {
     next_conn: AtomicU64,
     shutting_down: AtomicBool,
     conns_changed: Notify,
+    /// Bumped when the public list changes; the lobby pusher waits on it.
+    rooms_changed: watch::Sender<()>,
 }
 
 /// The game side of the server: cheap to clone.
@@ -263,7 +278,12 @@ impl GameHub {
             next_conn: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
             conns_changed: Notify::new(),
+            rooms_changed: watch::Sender::new(()),
         });
+        tokio::spawn(push_rooms(
+            Arc::downgrade(&hub),
+            hub.rooms_changed.subscribe(),
+        ));
         tokio::spawn(watch_revocations(
             Arc::downgrade(&hub),
             revocations.subscribe(),
@@ -329,6 +349,7 @@ impl GameHub {
                 ConnEntry {
                     sid: sid.to_owned(),
                     close: Arc::clone(&close),
+                    watcher: None,
                 },
             );
         }
@@ -362,10 +383,15 @@ impl GameHub {
 
     /// The public rooms, oldest first.
     pub fn list_rooms(&self) -> Vec<RoomSummary> {
-        let registry = self.hub.registry();
-        let mut rooms: Vec<_> = registry.rooms.values().filter(|r| !r.private).collect();
-        rooms.sort_by_key(|r| r.opened);
-        rooms.into_iter().map(|r| r.summary.clone()).collect()
+        self.hub.registry().public_rooms()
+    }
+
+    /// `link` asked for the list: from now on it is sent the list again each
+    /// time it changes, whenever it is not in a room (see [`ROOMS_PUSH_EVERY`]).
+    pub fn watch_rooms(&self, link: &ConnLink) {
+        if let Some(entry) = self.hub.registry().conns.get_mut(&link.id) {
+            entry.watcher.get_or_insert_with(|| link.clone());
+        }
     }
 
     /// Rooms open now, public and private.
@@ -800,8 +826,40 @@ impl Hub {
 
     /// A room's new summary for the list.
     pub(super) fn publish(&self, id: &str, summary: RoomSummary) {
-        if let Some(entry) = self.registry().rooms.get_mut(id) {
+        if let Some(entry) = self.registry().rooms.get_mut(id)
+            && entry.summary != summary
+        {
             entry.summary = summary;
+            if !entry.private {
+                self.rooms_changed.send_replace(());
+            }
+        }
+    }
+
+    /// Sends the public list to every connection that watches it from the lobby.
+    fn push_rooms(&self) {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return;
+        }
+        let (rooms, lobby) = {
+            let registry = self.registry();
+            let lobby: Vec<ConnLink> = registry
+                .conns
+                .values()
+                .filter_map(|c| c.watcher.as_ref())
+                .filter(|link| link.seat.with(|room| room.is_none()))
+                .cloned()
+                .collect();
+            if lobby.is_empty() {
+                return;
+            }
+            (registry.public_rooms(), lobby)
+        };
+        let Some(frame) = encode(&ServerMsg::Rooms { rooms }) else {
+            return;
+        };
+        for link in lobby {
+            link.send(&frame);
         }
     }
 
@@ -840,6 +898,9 @@ impl Hub {
         if let Some(entry) = registry.rooms.remove(id) {
             registry.codes.remove(&entry.code);
             self.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
+            if !entry.private {
+                self.rooms_changed.send_replace(());
+            }
         }
         let mut gone = Vec::new();
         for (player_id, entry) in &mut registry.players {
@@ -884,6 +945,17 @@ async fn watch_revocations(hub: Weak<Hub>, mut revoked: broadcast::Receiver<Stri
             Err(broadcast::error::RecvError::Lagged(_)) => hub.kick_all_revoked(),
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// Pushes the public list to the lobby when it changes, at most once per
+/// [`ROOMS_PUSH_EVERY`]; ends with the hub (its sender goes with it).
+async fn push_rooms(hub: Weak<Hub>, mut changed: watch::Receiver<()>) {
+    while changed.changed().await.is_ok() {
+        let Some(strong) = hub.upgrade() else { return };
+        strong.push_rooms();
+        drop(strong);
+        tokio::time::sleep(ROOMS_PUSH_EVERY).await;
     }
 }
 

@@ -567,3 +567,77 @@ async fn sockets_per_player_and_rooms_are_capped() -> TestResult {
     open(&hub, &mut ann).await?;
     Ok(())
 }
+
+/// Every `rooms` pushed to `p` within `within`, with nothing asked.
+async fn pushes(p: &mut Peer, within: Duration) -> Vec<Vec<whack_shared::protocol::RoomSummary>> {
+    let until = tokio::time::Instant::now() + within;
+    let mut seen = Vec::new();
+    while let Ok(Some(out)) = tokio::time::timeout_at(until, p.rx.recv()).await {
+        if let Out::Text(text) = out
+            && let Ok(ServerMsg::Rooms { rooms }) = serde_json::from_str(&text)
+        {
+            seen.push(rooms);
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_lobby_is_pushed_public_changes_coalesced_and_seated_watchers_none() -> TestResult {
+    let Fixture { hub, .. } = fixture(GameSettings::default())?;
+    let registration = hub.register("sid-w", "p-Watcher")?;
+    let mut watcher = peer(registration.id, "Watcher");
+    hub.watch_rooms(&watcher.link);
+
+    // A private room is nobody's business.
+    let mut pat = peer(100, "Pat");
+    let private = CreateRoom {
+        private: true,
+        ..CreateRoom::default()
+    };
+    hub.create_room(private, pat.player.clone(), pat.link.clone())
+        .await?;
+    pat.room().await;
+    assert!(
+        pushes(&mut watcher, Duration::from_millis(400))
+            .await
+            .is_empty()
+    );
+
+    // Seven players piling into a public room: a few pushes, the last one current.
+    let mut ann = peer(101, "Ann");
+    let (handle, _) = open(&hub, &mut ann).await?;
+    for i in 2..MAX_PLAYERS as u64 {
+        let p = peer(100 + i, &format!("P{i}"));
+        hub.join(Some(&handle.id), None, p.player.clone(), p.link.clone())
+            .await?;
+    }
+    let seen = pushes(&mut watcher, Duration::from_secs(1)).await;
+    assert!(
+        (1..=3).contains(&seen.len()),
+        "pushes are coalesced: {seen:?}"
+    );
+    let last = seen.last().ok_or("no push")?;
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert_eq!(last[0].players, MAX_PLAYERS as u32 - 1);
+
+    // Seated, the watcher hears of its room, not of the list.
+    hub.join(
+        Some(&handle.id),
+        None,
+        watcher.player.clone(),
+        watcher.link.clone(),
+    )
+    .await?;
+    // (A push racing the join itself may still go out; the seat is recorded
+    // once the room has taken the watcher in.)
+    pushes(&mut watcher, Duration::from_millis(400)).await;
+    hub.leave(&ann.player.id, &ann.link).await?;
+    assert!(
+        pushes(&mut watcher, Duration::from_millis(400))
+            .await
+            .is_empty()
+    );
+    drop(registration);
+    Ok(())
+}

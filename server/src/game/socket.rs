@@ -389,6 +389,8 @@ impl Conn {
                 }
             }
             ClientMsg::ListRooms => {
+                // A lobby: kept up to date from now on, so counts do not lag.
+                self.hub.watch_rooms(&self.link);
                 self.link.send_msg(&ServerMsg::Rooms {
                     rooms: self.hub.list_rooms(),
                 });

@@ -8,6 +8,7 @@ mod bad_frames;
 mod connections;
 mod heartbeat;
 mod leaving;
+mod lobby;
 mod play;
 mod quick;
 mod reconnect;
