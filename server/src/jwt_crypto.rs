@@ -49,12 +49,18 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
     if *algorithm != Algorithm::EdDSA {
         return Err(ErrorKind::InvalidAlgorithm.into());
     }
+    ed25519_signer(key)
+}
+
+/// An Ed25519 signer for a PKCS#8 key (for providers that know more algorithms).
+pub fn ed25519_signer(key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
     let key = ed25519_dalek::SigningKey::from_pkcs8_der(key.as_bytes())
         .map_err(|_| ErrorKind::InvalidEddsaKey)?;
     Ok(Box::new(EdSigner(key)))
 }
 
-fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+/// The verifier of this provider: Ed25519, and no other algorithm.
+pub fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     if *algorithm != Algorithm::EdDSA {
         return Err(ErrorKind::InvalidAlgorithm.into());
     }

@@ -579,10 +579,22 @@ mod tests {
     fn concurrent_refreshes_yield_one_successor() {
         let rules = std::sync::Arc::new(rules());
         let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
+        assert_eq!(distinct_successors(&[rules], &t0), 1);
+    }
+
+    /// Refreshes `token` from 32 threads spread over `rule_sets`; how many
+    /// different successors came back.
+    fn distinct_successors(
+        rule_sets: &[std::sync::Arc<RefreshTokens<Store>>],
+        token: &Secret,
+    ) -> usize {
         let handles: Vec<_> = (0..32)
-            .map(|_| {
-                let (rules, t0) = (std::sync::Arc::clone(&rules), t0.clone());
-                std::thread::spawn(move || rules.refresh(&t0, None, 1_000).map(|r| r.refresh_token))
+            .map(|i| {
+                let rules = std::sync::Arc::clone(&rule_sets[i % rule_sets.len()]);
+                let token = token.clone();
+                std::thread::spawn(move || {
+                    rules.refresh(&token, None, 1_000).map(|r| r.refresh_token)
+                })
             })
             .collect();
         let successors: std::collections::HashSet<_> = handles
@@ -590,7 +602,7 @@ mod tests {
             .map(|h| ok(ok(h.join().map_err(|_| "panicked"))))
             .map(|s| s.expose().to_owned())
             .collect();
-        assert_eq!(successors.len(), 1);
+        successors.len()
     }
 
     #[test]
@@ -657,19 +669,7 @@ mod tests {
         let a = std::sync::Arc::new(RefreshTokens::new(store.clone(), 1_000_000));
         let b = std::sync::Arc::new(RefreshTokens::new(store, 1_000_000));
         let (_, _, t0) = ok(a.start_session("p1", "Ann", "cli", 0));
-        let handles: Vec<_> = (0..32)
-            .map(|i| {
-                let rules = std::sync::Arc::clone(if i % 2 == 0 { &a } else { &b });
-                let t0 = t0.clone();
-                std::thread::spawn(move || rules.refresh(&t0, None, 1_000).map(|r| r.refresh_token))
-            })
-            .collect();
-        let successors: std::collections::HashSet<_> = handles
-            .into_iter()
-            .map(|h| ok(ok(h.join().map_err(|_| "panicked"))))
-            .map(|s| s.expose().to_owned())
-            .collect();
-        assert_eq!(successors.len(), 1);
+        assert_eq!(distinct_successors(&[a, b], &t0), 1);
     }
 
     #[test]

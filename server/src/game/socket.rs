@@ -578,7 +578,7 @@ pub(crate) fn classify(text: &str, error: &serde_json::Error) -> (&'static str, 
 }
 
 /// The `type`s a client may send.
-const KNOWN_TYPES: [&str; 10] = [
+pub(crate) const KNOWN_TYPES: [&str; 10] = [
     "hello",
     "list_rooms",
     "create_room",

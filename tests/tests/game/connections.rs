@@ -1,4 +1,4 @@
-//! Slow and idle connections against a server held to 1,024 open files: the
+//! Slow headers, slow bodies and idle connections against a server held to 1,024 open files: the
 //! server closes them in time, and honest requests and a room of honest
 //! players keep working meanwhile.
 
@@ -43,6 +43,36 @@ async fn slowloris(server: SocketAddr) -> Option<Duration> {
     None
 }
 
+/// A request whose body trickles in a byte every 200 ms; returns the answer's
+/// status line and when it came.
+async fn slow_body(server: SocketAddr) -> (String, Duration) {
+    let opened = Instant::now();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind((HONEST, 0).into()).unwrap();
+    let mut tcp = socket.connect(server).await.unwrap();
+    tcp.write_all(
+        b"POST /device/api/lookup HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = vec![0u8; 1024];
+    loop {
+        tokio::select! {
+            n = tcp.read(&mut answer) => {
+                let n = n.unwrap_or(0);
+                let text = String::from_utf8_lossy(&answer[..n]);
+                return (text.lines().next().unwrap_or("").to_owned(), opened.elapsed());
+            }
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                if tcp.write_all(b"a").await.is_err() || opened.elapsed() > ATTACK * 2 {
+                    return (String::new(), opened.elapsed());
+                }
+            }
+        }
+    }
+}
+
 async fn honest_http() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .local_address(HONEST)
@@ -73,6 +103,7 @@ async fn slowloris_and_idle_connections_do_not_starve_honest_players() {
     seeded_room(&mut a, &mut [&mut b], 7).await.unwrap();
     let addr: SocketAddr = ([127, 0, 0, 1], server.port()).into();
 
+    let trickle = tokio::spawn(slow_body(addr));
     let attack: Vec<_> = (0..ATTACKERS)
         .map(|_| tokio::spawn(slowloris(addr)))
         .collect();
@@ -122,6 +153,7 @@ async fn slowloris_and_idle_connections_do_not_starve_honest_players() {
     let still_open = held.iter().filter(|h| h.is_none()).count();
     let longest = held.iter().flatten().max().copied().unwrap_or_default();
     let refused = server.counter("whack_connections_refused_total").await;
+    let (slow_answer, slow_for) = trickle.await.unwrap();
 
     assert_eq!(honest_ok, 20, "honest requests failed during the attack");
     assert!(
@@ -141,6 +173,14 @@ async fn slowloris_and_idle_connections_do_not_starve_honest_players() {
         "idle connection closed only after {idle_for:?}"
     );
     assert_eq!(still_open, 0, "slow connections the server never closed");
+    assert!(
+        slow_answer.starts_with("HTTP/1.1 408"),
+        "a trickled body got {slow_answer:?}"
+    );
+    assert!(
+        slow_for < Duration::from_secs(13),
+        "a trickled body held the connection for {slow_for:?}"
+    );
     assert!(
         longest < Duration::from_secs(HEADER_TIMEOUT_SECS + 3),
         "a slow connection was held for {longest:?}"
