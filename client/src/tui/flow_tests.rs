@@ -541,3 +541,48 @@ fn ctrl_c_and_help() {
     assert_eq!(fx, vec![Effect::Quit]);
     assert!(s.quit);
 }
+
+#[test]
+fn a_pushed_room_list_keeps_the_cursor_on_its_room_and_enter_joins_it() {
+    let joins = |fx: &[Effect]| {
+        sent(fx)
+            .into_iter()
+            .filter_map(|m| match m {
+                ClientMsg::JoinRoom { room_id, .. } => room_id,
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // On "quick-7" (third row); then "Friday moles" above it closes and a new
+    // room opens below, in a list the server pushed unasked.
+    let mut s = lobby();
+    press(&mut s, T0 + 100.0, KeyCode::Down);
+    press(&mut s, T0 + 100.0, KeyCode::Down);
+    let mut pushed = rooms();
+    pushed.remove(0);
+    let mut new = pushed[0].clone();
+    new.id = "r5".into();
+    pushed.push(new);
+    msg(&mut s, T0 + 200.0, ServerMsg::Rooms { rooms: pushed });
+    let fx = press(&mut s, T0 + 210.0, KeyCode::Enter);
+    assert_eq!(joins(&fx), vec!["r3".to_owned()]);
+
+    // A room that appears in an empty lobby is joined by the very next Enter.
+    let mut s = lobby();
+    msg(&mut s, T0 + 100.0, ServerMsg::Rooms { rooms: vec![] });
+    let mut first = rooms();
+    first.truncate(1);
+    msg(&mut s, T0 + 150.0, ServerMsg::Rooms { rooms: first });
+    let fx = press(&mut s, T0 + 160.0, KeyCode::Enter);
+    assert_eq!(joins(&fx), vec!["r1".to_owned()]);
+
+    // The selected room itself closed: the cursor stays in the list.
+    let mut s = lobby();
+    for _ in 0..3 {
+        press(&mut s, T0 + 100.0, KeyCode::Down);
+    }
+    let mut fewer = rooms();
+    fewer.truncate(2);
+    msg(&mut s, T0 + 200.0, ServerMsg::Rooms { rooms: fewer });
+    assert!(matches!(&s.screen, Screen::Lobby(l) if l.selected == 1));
+}

@@ -254,9 +254,19 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
             }
         }
         ServerMsg::Rooms { rooms } => {
+            // The server pushes the list as it changes: the cursor stays on the
+            // room it was on (rooms above it may have closed), so Enter joins
+            // the room highlighted, not whichever moved into its row.
+            let on = match &state.screen {
+                Screen::Lobby(lobby) => state.rooms.get(lobby.selected).map(|r| r.id.clone()),
+                _ => None,
+            };
             state.rooms = rooms;
             if let Screen::Lobby(lobby) = &mut state.screen {
-                lobby.selected = lobby.selected.min(state.rooms.len().saturating_sub(1));
+                let kept = on.and_then(|id| state.rooms.iter().position(|r| r.id == id));
+                lobby.selected = kept
+                    .unwrap_or(lobby.selected)
+                    .min(state.rooms.len().saturating_sub(1));
             }
         }
         ServerMsg::RoomState { room } => {
