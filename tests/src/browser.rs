@@ -162,6 +162,16 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub async fn start() -> Result<Self> {
+        Self::start_sized(None).await
+    }
+
+    /// The same with the screen of a phone, `width`×`height` CSS pixels
+    /// (a desktop window cannot be narrower than about 500 px).
+    pub async fn start_phone(width: u32, height: u32) -> Result<Self> {
+        Self::start_sized(Some((width, height))).await
+    }
+
+    async fn start_sized(phone: Option<(u32, u32)>) -> Result<Self> {
         let profile = tempfile::Builder::new()
             .prefix("whack-chromium-")
             .tempdir()
@@ -180,10 +190,12 @@ impl Browser {
             format!("--user-data-dir={}", profile.path().display()),
         ];
         let mut caps = Capabilities::new();
-        caps.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({ "binary": CHROMIUM, "args": args }),
-        );
+        let mut options = json!({ "binary": CHROMIUM, "args": args });
+        if let Some((width, height)) = phone {
+            options["mobileEmulation"] =
+                json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1 } });
+        }
+        caps.insert("goog:chromeOptions".to_owned(), options);
         caps.insert("goog:loggingPrefs".to_owned(), json!({ "browser": "ALL" }));
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)

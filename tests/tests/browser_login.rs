@@ -350,3 +350,35 @@ async fn the_base64url_fallback_registers_and_signs_in() -> Result<()> {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn on_a_320_px_phone_the_request_warning_and_sign_in_fit_one_screen() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let http = reqwest::Client::new();
+    let browser = Browser::start_phone(320, 640).await?;
+    let run = async {
+        let auth = oauth::device_authorize(&http, &server.url()).await?;
+        open_request(&browser, &auth).await?;
+        let layout = browser
+            .client()
+            .execute(
+                "return [document.getElementById('signin').getBoundingClientRect().bottom,\
+                         document.documentElement.scrollWidth];",
+                vec![],
+            )
+            .await?;
+        Ok::<_, anyhow::Error>(layout)
+    }
+    .await;
+    browser.close().await?;
+    let layout = run?;
+    let bottom = layout[0].as_f64().unwrap_or(f64::MAX);
+    let width = layout[1].as_f64().unwrap_or(f64::MAX);
+    assert!(bottom <= 640.0, "#signin ends {bottom} px down on a 640 px screen");
+    assert!(width <= 320.0, "the page is {width} px wide on a 320 px screen");
+    Ok(())
+}
+
