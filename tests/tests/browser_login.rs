@@ -377,8 +377,13 @@ async fn on_a_320_px_phone_the_request_warning_and_sign_in_fit_one_screen() -> R
     let layout = run?;
     let bottom = layout[0].as_f64().unwrap_or(f64::MAX);
     let width = layout[1].as_f64().unwrap_or(f64::MAX);
-    assert!(bottom <= 640.0, "#signin ends {bottom} px down on a 640 px screen");
-    assert!(width <= 320.0, "the page is {width} px wide on a 320 px screen");
+    assert!(
+        bottom <= 640.0,
+        "#signin ends {bottom} px down on a 640 px screen"
+    );
+    assert!(
+        width <= 320.0,
+        "the page is {width} px wide on a 320 px screen"
+    );
     Ok(())
 }
-
