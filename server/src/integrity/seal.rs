@@ -263,7 +263,18 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> Result<sled::Db, sled::Error> {
-        sled::Config::new().path(dir.join("db")).open()
+        // sled's own thread lets go of a dropped database's file lock a moment
+        // after the drop, so reopening it at once can find it still held.
+        let mut tries = 0;
+        loop {
+            match sled::Config::new().path(dir.join("db")).open() {
+                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::Other && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                result => return result,
+            }
+        }
     }
 
     #[test]

@@ -16,6 +16,21 @@ fn data_dir() -> io::Result<(tempfile::TempDir, PathBuf)> {
 }
 
 /// A store with one player and one session, as the server leaves it.
+/// Waits until no sled in this process holds the database's lock: sled's own
+/// thread lets go of it a moment after the last handle is dropped, so a test
+/// that reopens at once could find it still taken.
+fn released(dir: &Path) {
+    let lock = dir.join(DB_DIR).join("db");
+    for _ in 0..100 {
+        match fs::File::open(&lock).map(|f| f.try_lock()) {
+            Ok(Err(fs::TryLockError::WouldBlock)) => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => return,
+        }
+    }
+}
+
 fn served_store(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let verified = open_for_serving(dir)?;
     let player = PlayerRecord {
@@ -35,6 +50,8 @@ fn served_store(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     verified.store.put_session("s1", &session)?;
     verified.store.db().flush()?;
     SigningKey::load_or_create(dir)?;
+    drop(verified);
+    released(dir);
     Ok(())
 }
 
@@ -90,6 +107,7 @@ fn a_store_from_before_seals_starts_and_gets_one() -> TestResult {
             .insert("p1", &br#"{"id":"p1","name":"Ann","created_at":1}"#[..])?;
         db.flush()?;
     }
+    released(&dir);
     let verified = open_for_serving(&dir)?;
     assert_eq!(verified.counts.get("players"), 1);
     assert_eq!(verified.if_key_missing(false), IfMissing::Refuse);
@@ -166,6 +184,7 @@ fn a_record_that_does_not_decode_is_refused() -> TestResult {
             .insert("s2", &b"{\"player_id\":"[..])?;
         db.flush()?;
     }
+    released(&dir);
     let err = open_for_serving(&dir)
         .err()
         .ok_or("a damaged store opened")?;

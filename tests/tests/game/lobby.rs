@@ -6,7 +6,7 @@ use crate::{FLAGS, ROUND_SECS, connect, login, room_where};
 use std::time::Duration;
 use whack_shared::protocol::{ClientMsg, RoomPhase, RoomSummary, ServerMsg};
 use whack_tests::TestServer;
-use whack_tests::ws::GameClient;
+use whack_tests::ws::{self, GameClient};
 
 /// Far below the client's 3 s poll: the list must not wait for it.
 const AT_ONCE: Duration = Duration::from_secs(1);
@@ -61,6 +61,11 @@ async fn lobby_connections_are_sent_the_room_list_when_it_changes() -> anyhow::R
     .await?;
     let room = room_where(&mut a, |_| true).await?;
     pushed(&mut c, &room.id, |r| r.is_some_and(|r| r.players == 1)).await?;
+    // A push computed while Alice's seat was still being taken may reach her
+    // just after it; drain up to a pong, so what follows is sent while she sits.
+    a.send(&ClientMsg::Ping { t: 0.0 }).await?;
+    a.wait_for(ws::WAIT, |m| matches!(m, ServerMsg::Pong { .. }))
+        .await?;
 
     b.send(&ClientMsg::JoinRoom {
         room_id: Some(room.id.clone()),
@@ -77,7 +82,8 @@ async fn lobby_connections_are_sent_the_room_list_when_it_changes() -> anyhow::R
     .await?;
 
     // Alice asked for the list before she was seated, but a room's players are
-    // not sent the lobby's list: everything queued for her up to a pong has none.
+    // not sent the lobby's list: the pushes for Bob's join and the start, and
+    // everything else queued for her up to a pong, have none.
     a.send(&ClientMsg::Ping { t: 1.0 }).await?;
     loop {
         let msg = a.recv().await?;
