@@ -92,3 +92,100 @@ async fn operators_can_name_their_clients() {
     let details = lookup(&http, &url, &auth.user_code).await.unwrap();
     assert_eq!(details.client_name, "Arcade cabinet");
 }
+
+/// Sets every stored passkey's signature counter to `to`, the server stopped.
+fn set_stored_counters(data_dir: &std::path::Path, to: u64) -> anyhow::Result<usize> {
+    fn set(value: &mut serde_json::Value, to: u64) -> usize {
+        match value {
+            serde_json::Value::Object(map) => map
+                .iter_mut()
+                .map(|(k, v)| match (k.as_str(), v.is_number()) {
+                    ("counter", true) => {
+                        *v = to.into();
+                        1
+                    }
+                    _ => set(v, to),
+                })
+                .sum(),
+            serde_json::Value::Array(items) => items.iter_mut().map(|v| set(v, to)).sum(),
+            _ => 0,
+        }
+    }
+    let db = data_dir.join("db");
+    let changed = {
+        let store = whack_server::store::Store::open(&db)?;
+        let credentials = store.db().open_tree("credentials")?;
+        let mut changed = 0;
+        for entry in credentials.iter() {
+            let (key, bytes) = entry?;
+            let mut record: serde_json::Value = serde_json::from_slice(&bytes)?;
+            changed += set(&mut record, to);
+            credentials.insert(key, serde_json::to_vec(&record)?)?;
+        }
+        store.db().flush()?;
+        changed
+    };
+    // sled's thread lets go of the file lock a moment after the last handle.
+    for _ in 0..100 {
+        match std::fs::File::open(db.join("db")).map(|f| f.try_lock()) {
+            Ok(Err(std::fs::TryLockError::WouldBlock)) => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => break,
+        }
+    }
+    Ok(changed)
+}
+
+#[tokio::test]
+async fn a_passkey_whose_counter_went_back_is_told_why_not_to_retry() {
+    let mut server = TestServer::start().await.unwrap();
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let mut key = SoftAuthenticator::new(&url).unwrap();
+    let first = device_authorize(&http, &url).await.unwrap();
+    let signed_up = key
+        .register(&http, &first.user_code, "cloned")
+        .await
+        .unwrap();
+    let (status, _) = whack_tests::passkey::decide(
+        &http,
+        &url,
+        &first.user_code,
+        whack_shared::device_page::Decision::Approve,
+        Some(&signed_up.approval),
+    )
+    .await
+    .unwrap();
+    assert!(status.is_success());
+    server.terminate().await.unwrap();
+    // As if a copy of this passkey had signed in a million times meanwhile.
+    let changed = set_stored_counters(&server.data_dir(), 1_000_000).unwrap();
+    assert!(changed > 0, "no stored counter found");
+    server.restart().await.unwrap();
+
+    let again = device_authorize(&http, &url).await.unwrap();
+    let err = key
+        .sign_in(&http, &again.user_code)
+        .await
+        .expect_err("a counter that went backwards is refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("403") && text.contains("passkey_cloned"),
+        "{text}"
+    );
+    assert!(
+        text.contains("copied") && !text.contains("try again"),
+        "{text}"
+    );
+    let js = reqwest::get(format!("{url}/assets/device.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        js.contains("\"passkey_cloned\""),
+        "the page has no words for it"
+    );
+}
