@@ -112,6 +112,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub device_authorizations_per_minute: u32,
 
+    /// Passkey ceremonies one client address may start per minute (more get
+    /// 429); raise it when many players share one address.
+    #[arg(long, env = "WHACK_CEREMONIES_PER_MINUTE",
+          default_value_t = crate::rate_limit::DEFAULT_CEREMONY_STARTS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub ceremonies_per_minute: u32,
+
     /// Refresh-token rotations one login session may make per minute (a client
     /// refreshes every 15 minutes; more get 429 with `Retry-After`).
     #[arg(long, env = "WHACK_REFRESHES_PER_MINUTE",

@@ -1,6 +1,6 @@
 //! Per-address sliding-window limits, the one mechanism behind every login-side
 //! quota: wrong user-code guesses (5 a minute), device authorizations (a
-//! configurable number a minute) and passkey ceremony starts (60 a minute), then 429.
+//! configurable number a minute) and passkey ceremony starts (60 a minute by default), then 429.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -10,9 +10,9 @@ use std::sync::Mutex;
 pub const MAX_WRONG_GUESSES: usize = 5;
 /// Device authorizations allowed per address per window unless configured.
 pub const DEFAULT_DEVICE_AUTHORIZATIONS: u32 = 30;
-/// Passkey ceremonies one address may start per window (the page starts one
-/// or two per visit, ahead of the click).
-pub const MAX_CEREMONY_STARTS: usize = 60;
+/// Passkey ceremonies one address may start per window unless configured (the
+/// page starts one or two per visit, ahead of the click).
+pub const DEFAULT_CEREMONY_STARTS: u32 = 60;
 /// The window, in ms.
 pub const WINDOW_MS: u64 = 60_000;
 

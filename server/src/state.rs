@@ -7,7 +7,7 @@ use crate::durability::Durability;
 use crate::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
 use crate::passkeys::{PasskeyError, Passkeys};
-use crate::rate_limit::{MAX_CEREMONY_STARTS, MAX_WRONG_GUESSES, WindowLimiter};
+use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
 use crate::refresh::RefreshTokens;
 use crate::revocation::Revocations;
 use crate::stats::Stats;
@@ -117,7 +117,9 @@ impl AppState {
             device_requests: WindowLimiter::new(
                 usize::try_from(config.device_authorizations_per_minute).unwrap_or(usize::MAX),
             ),
-            ceremony_starts: WindowLimiter::new(MAX_CEREMONY_STARTS),
+            ceremony_starts: WindowLimiter::new(
+                usize::try_from(config.ceremonies_per_minute).unwrap_or(usize::MAX),
+            ),
             stats,
             metrics: Metrics::default(),
             access,

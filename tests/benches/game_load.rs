@@ -357,6 +357,8 @@ async fn main() -> anyhow::Result<()> {
             "3600",
             "--device-authorizations-per-minute",
             "1000000",
+            "--ceremonies-per-minute",
+            "1000000",
             "--max-connections",
             "100000",
             "--max-connections-per-address",

@@ -145,11 +145,13 @@ fn disk_sync_times(path: &std::path::Path, run: Duration) -> anyhow::Result<Vec<
 // One thread for the load generator leaves the rest of the two cores to the server.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    // Every client logs in from loopback first: lift the per-address login limit.
-    // The bench rotates each session thousands of times a second: lift the
-    // per-session refresh limit along with the login one.
+    // Every client logs in from loopback first: lift the per-address login and
+    // passkey limits. The bench rotates each session thousands of times a
+    // second: lift the per-session refresh limit too.
     let server = TestServer::start_with(&[
         "--device-authorizations-per-minute",
+        "1000000",
+        "--ceremonies-per-minute",
         "1000000",
         "--refreshes-per-minute",
         "1000000",
