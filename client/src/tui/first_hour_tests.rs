@@ -10,24 +10,10 @@ use crate::tui::layout::{self, Hint};
 use crate::tui::state::{Conn, CreateField, Modal, Screen, State};
 use crate::tui::ui::draw;
 use crate::tui::update::update;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use whack_shared::protocol::{ClientMsg, RoomPhase, ServerMsg};
-
-fn press(s: &mut State, now: f64, code: KeyCode) -> Vec<Effect> {
-    update(s, now, Action::Key(KeyEvent::from(code)))
-}
-
-fn sent(fx: &[Effect]) -> Vec<ClientMsg> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Send(m) => Some(m.clone()),
-            _ => None,
-        })
-        .filter(|m| !matches!(m, ClientMsg::Ping { .. }))
-        .collect()
-}
 
 fn welcome(s: &mut State, now: f64, seeded_rooms: bool) -> Vec<Effect> {
     msg(

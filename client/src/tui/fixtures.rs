@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::tui::action::{Action, LoginEvent, NetEvent};
+use crate::tui::effect::Effect;
 use crate::tui::state::State;
 use crate::tui::update::update;
 use whack_shared::api::{Leaderboard, LeaderboardEntry, Me, PlayerStats};
@@ -254,4 +255,21 @@ pub fn ranking() -> Vec<RankingEntry> {
         r("p-bob", "bob", 22, 21, 5, 1, 2),
         r("p-carol", "carol", -4, 3, 7, 0, 3),
     ]
+}
+
+/// Presses `code` at `now`; the effects.
+pub fn press(s: &mut State, now: Millis, code: crossterm::event::KeyCode) -> Vec<Effect> {
+    update(s, now, Action::Key(crossterm::event::KeyEvent::from(code)))
+}
+
+/// The messages among `fx` that go to the server, heartbeats left out.
+pub fn sent(fx: &[Effect]) -> Vec<whack_shared::protocol::ClientMsg> {
+    use whack_shared::protocol::ClientMsg;
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Send(m) => Some(m.clone()),
+            _ => None,
+        })
+        .filter(|m| !matches!(m, ClientMsg::Ping { .. }))
+        .collect()
 }

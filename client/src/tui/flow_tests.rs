@@ -14,20 +14,6 @@ use whack_shared::protocol::{
     ClientMsg, MoleDownReason, MoleKind, RoomPhase, ScoreReason, ServerMsg,
 };
 
-fn press(s: &mut State, now: f64, code: KeyCode) -> Vec<Effect> {
-    update(s, now, Action::Key(KeyEvent::from(code)))
-}
-
-fn sent(fx: &[Effect]) -> Vec<ClientMsg> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Send(m) => Some(m.clone()),
-            _ => None,
-        })
-        .filter(|m| !matches!(m, ClientMsg::Ping { .. }))
-        .collect()
-}
-
 fn click(s: &mut State, now: f64, col: u16, row: u16) -> Vec<Effect> {
     let ev = MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
