@@ -217,13 +217,14 @@ impl Config {
     }
 
     /// The display name of an allowed OAuth client, or `None` if it is unknown.
-    pub fn client_name(&self, client_id: &str) -> Option<String> {
+    pub fn client_name(&self, client_id: &str) -> Option<&str> {
         self.client_ids.iter().find_map(|entry| {
             let (id, name) = entry.split_once('=').unwrap_or((entry, ""));
-            (id.trim() == client_id).then(|| match name.trim() {
-                "" if client_id == whack_shared::CLIENT_ID => "Whack for the terminal".to_owned(),
-                "" => client_id.to_owned(),
-                name => name.to_owned(),
+            let id = id.trim();
+            (id == client_id).then(|| match name.trim() {
+                "" if id == whack_shared::CLIENT_ID => "Whack for the terminal",
+                "" => id,
+                name => name,
             })
         })
     }

@@ -172,9 +172,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let tracker = Arc::new(Tracker::default());
-    // Every connection task holds a receiver: the flag tells it to finish, and
+    // Every connection task holds a receiver: a send tells it to finish, and
     // the channel closing tells us they all did.
-    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let (stop, stopping) = tokio::sync::watch::channel(());
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -215,18 +215,13 @@ pub async fn serve(
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             tokio::pin!(connection);
-            let stop_asked = async move {
-                // Only whether it was asked matters; the borrowed value is dropped here.
-                let _ = stopping.wait_for(|stop| *stop).await.map(|_| ());
-                stopping
-            };
+            // One send means "finish"; the receiver lives as long as the
+            // connection, which is what `stop.closed()` waits for.
             let ended = tokio::select! {
                 ended = &mut connection => ended,
-                held = stop_asked => {
+                _ = stopping.changed() => {
                     connection.as_mut().graceful_shutdown();
-                    let ended = connection.await;
-                    drop(held);
-                    ended
+                    connection.await
                 }
             };
             if let Err(e) = ended {
@@ -236,7 +231,7 @@ pub async fn serve(
     }
     drop(listener);
     drop(stopping);
-    let _ = stop.send(true);
+    let _ = stop.send(());
     if tokio::time::timeout(DRAIN_TIMEOUT, stop.closed())
         .await
         .is_err()

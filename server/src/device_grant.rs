@@ -127,17 +127,6 @@ impl DeviceGrant {
         }
     }
 
-    /// A pending, unexpired request by canonical user code.
-    pub fn pending(
-        &self,
-        user_code: &str,
-        now_ms: u64,
-    ) -> Result<Option<(Vec<u8>, DeviceRecord)>, StoreError> {
-        Ok(self
-            .live(user_code, now_ms)?
-            .filter(|(_, d)| d.status == DeviceStatus::Pending))
-    }
-
     /// An unexpired request by canonical user code, whatever its status: a code
     /// that was already decided is not a wrong guess.
     pub fn live(
@@ -151,24 +140,12 @@ impl DeviceGrant {
             .filter(|(_, d)| d.expires_at > now_ms))
     }
 
-    /// Records the player's decision on a pending request.
-    pub fn decide(
-        &self,
-        device_hash: &[u8],
-        approved_by: Option<&str>,
-        now_ms: u64,
-    ) -> Result<DeviceRecord, DecideError> {
-        self.decide_with(device_hash, approved_by, now_ms, || {
-            Ok::<(), std::convert::Infallible>(())
-        })?
-        .map_err(|never| match never {})
-    }
-
-    /// Records the decision, running `first` once the request is known to be
-    /// pending and before anyone can see the decision: an account created there
-    /// exists only for the one request that is approved with it. When `first`
-    /// fails, nothing is recorded and its error comes back inside `Ok`.
-    pub fn decide_with<E>(
+    /// Records the player's decision on a pending request, running `first` once
+    /// the request is known to be pending and before anyone can see the
+    /// decision: an account created there exists only for the one request that
+    /// is approved with it. When `first` fails, nothing is recorded and its
+    /// error comes back inside `Ok`.
+    pub fn decide<E>(
         &self,
         device_hash: &[u8],
         approved_by: Option<&str>,
@@ -259,6 +236,29 @@ mod tests {
         r.unwrap_or_else(|e| panic!("{e:?}"))
     }
 
+    /// A pending, unexpired request by canonical user code.
+    fn pending(
+        grant: &DeviceGrant,
+        user_code: &str,
+        now_ms: u64,
+    ) -> Option<(Vec<u8>, DeviceRecord)> {
+        ok(grant.live(user_code, now_ms)).filter(|(_, d)| d.status == DeviceStatus::Pending)
+    }
+
+    /// Records a decision with nothing to do first.
+    fn decide(
+        grant: &DeviceGrant,
+        hash: &[u8],
+        approved_by: Option<&str>,
+        now_ms: u64,
+    ) -> Result<DeviceRecord, DecideError> {
+        grant
+            .decide(hash, approved_by, now_ms, || {
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .map(|r| r.unwrap_or_else(|never| match never {}))
+    }
+
     #[test]
     fn user_codes_use_the_alphabet_uniformly() {
         let mut counts = [0u32; 20];
@@ -292,9 +292,9 @@ mod tests {
         assert_eq!(ok(grant.poll(code, "cli", 21_000)), Poll::Pending);
         assert_eq!(ok(grant.poll(code, "other", 40_000)), Poll::Invalid);
         let (hash, _) =
-            ok(grant.pending(&issued.user_code, 40_000)).unwrap_or_else(|| panic!("pending"));
-        ok(grant.decide(&hash, Some("p1"), 40_000));
-        assert!(ok(grant.pending(&issued.user_code, 40_000)).is_none());
+            pending(&grant, &issued.user_code, 40_000).unwrap_or_else(|| panic!("pending"));
+        ok(decide(&grant, &hash, Some("p1"), 40_000));
+        assert!(pending(&grant, &issued.user_code, 40_000).is_none());
         assert_eq!(
             ok(grant.poll(code, "cli", 60_000)),
             Poll::Approved {
@@ -313,11 +313,10 @@ mod tests {
     fn denial_and_expiry() {
         let grant = grant();
         let issued = ok(grant.issue("cli", "127.0.0.1", 0));
-        let (hash, _) =
-            ok(grant.pending(&issued.user_code, 0)).unwrap_or_else(|| panic!("pending"));
-        ok(grant.decide(&hash, None, 1));
+        let (hash, _) = pending(&grant, &issued.user_code, 0).unwrap_or_else(|| panic!("pending"));
+        ok(decide(&grant, &hash, None, 1));
         assert!(matches!(
-            grant.decide(&hash, Some("p1"), 2),
+            decide(&grant, &hash, Some("p1"), 2),
             Err(DecideError::UnknownCode)
         ));
         assert_eq!(

@@ -26,18 +26,15 @@ where
     let deadline = Instant::now() + fuzz_time();
     let (mut batches, batch) = (0u64, 512u32);
     while Instant::now() < deadline {
-        let seed = [name.as_bytes(), &batches.to_le_bytes()].concat();
-        let mut padded = [0u8; 32];
-        for (i, b) in seed.iter().enumerate() {
-            padded[i % 32] ^= b.wrapping_add(i as u8);
-        }
+        // Each batch of each target draws from its own repeatable seed.
+        let seed = crate::secrets::hash(&format!("{name}/{batches}"));
         let config = Config {
             cases: batch,
             failure_persistence: None,
             ..Config::default()
         };
         let mut runner =
-            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &padded));
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
         if let Err(e) = runner.run(&strategy, &check) {
             panic!("fuzz target {name} failed: {e}");
         }

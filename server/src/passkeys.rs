@@ -98,6 +98,14 @@ enum Approver {
     NewAccount(PlayerRecord, Box<CredentialRecord>),
 }
 
+impl Approver {
+    fn player(&self) -> &PlayerRecord {
+        match self {
+            Self::Player(p) | Self::NewAccount(p, _) => p,
+        }
+    }
+}
+
 struct Approval {
     handle_hash: [u8; 32],
     approver: Approver,
@@ -161,9 +169,7 @@ impl Passkeys {
 
     fn approve(&self, approver: Approver, device_hash: Vec<u8>, now_ms: u64) -> SignedIn {
         let handle = secrets::generate("wha_");
-        let player = match &approver {
-            Approver::Player(p) | Approver::NewAccount(p, _) => p,
-        };
+        let player = approver.player();
         let signed_in = SignedIn {
             player_id: player.id.clone(),
             name: player.name.clone(),
@@ -372,9 +378,7 @@ pub struct ApprovedBy(Approver);
 impl ApprovedBy {
     /// The approving player's id.
     pub fn player_id(&self) -> &str {
-        match &self.0 {
-            Approver::Player(p) | Approver::NewAccount(p, _) => &p.id,
-        }
+        &self.0.player().id
     }
 
     /// Creates the account if this approval signed one up; call it where the
@@ -405,14 +409,15 @@ fn evict_oldest(
     max: usize,
     is_counted: impl Fn(&Ceremony) -> bool,
 ) {
+    // Counted first, so the common case (room to spare) allocates nothing.
+    if map.values().filter(|c| is_counted(c)).count() < max {
+        return;
+    }
     let mut counted: Vec<([u8; 32], u64)> = map
         .iter()
         .filter(|(_, c)| is_counted(c))
         .map(|(k, c)| (*k, c.started_at))
         .collect();
-    if counted.len() < max {
-        return;
-    }
     counted.sort_unstable_by_key(|(_, at)| *at);
     for (key, _) in counted.iter().take(counted.len() + 1 - max) {
         map.remove(key);

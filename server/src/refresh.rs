@@ -218,7 +218,8 @@ impl<S: TokenStore> RefreshTokens<S> {
             }
             if parsed.generation == chain.generation && hash == chain.live {
                 let (record, token) = self.rotate(session, chain, &sid, presented, now_ms)?;
-                return Ok(SessionUpdate::Write(record, Outcome::Rotated(token)));
+                let issued = issued(token, &sid, record.clone(), false);
+                return Ok(SessionUpdate::Write(record, issued));
             }
             let retry = chain.parent.as_ref().filter(|p| {
                 parsed.generation + 1 == chain.generation
@@ -228,7 +229,13 @@ impl<S: TokenStore> RefreshTokens<S> {
             if let Some(token) =
                 retry.and_then(|p| secrets::open(presented.expose(), &p.sealed_successor))
             {
-                return Ok(SessionUpdate::Keep(Outcome::Retry(Secret::new(token))));
+                let token = Secret::new(token);
+                return Ok(SessionUpdate::Keep(issued(
+                    token,
+                    &sid,
+                    session.clone(),
+                    true,
+                )));
             }
             if parsed.generation < chain.generation {
                 return Ok(SessionUpdate::Write(
@@ -240,20 +247,8 @@ impl<S: TokenStore> RefreshTokens<S> {
             // with the wrong secret: a forgery, not a sign of theft.
             Err(RefreshError::Invalid)
         })?;
-        let session = self.store.session(&sid)?.ok_or(RefreshError::Invalid)?;
         match outcome {
-            Outcome::Rotated(token) => Ok(Refreshed {
-                refresh_token: token,
-                sid,
-                session,
-                retry: false,
-            }),
-            Outcome::Retry(token) => Ok(Refreshed {
-                refresh_token: token,
-                sid,
-                session,
-                retry: true,
-            }),
+            Outcome::Issued(refreshed) => Ok(refreshed),
             Outcome::Reused => Err(RefreshError::Reused { sid }),
         }
     }
@@ -329,7 +324,7 @@ impl<S: TokenStore> RefreshTokens<S> {
                 }
                 return Ok(SessionUpdate::Write(
                     revoked(session, "refresh token reuse", now_ms),
-                    None,
+                    Outcome::Reused,
                 ));
             }
             let (chain, token) = new_chain(&sid, now_ms);
@@ -337,19 +332,14 @@ impl<S: TokenStore> RefreshTokens<S> {
                 chain: Some(chain),
                 ..session.clone()
             };
-            Ok(SessionUpdate::Write(moved, Some(token)))
+            let issued = issued(token, &sid, moved.clone(), false);
+            Ok(SessionUpdate::Write(moved, issued))
         })?;
-        let Some(token) = outcome else {
+        let Outcome::Issued(refreshed) = outcome else {
             return Err(RefreshError::Reused { sid });
         };
         self.store.remove_legacy_token(&hash)?;
-        let session = self.store.session(&sid)?.ok_or(RefreshError::Invalid)?;
-        Ok(Refreshed {
-            refresh_token: token,
-            sid,
-            session,
-            retry: false,
-        })
+        Ok(refreshed)
     }
 
     /// Revokes the session `presented` belongs to. Returns the session id if the
@@ -396,10 +386,21 @@ impl<S: TokenStore> RefreshTokens<S> {
 }
 
 /// What one refresh decided inside the compare-and-swap.
+// Made once per refresh and returned at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
-    Rotated(Secret),
-    Retry(Secret),
+    Issued(Refreshed),
     Reused,
+}
+
+/// A successor handed out for session `sid`, as `session` now stands.
+fn issued(refresh_token: Secret, sid: &str, session: SessionRecord, retry: bool) -> Outcome {
+    Outcome::Issued(Refreshed {
+        refresh_token,
+        sid: sid.to_owned(),
+        session,
+        retry,
+    })
 }
 
 /// A chain whose first token is generation 0.

@@ -121,12 +121,7 @@ fn pending_request(
     };
     match found {
         Some((hash, device)) if device.status == DeviceStatus::Pending => Ok((hash, device)),
-        Some(_) => Err(AppError::new(
-            StatusCode::CONFLICT,
-            "already_decided",
-            "this sign-in was already approved or denied, perhaps in another tab; \
-             start again in the terminal if that was not you",
-        )),
+        Some(_) => Err(already_decided()),
         None => {
             state.guesses.record(ip, now);
             Err(AppError::new(
@@ -136,6 +131,16 @@ fn pending_request(
             ))
         }
     }
+}
+
+/// 409 for a request another tab (or person) approved or denied first.
+fn already_decided() -> AppError {
+    AppError::new(
+        StatusCode::CONFLICT,
+        "already_decided",
+        "this sign-in was already approved or denied, perhaps in another tab; \
+         start again in the terminal if that was not you",
+    )
 }
 
 /// Counts a ceremony start against the address's budget (one limiter for
@@ -170,7 +175,8 @@ pub async fn lookup(
         client_name: state
             .config
             .client_name(&device.client_id)
-            .unwrap_or_else(|| device.client_id.clone()),
+            .unwrap_or(&device.client_id)
+            .to_owned(),
         client_id: device.client_id,
         client_addr: device.client_addr,
         requested_at: device.created_at as f64,
@@ -275,7 +281,7 @@ pub async fn decision(
     };
     state
         .devices
-        .decide_with(
+        .decide(
             &hash,
             approved_by.as_ref().map(ApprovedBy::player_id),
             now,
@@ -285,11 +291,7 @@ pub async fn decision(
             },
         )
         .map_err(|e| match e {
-            crate::device_grant::DecideError::UnknownCode => AppError::new(
-                StatusCode::CONFLICT,
-                "already_decided",
-                "this sign-in was already approved or denied, perhaps in another tab",
-            ),
+            crate::device_grant::DecideError::UnknownCode => already_decided(),
             crate::device_grant::DecideError::Store(e) => AppError::internal(e),
         })??;
     if approved_by.as_ref().is_some_and(ApprovedBy::is_new_account) {

@@ -9,6 +9,12 @@ use whack_tests::TestServer;
 use whack_tests::oauth::{self, device_authorize, poll_once};
 use whack_tests::passkey::{SoftAuthenticator, decide, login_new_player, post_json};
 
+/// Limits as the README documents them.
+mod documented {
+    pub const CEREMONY_STARTS: usize = 60;
+    pub const WRONG_GUESSES: usize = 5;
+}
+
 fn client_from(last_octet: u8) -> reqwest::Client {
     reqwest::Client::builder()
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
@@ -77,12 +83,6 @@ async fn ceremony_spam_on_one_code_does_not_stop_another_player_signing_in() {
     assert!(signed_up.is_ok(), "{signed_up:?}");
     assert!(approve.0.is_success(), "{approve:?}");
     assert!(signed_in.is_ok(), "{signed_in:?}");
-}
-
-/// Limits as the README documents them.
-mod documented {
-    pub const CEREMONY_STARTS: usize = 60;
-    pub const WRONG_GUESSES: usize = 5;
 }
 
 #[tokio::test]

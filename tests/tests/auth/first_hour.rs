@@ -6,6 +6,16 @@ use whack_tests::TestServer;
 use whack_tests::oauth::device_authorize;
 use whack_tests::passkey::{SoftAuthenticator, lookup};
 
+/// The text of `path` on the server at `url`.
+async fn page(url: &str, path: &str) -> String {
+    reqwest::get(format!("{url}{path}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_start_line_and_the_home_page_say_how_to_connect() {
     let server = TestServer::start().await.unwrap();
@@ -62,14 +72,8 @@ async fn the_sign_in_page_names_the_client_and_refuses_long_names() {
         .expect_err("25 characters are refused, not cut");
     assert!(err.to_string().contains("400"), "{err}");
     assert!(err.to_string().contains("invalid_name"), "{err}");
-    let page = reqwest::get(format!("{url}/device"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(
-        !page.contains("maxlength=\"24\""),
+        !page(&url, "/device").await.contains("maxlength=\"24\""),
         "the name field must not cut a long name silently"
     );
 }
@@ -178,14 +182,10 @@ async fn a_passkey_whose_counter_went_back_is_told_why_not_to_retry() {
         text.contains("copied") && !text.contains("try again"),
         "{text}"
     );
-    let js = reqwest::get(format!("{url}/assets/device.js"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(
-        js.contains("\"passkey_cloned\""),
+        page(&url, "/assets/device.js")
+            .await
+            .contains("\"passkey_cloned\""),
         "the page has no words for it"
     );
 }
