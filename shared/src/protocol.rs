@@ -22,6 +22,8 @@ pub const DEFAULT_ROUND_SECS: u32 = 60;
 pub const MAX_WHACKS_PER_SEC: u32 = 15;
 /// How long a dropped player keeps their seat, in seconds.
 pub const RECONNECT_GRACE_SECS: u64 = 30;
+/// Longest room name, in characters (the server trims longer ones).
+pub const MAX_ROOM_NAME_CHARS: usize = 32;
 
 /// WebSocket close codes.
 pub mod close {

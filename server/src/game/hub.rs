@@ -32,8 +32,6 @@ use whack_shared::protocol::{
 };
 use whack_shared::user_code;
 
-/// Longest room name, in characters.
-const MAX_NAME_CHARS: usize = 32;
 /// Commands queued per room.
 const ROOM_QUEUE: usize = 1024;
 /// How long shutdown waits for rooms to record results, then for sockets to close.
@@ -973,7 +971,7 @@ async fn purge_limits(hub: Weak<Hub>) {
 fn valid_name(name: &str) -> Option<String> {
     let name = name.trim();
     let chars = name.chars().count();
-    ((1..=MAX_NAME_CHARS).contains(&chars) && !name.chars().any(char::is_control))
+    ((1..=whack_shared::protocol::MAX_ROOM_NAME_CHARS).contains(&chars) && !name.chars().any(char::is_control))
         .then(|| name.to_owned())
 }
 
