@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use whack_server::access_token::{AccessTokens, Subject};
-use whack_server::keys::SigningKey;
-use whack_server::revocation::Revocations;
+use whack_server::auth::access_token::{AccessTokens, Subject};
+use whack_server::auth::keys::SigningKey;
+use whack_server::auth::revocation::Revocations;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;

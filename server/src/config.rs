@@ -122,7 +122,7 @@ pub struct Config {
     /// Refresh-token rotations one login session may make per minute (a client
     /// refreshes every 15 minutes; more get 429 with `Retry-After`).
     #[arg(long, env = "WHACK_REFRESHES_PER_MINUTE",
-          default_value_t = crate::refresh::DEFAULT_REFRESHES_PER_MINUTE,
+          default_value_t = crate::auth::refresh::DEFAULT_REFRESHES_PER_MINUTE,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub refreshes_per_minute: u32,
 
@@ -252,6 +252,6 @@ impl Config {
     /// How long after a revocation an access token of that session could still
     /// pass every other check: its lifetime plus the clock leeway.
     pub fn revocation_window_ms(&self) -> u64 {
-        (self.access_token_ttl_secs + crate::access_token::LEEWAY_SECS) * 1000
+        (self.access_token_ttl_secs + crate::auth::access_token::LEEWAY_SECS) * 1000
     }
 }

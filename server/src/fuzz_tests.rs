@@ -27,7 +27,7 @@ where
     let (mut batches, batch) = (0u64, 512u32);
     while Instant::now() < deadline {
         // Each batch of each target draws from its own repeatable seed.
-        let seed = crate::secrets::hash(&format!("{name}/{batches}"));
+        let seed = crate::auth::secrets::hash(&format!("{name}/{batches}"));
         let config = Config {
             cases: batch,
             failure_persistence: None,
@@ -224,7 +224,7 @@ fn user_and_join_codes_normalize_to_the_canonical_form() {
 
 #[test]
 fn refresh_tokens_from_outside_never_rotate_or_revoke() {
-    use crate::refresh::{RefreshError, RefreshTokens};
+    use crate::auth::refresh::{RefreshError, RefreshTokens};
     let db = sled::Config::new().temporary(true).open();
     let store = crate::store::Store::from_db(db.unwrap_or_else(|e| panic!("{e}")));
     let rules = RefreshTokens::new(store.unwrap_or_else(|e| panic!("{e}")), 1_000_000);

@@ -2,26 +2,19 @@
 //! the browser login page, and authoritative game rooms over WebSockets.
 #![forbid(unsafe_code)]
 
-pub mod access_token;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod connections;
-pub mod device_grant;
 pub mod durability;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod game;
 pub mod http;
 pub mod integrity;
-pub mod jwt_crypto;
-pub mod keys;
 pub mod logging;
 pub mod metrics;
-pub mod passkeys;
 pub mod rate_limit;
-pub mod refresh;
-pub mod revocation;
-pub mod secrets;
 pub mod state;
 pub mod stats;
 pub mod store;

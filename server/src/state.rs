@@ -1,15 +1,15 @@
 //! Everything a request handler needs, built once at start-up and shared.
 
-use crate::access_token::AccessTokens;
+use crate::auth::access_token::AccessTokens;
 use crate::config::Config;
-use crate::device_grant::DeviceGrant;
+use crate::auth::device_grant::DeviceGrant;
 use crate::durability::Durability;
-use crate::keys::{KeyError, SigningKey};
+use crate::auth::keys::{KeyError, SigningKey};
 use crate::metrics::Metrics;
-use crate::passkeys::{PasskeyError, Passkeys};
+use crate::auth::passkeys::{PasskeyError, Passkeys};
 use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
-use crate::refresh::RefreshTokens;
-use crate::revocation::Revocations;
+use crate::auth::refresh::RefreshTokens;
+use crate::auth::revocation::Revocations;
 use crate::stats::Stats;
 use crate::store::{Store, StoreError};
 use std::ops::Deref;

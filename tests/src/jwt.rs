@@ -7,7 +7,7 @@ use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
 use jsonwebtoken::signature;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use whack_server::jwt_crypto::{ed25519_signer, verifier};
+use whack_server::auth::jwt_crypto::{ed25519_signer, verifier};
 
 struct Hs256(Vec<u8>);
 

@@ -17,7 +17,7 @@ use super::room_error::RoomError;
 use super::settings::GameSettings;
 use crate::durability::Durability;
 use crate::rate_limit::{KeyedLimiter, WINDOW_MS};
-use crate::revocation::Revocations;
+use crate::auth::revocation::Revocations;
 use crate::stats::Stats;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -745,7 +745,7 @@ impl GameHub {
         };
         // The login codes' generator: one alphabet, uniform letters.
         let code = loop {
-            let code = crate::device_grant::random_user_code();
+            let code = crate::auth::device_grant::random_user_code();
             if !registry.codes.contains_key(&code) {
                 break code;
             }

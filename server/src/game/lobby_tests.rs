@@ -6,7 +6,7 @@ use super::link::{CloseSignal, ConnLink, OUT_QUEUE, Out};
 use super::room_error::RoomError;
 use super::settings::GameSettings;
 use crate::durability::Durability;
-use crate::revocation::Revocations;
+use crate::auth::revocation::Revocations;
 use crate::stats::Stats;
 use std::net::IpAddr;
 use std::sync::Arc;

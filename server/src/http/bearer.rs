@@ -1,7 +1,7 @@
 //! The `Authorization: Bearer` extractor: a verified access token or a clean 401.
 
 use super::error::AppError;
-use crate::access_token::AccessError;
+use crate::auth::access_token::AccessError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;

@@ -4,7 +4,7 @@
 use super::body::JsonBody;
 use super::error::AppError;
 use crate::clock::now_ms;
-use crate::passkeys::{ApprovedBy, PasskeyError};
+use crate::auth::passkeys::{ApprovedBy, PasskeyError};
 use crate::state::AppState;
 use crate::store::{DeviceRecord, DeviceStatus};
 use axum::Json;
@@ -291,8 +291,8 @@ pub async fn decision(
             },
         )
         .map_err(|e| match e {
-            crate::device_grant::DecideError::UnknownCode => already_decided(),
-            crate::device_grant::DecideError::Store(e) => AppError::internal(e),
+            crate::auth::device_grant::DecideError::UnknownCode => already_decided(),
+            crate::auth::device_grant::DecideError::Store(e) => AppError::internal(e),
         })??;
     if approved_by.as_ref().is_some_and(ApprovedBy::is_new_account) {
         state.metrics.registrations.inc();

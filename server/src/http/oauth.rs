@@ -3,10 +3,10 @@
 
 use super::body::Form;
 use super::error::OAuthError;
-use crate::access_token::Subject;
+use crate::auth::access_token::Subject;
 use crate::clock::now_ms;
-use crate::device_grant::Poll;
-use crate::refresh::RefreshError;
+use crate::auth::device_grant::Poll;
+use crate::auth::refresh::RefreshError;
 use crate::state::AppState;
 use crate::store::SessionRecord;
 use axum::Json;

@@ -11,7 +11,7 @@ pub mod seal;
 
 pub use records::TreeCounts;
 
-use crate::keys::{IfMissing, KEY_FILE, KeyError, SigningKey};
+use crate::auth::keys::{IfMissing, KEY_FILE, KeyError, SigningKey};
 use crate::store::{Store, StoreError};
 use permissions::PermissionError;
 use seal::{SealError, StoredSeqError, Verdict, WriteSeal};

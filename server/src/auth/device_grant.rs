@@ -1,7 +1,7 @@
 //! The device authorization grant (RFC 8628): issuing codes, the player's decision,
 //! and the polling rules (pending, slow_down, denied, expired, exchanged once).
 
-use crate::secrets;
+use crate::auth::secrets;
 use crate::store::{DeviceRecord, DeviceStatus, Store, StoreError};
 use std::sync::Mutex;
 use whack_shared::Secret;

@@ -8,7 +8,7 @@
 //! nothing per rotation is kept. Each change is one compare-and-swap of the
 //! session record. HTTP and flushing live elsewhere.
 
-use crate::secrets;
+use crate::auth::secrets;
 use crate::store::{
     RefreshChain, RefreshRecord, RefreshState, RotatedParent, SessionRecord, SessionUpdate, Store,
     StoreError,

@@ -1,7 +1,7 @@
 //! Issuing and verifying access tokens: RFC 9068 `at+jwt`, EdDSA, RFC 8725 rules.
 
-use crate::keys::SigningKey;
-use crate::revocation::Revocations;
+use crate::auth::keys::SigningKey;
+use crate::auth::revocation::Revocations;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
@@ -62,7 +62,7 @@ impl AccessTokens {
         ttl: Duration,
         revocations: Arc<Revocations>,
     ) -> Self {
-        crate::jwt_crypto::install();
+        crate::auth::jwt_crypto::install();
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
         validation.leeway = LEEWAY_SECS;

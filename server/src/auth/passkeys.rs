@@ -3,7 +3,7 @@
 //! single-use, expires, and is bound to one device request; a finished ceremony
 //! yields a short-lived single-use approval handle for that request only.
 
-use crate::secrets;
+use crate::auth::secrets;
 use crate::store::{CreatePlayer, CredentialRecord, PlayerRecord, Store, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;

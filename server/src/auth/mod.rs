@@ -1,0 +1,11 @@
+//! Login: the device grant, passkey ceremonies, access and refresh tokens, and
+//! the revocation list. Pure token rules over the storage traits; no HTTP here.
+
+pub mod access_token;
+pub mod device_grant;
+pub mod jwt_crypto;
+pub mod keys;
+pub mod passkeys;
+pub mod refresh;
+pub mod revocation;
+pub mod secrets;
