@@ -207,10 +207,7 @@ impl Sanitize for ServerMsg {
             }
             Self::ReauthOk { expires_at } => *expires_at = time(*expires_at),
             Self::Shutdown { message } => message.sanitize(),
-            Self::Error { code, message } => {
-                code.sanitize();
-                message.sanitize();
-            }
+            Self::Error { message, .. } => message.sanitize(),
         }
     }
 }

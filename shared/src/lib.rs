@@ -4,12 +4,14 @@
 
 pub mod api;
 pub mod claims;
+pub mod codes;
 pub mod device_page;
 pub mod oauth;
 pub mod player_name;
 pub mod protocol;
 pub mod secret;
 pub mod user_code;
+mod variant_names;
 
 pub use secret::Secret;
 

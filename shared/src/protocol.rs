@@ -2,6 +2,7 @@
 //! tagged by `"type"`. Unknown fields are ignored so the protocol can grow.
 
 use crate::Secret;
+pub use crate::codes::{CloseCode, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version the client announces in `hello`.
@@ -25,18 +26,21 @@ pub const RECONNECT_GRACE_SECS: u64 = 30;
 /// Longest room name, in characters (the server trims longer ones).
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
 
-/// WebSocket close codes.
+/// WebSocket close codes as numbers, for matching on a close frame; each is
+/// its [`CloseCode`]'s number.
 pub mod close {
-    /// The access token expired or its session was revoked.
-    pub const TOKEN_EXPIRED: u16 = 4001;
-    /// The client kept breaking the protocol.
-    pub const PROTOCOL_ERROR: u16 = 4002;
-    /// The client speaks a protocol version the server does not.
-    pub const VERSION_MISMATCH: u16 = 4003;
-    /// The client sent too much for too long.
-    pub const RATE_LIMITED: u16 = 4008;
-    /// The server is shutting down.
-    pub const GOING_AWAY: u16 = 1001;
+    use crate::codes::CloseCode;
+
+    /// [`CloseCode::TokenExpired`].
+    pub const TOKEN_EXPIRED: u16 = CloseCode::TokenExpired.code();
+    /// [`CloseCode::ProtocolError`].
+    pub const PROTOCOL_ERROR: u16 = CloseCode::ProtocolError.code();
+    /// [`CloseCode::VersionMismatch`].
+    pub const VERSION_MISMATCH: u16 = CloseCode::VersionMismatch.code();
+    /// [`CloseCode::RateLimited`].
+    pub const RATE_LIMITED: u16 = CloseCode::RateLimited.code();
+    /// [`CloseCode::GoingAway`].
+    pub const GOING_AWAY: u16 = CloseCode::GoingAway.code();
 }
 
 /// Unix epoch milliseconds (fractions allowed).
@@ -99,6 +103,15 @@ pub enum ClientMsg {
         /// Client time, echoed back.
         t: Millis,
     },
+}
+
+impl ClientMsg {
+    /// Every `type` a client may send, as serde names them: read from the
+    /// derived deserializer itself, so a new variant is never missing.
+    pub fn types() -> &'static [&'static str] {
+        static TYPES: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+        TYPES.get_or_init(|| crate::variant_names::of::<ClientMsg>("type"))
+    }
 }
 
 /// A message from the server.
@@ -200,7 +213,7 @@ pub enum ServerMsg {
     /// Something the client sent was refused.
     Error {
         /// A stable snake_case word.
-        code: String,
+        code: ErrorCode,
         /// A human message.
         message: String,
     },

@@ -20,6 +20,20 @@ pub fn normalize(input: &str) -> Option<String> {
     valid.then_some(letters)
 }
 
+/// Draws a code uniformly from [`ALPHABET`], taking bytes from `random_byte`
+/// (which must be a CSPRNG: room and login codes are secrets). Bytes of 240 and
+/// up are skipped, so every letter is equally likely (240 = 12 × 20).
+pub fn draw(mut random_byte: impl FnMut() -> u8) -> String {
+    let mut code = String::with_capacity(LEN);
+    while code.len() < LEN {
+        let b = random_byte();
+        if b < 240 {
+            code.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+        }
+    }
+    code
+}
+
 /// Formats 8 canonical letters as `XXXX-XXXX`.
 pub fn display(canonical: &str) -> String {
     let (a, b) = canonical.split_at(canonical.len().min(LEN / 2));
@@ -42,6 +56,14 @@ mod tests {
         );
         assert_eq!(normalize("BCDFGHJKL"), None);
         assert_eq!(normalize("ÄCDFGHJK"), None);
+    }
+
+    #[test]
+    fn draws_valid_codes_skipping_biased_bytes() {
+        let mut bytes = [250u8, 0, 19, 20, 239, 240, 1, 2, 3, 4].into_iter().cycle();
+        let code = draw(|| bytes.next().unwrap_or(0));
+        assert_eq!(code, "BZBZCDFG");
+        assert_eq!(normalize(&code).as_deref(), Some(code.as_str()));
     }
 
     #[test]
