@@ -6,7 +6,7 @@
 use crate::tui::action::{Action, LoginEvent, NetEvent};
 use crate::tui::effect::Effect;
 use crate::tui::fixtures::*;
-use crate::tui::layout::{self, Hint};
+use crate::tui::keymap::{self, Hint};
 use crate::tui::state::{Conn, CreateField, Modal, Screen, State};
 use crate::tui::ui::draw;
 use crate::tui::update::update;
@@ -57,7 +57,7 @@ fn screen(s: &State) -> String {
 }
 
 fn hint_keys(s: &State) -> Vec<&'static str> {
-    layout::hints(s).iter().map(|h: &Hint| h.keys).collect()
+    keymap::hints(s).iter().map(|h: &Hint| h.keys).collect()
 }
 
 fn toast_text(s: &State) -> String {
@@ -217,7 +217,7 @@ fn a_quick_match_footer_offers_what_the_server_allows() {
     };
     // The host may start a quick match now (the server's rule); it says so.
     let mut s = quick("p-alice");
-    let hints = layout::hints(&s);
+    let hints = keymap::hints(&s);
     assert!(
         hints
             .iter()

@@ -1,204 +1,155 @@
-//! Keys and mouse clicks, per screen: what each one means right now.
+//! Keys and mouse clicks: what each one does right now. Which key does what is
+//! [`keymap`]'s table; this carries the commands out.
 
 use crate::tui::effect::Effect;
-use crate::tui::keymap::hole_for_key;
+use crate::tui::keymap::{self, Command};
 use crate::tui::layout;
 use crate::tui::state::{
     Conn, CreateField, CreateForm, LobbyView, LoginPhase, Modal, ROOMS_REFRESH_MS, Screen, State,
 };
 use crate::tui::update::{back_to_login, leave_room, quit, send, toast, whack};
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
-use whack_shared::protocol::{ClientMsg, MAX_ROUND_SECS, MIN_ROUND_SECS, RoomPhase};
+use whack_shared::protocol::{
+    ClientMsg, MAX_ROOM_NAME_CHARS, MAX_ROUND_SECS, MIN_ROUND_SECS, RoomPhase,
+};
 use whack_shared::user_code;
 
-/// Longest room name the form accepts.
-const MAX_NAME: usize = 24;
 /// Step of the round-length setting, in seconds.
 const ROUND_STEP: u32 = 5;
+/// Digits the seed field takes: every 19-digit number fits the wire's `u64` seed.
+const SEED_DIGITS: usize = 19;
+
+/// What the lobby says to a key that needs the server while it is not connected.
+const OFFLINE: &str = "Not connected to the server — rooms come back when it does (r: retry now).";
 
 /// Handles a key press.
 pub fn key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     if key.kind == KeyEventKind::Release {
         return;
     }
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return quit(state, fx);
-    }
-    if state.help {
-        if matches!(
-            key.code,
-            KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
-        ) {
-            state.help = false;
-        }
-        return;
-    }
-    if let Some(modal) = state.modal.take() {
-        return modal_key(state, modal, key, fx);
-    }
-    if key.code == KeyCode::Char('?') {
-        state.help = true;
-        return;
-    }
-    match &state.screen {
-        Screen::Login(_) => login_key(state, key.code, fx),
-        Screen::Lobby(_) => lobby_key(state, key.code, fx),
-        Screen::Room => room_key(state, key.code, fx),
-        Screen::Game(_) => game_key(state, key.code, fx),
-        Screen::Results(_) => results_key(state, key.code, fx),
+    match keymap::binding_for(state, &key) {
+        // Answered at once, rather than opening a form that cannot be sent.
+        Some(b) if b.needs_server && state.conn != Conn::Online => toast(state, OFFLINE, true),
+        Some(b) => run(state, b.command, fx),
+        None => type_into_dialog(state, key.code),
     }
 }
 
-fn login_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
-    let Screen::Login(phase) = &state.screen else {
-        return;
-    };
-    match (code, phase) {
-        (KeyCode::Char('q') | KeyCode::Esc, _) => quit(state, fx),
-        (KeyCode::Char('o'), LoginPhase::Waiting(p)) => {
-            fx.push(Effect::OpenBrowser(p.uri_complete.clone()));
+/// Carries out what a key means.
+fn run(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
+    match command {
+        Command::Quit => quit(state, fx),
+        Command::OpenHelp => state.help = true,
+        Command::CloseHelp => state.help = false,
+        Command::OpenBrowser => {
+            if let Screen::Login(LoginPhase::Waiting(p)) = &state.screen {
+                fx.push(Effect::OpenBrowser(p.uri_complete.clone()));
+            }
         }
-        (KeyCode::Char('n'), LoginPhase::Waiting(_))
-        | (
-            KeyCode::Enter | KeyCode::Char('n'),
-            LoginPhase::Denied
-            | LoginPhase::Expired
-            | LoginPhase::ServerDown(_)
-            | LoginPhase::Failed(_),
-        ) => {
+        Command::NewCode => {
             state.screen = Screen::Login(LoginPhase::Requesting);
             fx.push(Effect::StartLogin);
         }
-        _ => {}
-    }
-}
-
-/// What the lobby says to a key that needs the server while it is not connected.
-const OFFLINE: &str = "Not connected to the server — rooms come back when it does (r: retry now).";
-
-fn lobby_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
-    let Screen::Lobby(lobby) = &mut state.screen else {
-        return;
-    };
-    let rooms = state.rooms.len();
-    let needs_server = matches!(
-        (lobby.view, code),
-        (
-            LobbyView::Rooms,
-            KeyCode::Enter | KeyCode::Char('m' | 'c' | 'j')
-        )
-    );
-    if needs_server && state.conn != Conn::Online {
-        // Answered at once, rather than opening a form that cannot be sent.
-        return toast(state, OFFLINE, true);
-    }
-    match (lobby.view, code) {
-        (_, KeyCode::Char('q')) => quit(state, fx),
-        (_, KeyCode::Char('o')) => state.modal = Some(Modal::ConfirmLogout),
-        (LobbyView::Rooms, KeyCode::Up) => {
-            lobby.selected = lobby.selected.saturating_sub(1);
-        }
-        (LobbyView::Rooms, KeyCode::Down) => {
-            lobby.selected = (lobby.selected + 1).min(rooms.saturating_sub(1));
-        }
-        (LobbyView::Rooms, KeyCode::Enter) => {
-            let room = state
-                .rooms
-                .get(lobby.selected)
-                .map(|r| (r.id.clone(), r.name.clone()));
-            match room {
-                Some((room_id, name)) => {
-                    send(
-                        state,
-                        ClientMsg::JoinRoom {
-                            room_id: Some(room_id),
-                            code: None,
-                        },
-                        fx,
-                    );
-                    // Said at once: the room screen follows when the server answers.
-                    toast(state, format!("Joining “{name}”…"), false);
-                }
-                None => {
-                    // The list may be behind the server: ask again now.
-                    send(state, ClientMsg::ListRooms, fx);
-                    state.next_rooms_at = state.now + ROOMS_REFRESH_MS;
-                    toast(
-                        state,
-                        "No public rooms yet — press c to create one or m for quick match.",
-                        false,
-                    );
-                }
-            }
-        }
-        (LobbyView::Rooms, KeyCode::Char('m')) => send(state, ClientMsg::QuickMatch, fx),
-        (LobbyView::Rooms, KeyCode::Char('c')) => {
-            state.modal = Some(Modal::Create(CreateForm::default()));
-        }
-        (LobbyView::Rooms, KeyCode::Char('j')) => {
-            state.modal = Some(Modal::JoinCode(String::new()))
-        }
-        (_, KeyCode::Char('r')) if matches!(state.conn, Conn::Retrying { .. }) => {
-            fx.push(Effect::ReconnectNow);
-        }
-        (LobbyView::Rooms, KeyCode::Char('r')) => send(state, ClientMsg::ListRooms, fx),
-        (LobbyView::Rooms, KeyCode::Char('l')) => {
-            lobby.view = LobbyView::Leaderboard;
+        Command::SelectPrev => scroll(state, true),
+        Command::SelectNext => scroll(state, false),
+        Command::JoinSelected => join_selected(state, fx),
+        Command::QuickMatch => send(state, ClientMsg::QuickMatch, fx),
+        Command::OpenCreate => state.modal = Some(Modal::Create(CreateForm::default())),
+        Command::OpenJoinCode => state.modal = Some(Modal::JoinCode(String::new())),
+        Command::ReconnectNow => fx.push(Effect::ReconnectNow),
+        Command::ListRooms => send(state, ClientMsg::ListRooms, fx),
+        Command::ShowLeaderboard => {
+            set_lobby_view(state, LobbyView::Leaderboard);
             fx.push(Effect::FetchLeaderboard);
         }
-        (LobbyView::Leaderboard, KeyCode::Char('l') | KeyCode::Esc) => {
-            lobby.view = LobbyView::Rooms;
+        Command::ShowRooms => {
+            set_lobby_view(state, LobbyView::Rooms);
             state.next_rooms_at = state.now;
         }
-        (LobbyView::Leaderboard, KeyCode::Char('r')) => fx.push(Effect::FetchLeaderboard),
-        _ => {}
-    }
-}
-
-fn room_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
-    let quick = state.room.as_ref().is_some_and(|r| r.quick);
-    match code {
-        KeyCode::Enter | KeyCode::Char('s') => {
-            // The server's rule: only the host starts, a quick match too (it also
-            // starts by itself); the footer offers exactly that.
-            if state.is_host() {
-                send(state, ClientMsg::StartGame, fx);
-            } else if quick {
-                toast(
-                    state,
-                    "This quick match starts by itself in a moment.",
-                    false,
-                );
-            } else {
-                toast(state, "Waiting for the host to start the round.", false);
+        Command::RefreshLeaderboard => fx.push(Effect::FetchLeaderboard),
+        Command::AskLogout => state.modal = Some(Modal::ConfirmLogout),
+        Command::Start => start(state, fx),
+        Command::Leave => leave_room(state, fx),
+        Command::AskLeave => state.modal = Some(Modal::ConfirmLeave),
+        Command::Whack(hole) => whack(state, hole, fx),
+        Command::PlayAgain => play_again(state, fx),
+        Command::Submit => submit(state, fx),
+        Command::Cancel | Command::Decline => state.modal = None,
+        Command::Confirm => match state.modal.take() {
+            Some(Modal::ConfirmLeave) => leave_room(state, fx),
+            Some(Modal::ConfirmLogout) => {
+                fx.push(Effect::Logout);
+                back_to_login(state, fx);
+            }
+            other => state.modal = other,
+        },
+        Command::NextField
+        | Command::PrevField
+        | Command::TogglePrivate
+        | Command::Shorter
+        | Command::Longer => {
+            let seeded = state.seeded_rooms;
+            if let Some(Modal::Create(form)) = &mut state.modal {
+                edit_form(form, command, seeded);
             }
         }
-        KeyCode::Esc | KeyCode::Char('b') => leave_room(state, fx),
-        _ => {}
     }
 }
 
-fn game_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
-    match code {
-        KeyCode::Esc => state.modal = Some(Modal::ConfirmLeave),
-        KeyCode::Char(c) => {
-            if let Some(hole) = hole_for_key(c) {
-                whack(state, hole, fx);
-            }
+fn set_lobby_view(state: &mut State, view: LobbyView) {
+    if let Screen::Lobby(lobby) = &mut state.screen {
+        lobby.view = view;
+    }
+}
+
+fn join_selected(state: &mut State, fx: &mut Vec<Effect>) {
+    let Screen::Lobby(lobby) = &state.screen else {
+        return;
+    };
+    let room = state
+        .rooms
+        .get(lobby.selected)
+        .map(|r| (r.id.clone(), r.name.clone()));
+    match room {
+        Some((room_id, name)) => {
+            send(
+                state,
+                ClientMsg::JoinRoom {
+                    room_id: Some(room_id),
+                    code: None,
+                },
+                fx,
+            );
+            // Said at once: the room screen follows when the server answers.
+            toast(state, format!("Joining “{name}”…"), false);
         }
-        _ => {}
+        None => {
+            // The list may be behind the server: ask again now.
+            send(state, ClientMsg::ListRooms, fx);
+            state.next_rooms_at = state.now + ROOMS_REFRESH_MS;
+            toast(
+                state,
+                "No public rooms yet — press c to create one or m for quick match.",
+                false,
+            );
+        }
     }
 }
 
-fn results_key(state: &mut State, code: KeyCode, fx: &mut Vec<Effect>) {
-    match code {
-        KeyCode::Enter | KeyCode::Char('p') => play_again(state, fx),
-        KeyCode::Esc | KeyCode::Char('b') => leave_room(state, fx),
-        KeyCode::Char('q') => quit(state, fx),
-        _ => {}
+fn start(state: &mut State, fx: &mut Vec<Effect>) {
+    // The server's rule: only the host starts, a quick match too (it also starts
+    // by itself); the footer offers exactly that.
+    if state.is_host() {
+        send(state, ClientMsg::StartGame, fx);
+    } else if state.room.as_ref().is_some_and(|r| r.quick) {
+        toast(
+            state,
+            "This quick match starts by itself in a moment.",
+            false,
+        );
+    } else {
+        toast(state, "Waiting for the host to start the round.", false);
     }
 }
 
@@ -220,65 +171,12 @@ fn play_again(state: &mut State, fx: &mut Vec<Effect>) {
     }
 }
 
-fn modal_key(state: &mut State, modal: Modal, key: KeyEvent, fx: &mut Vec<Effect>) {
-    let code = key.code;
-    match modal {
-        Modal::Create(form) => create_key(state, form, code, fx),
-        // The modal keeps the letters only; it shows them as `XXXX-XXXX`.
-        Modal::JoinCode(mut text) => match code {
-            KeyCode::Esc => {}
-            KeyCode::Enter => match user_code::normalize(&text) {
-                Some(code) => {
-                    state.joining_code = Some(code.clone());
-                    send(
-                        state,
-                        ClientMsg::JoinRoom {
-                            room_id: None,
-                            code: Some(code.into()),
-                        },
-                        fx,
-                    );
-                }
-                None => {
-                    if !text.is_empty() {
-                        toast(state, "A join code is 8 letters, like BCDF-GHJK.", true);
-                    }
-                    state.modal = Some(Modal::JoinCode(text));
-                }
-            },
-            KeyCode::Backspace => {
-                text.pop();
-                state.modal = Some(Modal::JoinCode(text));
-            }
-            KeyCode::Char(c) if c.is_ascii_alphabetic() && text.len() < user_code::LEN => {
-                text.push(c.to_ascii_uppercase());
-                state.modal = Some(Modal::JoinCode(text));
-            }
-            _ => state.modal = Some(Modal::JoinCode(text)),
-        },
-        Modal::ConfirmLeave => match code {
-            KeyCode::Char('y') | KeyCode::Enter => leave_room(state, fx),
-            KeyCode::Char('n') | KeyCode::Esc => {}
-            _ => state.modal = Some(Modal::ConfirmLeave),
-        },
-        Modal::ConfirmLogout => match code {
-            KeyCode::Char('y') | KeyCode::Enter => {
-                fx.push(Effect::Logout);
-                back_to_login(state, fx);
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {}
-            _ => state.modal = Some(Modal::ConfirmLogout),
-        },
-    }
-}
-
-fn create_key(state: &mut State, mut form: CreateForm, code: KeyCode, fx: &mut Vec<Effect>) {
-    // The seed field exists only on servers that take a seed (see `welcome`).
-    let seeded = state.seeded_rooms;
-    let skip = |f: CreateField| f == CreateField::Seed && !seeded;
-    match (code, form.focus) {
-        (KeyCode::Esc, _) => return,
-        (KeyCode::Enter, _) => {
+/// Sends the open dialog: the create form, or the join code once it is whole.
+fn submit(state: &mut State, fx: &mut Vec<Effect>) {
+    match state.modal.take() {
+        Some(Modal::Create(form)) => {
+            // The seed field exists only on servers that take a seed (see `welcome`).
+            let seeded = state.seeded_rooms;
             let name = form.name.trim();
             let msg = ClientMsg::CreateRoom {
                 name: (!name.is_empty()).then(|| name.to_owned()),
@@ -286,49 +184,96 @@ fn create_key(state: &mut State, mut form: CreateForm, code: KeyCode, fx: &mut V
                 round_secs: Some(form.round_secs),
                 seed: if seeded { form.seed.parse().ok() } else { None },
             };
-            return send(state, msg, fx);
+            send(state, msg, fx);
         }
-        (KeyCode::Tab | KeyCode::Down, _) => {
+        // The dialog keeps the letters only; it shows them as `XXXX-XXXX`.
+        Some(Modal::JoinCode(text)) => match user_code::normalize(&text) {
+            Some(code) => {
+                state.joining_code = Some(code.clone());
+                send(
+                    state,
+                    ClientMsg::JoinRoom {
+                        room_id: None,
+                        code: Some(code.into()),
+                    },
+                    fx,
+                );
+            }
+            None => {
+                if !text.is_empty() {
+                    toast(state, "A join code is 8 letters, like BCDF-GHJK.", true);
+                }
+                state.modal = Some(Modal::JoinCode(text));
+            }
+        },
+        other => state.modal = other,
+    }
+}
+
+/// Moves between the create form's fields or changes the focused one.
+fn edit_form(form: &mut CreateForm, command: Command, seeded: bool) {
+    // The seed field exists only on servers that take a seed (see `welcome`).
+    let skip = |f: CreateField| f == CreateField::Seed && !seeded;
+    match command {
+        Command::NextField => {
             form.focus = form.focus.next();
             if skip(form.focus) {
                 form.focus = form.focus.next();
             }
         }
-        (KeyCode::BackTab | KeyCode::Up, _) => {
+        Command::PrevField => {
             form.focus = form.focus.prev();
             if skip(form.focus) {
                 form.focus = form.focus.prev();
             }
         }
-        (KeyCode::Backspace, CreateField::Name) => {
-            form.name.pop();
-        }
-        (KeyCode::Char(c), CreateField::Name)
-            if form.name.chars().count() < MAX_NAME && !c.is_control() =>
-        {
-            form.name.push(c);
-        }
-        (KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right, CreateField::Private) => {
-            form.private = !form.private;
-        }
-        (KeyCode::Left | KeyCode::Char('-'), CreateField::Round) => {
+        Command::TogglePrivate => form.private = !form.private,
+        Command::Shorter => {
             form.round_secs = form
                 .round_secs
                 .saturating_sub(ROUND_STEP)
                 .max(MIN_ROUND_SECS);
         }
-        (KeyCode::Right | KeyCode::Char('+' | '='), CreateField::Round) => {
-            form.round_secs = (form.round_secs + ROUND_STEP).min(MAX_ROUND_SECS);
+        Command::Longer => form.round_secs = (form.round_secs + ROUND_STEP).min(MAX_ROUND_SECS),
+        _ => {}
+    }
+}
+
+/// A key no binding takes: typed text, for the dialog's text field if one is open.
+fn type_into_dialog(state: &mut State, code: KeyCode) {
+    if state.help {
+        return;
+    }
+    match (&mut state.modal, code) {
+        (Some(Modal::Create(form)), code) => match (form.focus, code) {
+            (CreateField::Name, KeyCode::Backspace) => {
+                form.name.pop();
+            }
+            (CreateField::Name, KeyCode::Char(c))
+                if form.name.chars().count() < MAX_ROOM_NAME_CHARS && !c.is_control() =>
+            {
+                form.name.push(c);
+            }
+            (CreateField::Seed, KeyCode::Backspace) => {
+                form.seed.pop();
+            }
+            (CreateField::Seed, KeyCode::Char(c))
+                if c.is_ascii_digit() && form.seed.len() < SEED_DIGITS =>
+            {
+                form.seed.push(c);
+            }
+            _ => {}
+        },
+        (Some(Modal::JoinCode(text)), KeyCode::Backspace) => {
+            text.pop();
         }
-        (KeyCode::Backspace, CreateField::Seed) => {
-            form.seed.pop();
-        }
-        (KeyCode::Char(c), CreateField::Seed) if c.is_ascii_digit() && form.seed.len() < 19 => {
-            form.seed.push(c);
+        (Some(Modal::JoinCode(text)), KeyCode::Char(c))
+            if c.is_ascii_alphabetic() && text.len() < user_code::LEN =>
+        {
+            text.push(c.to_ascii_uppercase());
         }
         _ => {}
     }
-    state.modal = Some(Modal::Create(form));
 }
 
 /// Handles a mouse event: clicks on footer buttons, holes and room rows.

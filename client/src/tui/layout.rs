@@ -1,8 +1,8 @@
 //! Screen geometry, shared by drawing and by mouse hit-testing so a click always
 //! lands on what was drawn there.
 
-use crate::tui::state::{Conn, LobbyView, LoginPhase, Modal, Screen, State};
-use crossterm::event::KeyCode;
+use crate::tui::keymap::{Hint, hints};
+use crate::tui::state::State;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 /// Narrowest terminal the game is drawn in.
@@ -43,113 +43,6 @@ pub fn bands(area: Rect) -> Bands {
         status,
         footer,
     }
-}
-
-/// A key hint in the footer; clicking it presses the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hint {
-    /// The key it stands for.
-    pub key: KeyCode,
-    /// How the key is written.
-    pub keys: &'static str,
-    /// What it does.
-    pub label: &'static str,
-}
-
-const fn hint(key: KeyCode, keys: &'static str, label: &'static str) -> Hint {
-    Hint { key, keys, label }
-}
-
-/// The hints for what the player can do right now, most important first.
-pub fn hints(state: &State) -> Vec<Hint> {
-    use KeyCode::{Char, Enter, Esc};
-    if state.help {
-        return vec![hint(Esc, "Esc", "close help")];
-    }
-    if let Some(modal) = &state.modal {
-        return match modal {
-            Modal::Create(_) => vec![
-                hint(Enter, "Enter", "create"),
-                hint(KeyCode::Tab, "Tab", "next field"),
-                hint(Esc, "Esc", "cancel"),
-            ],
-            Modal::JoinCode(_) => vec![hint(Enter, "Enter", "join"), hint(Esc, "Esc", "cancel")],
-            Modal::ConfirmLeave | Modal::ConfirmLogout => {
-                vec![hint(Char('y'), "y", "yes"), hint(Char('n'), "n", "no")]
-            }
-        };
-    }
-    let help = hint(Char('?'), "?", "help");
-    let mut out = match &state.screen {
-        Screen::Login(phase) => match phase {
-            LoginPhase::Waiting(_) => vec![
-                hint(Char('o'), "o", "open browser"),
-                hint(Char('n'), "n", "new code"),
-                hint(Char('q'), "q", "quit"),
-            ],
-            LoginPhase::Denied
-            | LoginPhase::Expired
-            | LoginPhase::ServerDown(_)
-            | LoginPhase::Failed(_) => {
-                vec![
-                    hint(Enter, "Enter", "new code"),
-                    hint(Char('q'), "q", "quit"),
-                ]
-            }
-            _ => vec![hint(Char('q'), "q", "quit")],
-        },
-        Screen::Lobby(lobby) => match lobby.view {
-            LobbyView::Rooms if state.conn == Conn::Online => vec![
-                hint(Enter, "Enter", "join"),
-                hint(Char('m'), "m", "quick match"),
-                hint(Char('c'), "c", "create"),
-                hint(Char('j'), "j", "code"),
-                hint(Char('l'), "l", "ranks"),
-                hint(Char('o'), "o", "logout"),
-                hint(Char('q'), "q", "quit"),
-            ],
-            // Offline: nothing that needs the game connection is offered.
-            LobbyView::Rooms => {
-                let mut v = Vec::new();
-                if matches!(state.conn, Conn::Retrying { .. }) {
-                    v.push(hint(Char('r'), "r", "retry now"));
-                }
-                v.extend([
-                    hint(Char('l'), "l", "ranks"),
-                    hint(Char('o'), "o", "logout"),
-                    hint(Char('q'), "q", "quit"),
-                ]);
-                v
-            }
-            LobbyView::Leaderboard => vec![
-                hint(Char('l'), "l", "rooms"),
-                hint(Char('r'), "r", "refresh"),
-                hint(Char('q'), "q", "quit"),
-            ],
-        },
-        Screen::Room => {
-            let mut v = Vec::new();
-            let quick = state.room.as_ref().is_some_and(|r| r.quick);
-            // As the server rules: the host may start, a quick match without waiting.
-            if state.is_host() {
-                v.push(hint(
-                    Enter,
-                    "Enter",
-                    if quick { "start now" } else { "start" },
-                ));
-            }
-            v.push(hint(Esc, "Esc", "leave"));
-            v
-        }
-        Screen::Game(_) => vec![hint(Esc, "Esc", "leave")],
-        Screen::Results(_) => vec![
-            hint(Enter, "Enter", "play again"),
-            hint(Esc, "Esc", "lobby"),
-            hint(Char('q'), "q", "quit"),
-        ],
-    };
-    out.push(help);
-    out
 }
 
 /// Where each hint sits in the footer; hints that do not fit are left out.

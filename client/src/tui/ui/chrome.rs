@@ -1,6 +1,7 @@
 //! The frame around every screen: header, status line, footer and "too small".
 
 use super::{clock, fit, spinner};
+use crate::tui::keymap::{self, Command};
 use crate::tui::layout;
 use crate::tui::state::{Conn, Screen, State};
 use crate::tui::theme::Theme;
@@ -108,11 +109,15 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
                     "{reason} — next try in {}",
                     clock((retry_at - state.now).max(0.0))
                 )),
+                // The lobby's footer may be cut short: the key that skips the wait
+                // is named here too.
                 Span::styled(
-                    if matches!(state.screen, Screen::Lobby(_)) {
-                        "  (r: now)"
-                    } else {
-                        ""
+                    match (
+                        &state.screen,
+                        keymap::shown_for(state, Command::ReconnectNow),
+                    ) {
+                        (Screen::Lobby(_), Some(key)) => format!("  ({key}: now)"),
+                        _ => String::new(),
                     },
                     theme.dim(),
                 ),

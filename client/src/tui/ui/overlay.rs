@@ -1,7 +1,8 @@
 //! Things drawn on top of a screen: dialogs and the key help.
 
+use crate::tui::keymap;
 use crate::tui::layout::centered;
-use crate::tui::state::{CreateField, Modal, Screen, State};
+use crate::tui::state::{CreateField, Modal, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -76,13 +77,13 @@ pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, seeded: bool, the
                         "◉ public"
                     }
                     .to_owned(),
-                    "Space",
+                    &field_keys(CreateField::Private),
                 ),
                 field(
                     CreateField::Round,
                     "Round",
                     format!("◀ {} s ▶", form.round_secs),
-                    "← →",
+                    &field_keys(CreateField::Round),
                 ),
             ];
             if seeded {
@@ -110,7 +111,7 @@ pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, seeded: bool, the
             frame,
             area,
             "Leave?",
-            vec![Line::from("Leave this room? (y / n)")],
+            vec![Line::from(format!("Leave this room? {}", answers()))],
             36,
             theme,
         ),
@@ -118,11 +119,26 @@ pub fn modal(frame: &mut Frame<'_>, area: Rect, modal: &Modal, seeded: bool, the
             frame,
             area,
             "Log out?",
-            vec![Line::from("Log out and forget this login? (y / n)")],
+            vec![Line::from(format!(
+                "Log out and forget this login? {}",
+                answers()
+            ))],
             46,
             theme,
         ),
     }
+}
+
+/// The keys that change a create-form field, as the form shows them (`← →`).
+fn field_keys(field: CreateField) -> String {
+    let shown: Vec<&str> = keymap::field(field).iter().map(|b| b.shown).collect();
+    shown.join(" ")
+}
+
+/// A yes/no question's keys, as `(y / n)`.
+fn answers() -> String {
+    let shown: Vec<&str> = keymap::CONFIRM.iter().map(|b| b.shown).collect();
+    format!("({})", shown.join(" / "))
 }
 
 /// Draws the key help for the current screen.
@@ -134,9 +150,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
         ])
     };
     let mut lines = vec![Line::styled("Board", theme.title())];
-    lines.push(key("7 8 9  q w e", "whack the top row"));
-    lines.push(key("4 5 6  a s d", "whack the middle row"));
-    lines.push(key("1 2 3  z x c", "whack the bottom row"));
+    lines.extend(keymap::board_help().iter().map(|(k, what)| key(k, what)));
     lines.push(key("click", "whack a hole, press a button"));
     lines.push(Line::styled("Moles", theme.title()));
     lines.push(key("MOLE (o o)", "+1"));
@@ -144,17 +158,10 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     lines.push(key("BOMB (###)", "-3, leave it alone"));
     lines.push(key("empty hole", "-1 (0 if someone just got it)"));
     lines.push(Line::styled("Here", theme.title()));
-    match state.screen {
-        Screen::Lobby(_) => {
-            lines.push(key("↑ ↓  Enter", "pick a room, join it"));
-            lines.push(key("m  c  j", "quick match, create, join by code"));
-            lines.push(key("l  o", "leaderboard, log out"));
-        }
-        Screen::Room => lines.push(key("Enter  Esc", "start (host), leave")),
-        Screen::Results(_) => lines.push(key("Enter  Esc", "play again, back to lobby")),
-        _ => {}
-    }
-    lines.push(key("?  Esc", "this help, close"));
-    lines.push(key("Ctrl-C", "quit"));
+    lines.extend(
+        keymap::help_lines(state)
+            .iter()
+            .map(|(k, what)| key(k, what)),
+    );
     dialog(frame, area, "Keys", lines, 52, theme);
 }
