@@ -30,3 +30,5 @@ mod flow_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod style_map;
