@@ -2,6 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod font;
+pub mod block_art;
 pub mod sanitize;
 pub mod tui;

@@ -7,16 +7,14 @@
 //! - [`token_manager`]: access tokens in memory, serialized refresh with rotation.
 //! - [`api`]: authenticated API calls.
 //! - [`probe`]: whether a Whack server answers at `--server` at all.
-//! - [`qr`], [`big_code`], [`browser`]: showing the code and opening the page.
+//! - [`browser`]: opening the page (the code itself is drawn by [`crate::block_art`]).
 
 pub mod api;
-pub mod big_code;
 pub mod browser;
 pub mod device_flow;
 pub mod http;
 pub mod paths;
 pub mod probe;
-pub mod qr;
 pub mod refresh_lock;
 pub mod server;
 pub mod storage;

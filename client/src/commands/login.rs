@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use tokio::time::Instant;
 use whack_client::auth::device_flow::{self, LoginError};
 use whack_client::auth::{
-    AuthError, Http, ServerUrl, Storage, StorageKind, TokenManager, api, big_code, browser, paths,
-    qr,
+    AuthError, Http, ServerUrl, Storage, StorageKind, TokenManager, api, browser, paths,
 };
+use whack_client::block_art::big_text;
+use whack_client::block_art::qr::QrMatrix;
 use whack_shared::oauth::DeviceAuthorization;
 
 /// Runs the login; the keyring is checked before any code is requested. When a
@@ -140,14 +141,14 @@ fn show(authorization: &DeviceAuthorization) {
     println!();
     println!("    Code: {}", authorization.user_code);
     println!();
-    if let Some(rows) = big_code::render(&authorization.user_code) {
+    if let Some(rows) = big_text::full_rows(&authorization.user_code) {
         for row in rows {
             println!("    {row}");
         }
         println!();
     }
     println!("Or open {}", authorization.verification_uri_complete);
-    match qr::QrMatrix::new(&authorization.verification_uri_complete) {
+    match QrMatrix::new(&authorization.verification_uri_complete) {
         Ok(matrix) => {
             println!("or scan this with your phone:");
             let colour = std::io::stdout().is_terminal();

@@ -48,7 +48,7 @@ fn login_to_lobby_to_room_to_game_to_results_and_back() {
         panic!("{:?}", s.screen)
     };
     assert!(
-        p.qr.as_ref().is_some_and(|q| q.width >= 21),
+        p.qr.as_ref().is_some_and(|q| q.width() >= 21),
         "a QR code is prepared"
     );
     let fx = update(&mut s, T0 + 5_000.0, Action::Login(LoginEvent::Approved));

@@ -1,5 +1,6 @@
 //! Everything the TUI knows, drawn by `ui::draw` and changed only by `update`.
 
+use crate::block_art::qr::QrMatrix;
 use whack_shared::api::{Leaderboard, Me, PlayerStats};
 use whack_shared::protocol::{
     DEFAULT_ROUND_SECS, Millis, MoleKind, PlayerRef, RankingEntry, RoomPhase, RoomSummary, RoomView,
@@ -125,37 +126,9 @@ pub struct Pending {
     /// Local time the code expires.
     pub expires_at: Millis,
     /// The QR code of `uri_complete`.
-    pub qr: Option<Qr>,
+    pub qr: Option<QrMatrix>,
     /// Whether the browser opened (None until known).
     pub browser: Option<bool>,
-}
-
-/// A QR code as a square of dark/light modules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Qr {
-    /// Modules per side.
-    pub width: usize,
-    /// Row-major, true = dark.
-    pub dark: Vec<bool>,
-}
-
-impl Qr {
-    /// Encodes `text`, or `None` if it is too long for a terminal QR code.
-    pub fn encode(text: &str) -> Option<Self> {
-        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::L).ok()?;
-        let width = code.width();
-        let dark = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        Some(Self { width, dark })
-    }
-
-    /// Whether the module at (x, y) is dark; outside the code is light.
-    pub fn is_dark(&self, x: usize, y: usize) -> bool {
-        x < self.width && y < self.width && self.dark.get(y * self.width + x) == Some(&true)
-    }
 }
 
 /// The lobby screen.

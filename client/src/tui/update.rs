@@ -2,13 +2,14 @@
 //! returns the effects the runtime must carry out. No I/O, no clock: time comes in
 //! as `now` (local epoch milliseconds), so every flow is testable and repeatable.
 
+use crate::block_art::qr::QrMatrix;
 use crate::tui::action::{Action, LoginEvent, NetEvent};
 use crate::tui::effect::Effect;
 use crate::tui::input;
 use crate::tui::state::{
     Conn, FLASH_MS, Flash, FlashKind, Game, IDLE_PING_EVERY_MS, Lobby, LobbyView, LoginPhase,
-    NOTICE_MS, PENDING_WHACK_MS, PING_EVERY_MS, Pending, Qr, ROOMS_REFRESH_MS, Results, Screen,
-    State, TOAST_MS, Toast,
+    NOTICE_MS, PENDING_WHACK_MS, PING_EVERY_MS, Pending, ROOMS_REFRESH_MS, Results, Screen, State,
+    TOAST_MS, Toast,
 };
 use whack_shared::protocol::{
     ClientMsg, Millis, MoleDownReason, MoleKind, MoleView, RoomPhase, RoomView, ScoreReason,
@@ -137,7 +138,7 @@ fn login(state: &mut State, event: LoginEvent, fx: &mut Vec<Effect>) {
             verification_uri_complete,
             expires_at,
         } => {
-            let qr = Qr::encode(&verification_uri_complete);
+            let qr = QrMatrix::new(&verification_uri_complete).ok();
             fx.push(Effect::OpenBrowser(verification_uri_complete.clone()));
             state.screen = Screen::Login(LoginPhase::Waiting(Pending {
                 user_code,

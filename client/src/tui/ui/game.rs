@@ -1,6 +1,7 @@
 //! The round: countdown, the 3×3 board, scores, time left and round-trip time.
 
-use super::{bigtext, clock, fit};
+use super::{clock, fit};
+use crate::block_art::big_text;
 use crate::tui::keymap::keys_for_hole;
 use crate::tui::layout::{self, centered};
 use crate::tui::state::{Conn, FlashKind, Game, State};
@@ -25,7 +26,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, game: &Game, theme
         let lines: Vec<Line<'_>> = std::iter::once(Line::styled("Get ready!", theme.title()))
             .chain(std::iter::once(Line::default()))
             .chain(
-                bigtext::render(&digit)
+                big_text::half_rows(&digit)
                     .into_iter()
                     .map(|r| Line::styled(r, theme.accent())),
             )

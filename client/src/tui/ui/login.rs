@@ -1,8 +1,10 @@
 //! The sign-in screen: the code (large), the URL, a QR code and where things stand.
 
-use super::{bigtext, clock, spinner};
+use super::{clock, spinner};
+use crate::block_art::big_text;
+use crate::block_art::qr::QrMatrix;
 use crate::tui::layout::centered;
-use crate::tui::state::{LoginPhase, Pending, Qr, State};
+use crate::tui::state::{LoginPhase, Pending, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -100,13 +102,9 @@ const MIN_TEXT_W: u16 = 44;
 /// Rows the instructions take.
 const TEXT_H: u16 = 17;
 
-/// Light modules around the code; scanners need a light quiet zone, and the
-/// terminal's own background is usually dark.
-const QUIET: usize = 2;
-
-/// Rows and columns of the QR code drawn with half blocks and its quiet zone.
-fn qr_size(qr: &Qr) -> (u16, u16) {
-    let side = u16::try_from(qr.width + 2 * QUIET).unwrap_or(u16::MAX);
+/// Rows and columns of the QR code drawn with half blocks, quiet zone included.
+fn qr_size(qr: &QrMatrix) -> (u16, u16) {
+    let side = u16::try_from(qr.width()).unwrap_or(u16::MAX);
     (side, side.div_ceil(2))
 }
 
@@ -120,7 +118,7 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
         Layout::horizontal([Constraint::Length(text_w), Constraint::Length(qr_cols)])
             .areas(content);
     let inner = inner.inner(ratatui::layout::Margin::new(1, 0));
-    let big = inner.width as usize >= bigtext::width(&p.user_code);
+    let big = inner.width as usize >= big_text::width(&p.user_code);
 
     let mut lines = vec![
         Line::styled("Sign in to play", theme.title()),
@@ -142,7 +140,7 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
     lines.push(Line::from("2. Enter this code there if it asks:"));
     if big {
         lines.push(Line::default());
-        for row in bigtext::render(&p.user_code) {
+        for row in big_text::half_rows(&p.user_code) {
             lines.push(Line::styled(row, theme.accent()));
         }
         // The plain letters too, for screen readers and copy-paste.
@@ -198,60 +196,9 @@ fn waiting(frame: &mut Frame<'_>, area: Rect, state: &State, p: &Pending, theme:
 }
 
 /// The QR code as half-block text: light modules lit, so it reads on dark screens.
-fn qr_lines(qr: &Qr) -> Vec<Line<'static>> {
-    let side = qr.width + 2 * QUIET;
-    let light = |x: usize, y: usize| {
-        y < side && !(x >= QUIET && y >= QUIET && qr.is_dark(x - QUIET, y - QUIET))
-    };
-    (0..side.div_ceil(2))
-        .map(|row| {
-            let s: String = (0..side)
-                .map(|x| match (light(x, 2 * row), light(x, 2 * row + 1)) {
-                    (true, true) => '█',
-                    (true, false) => '▀',
-                    (false, true) => '▄',
-                    (false, false) => ' ',
-                })
-                .collect();
-            Line::from(s)
-        })
+fn qr_lines(qr: &QrMatrix) -> Vec<Line<'static>> {
+    qr.half_block_lines(false)
+        .into_iter()
+        .map(Line::from)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_qr_code_is_drawn_module_for_module_with_a_light_quiet_zone() {
-        let qr = Qr::encode("http://localhost:8080/device?user_code=BCDF-GHJK")
-            .unwrap_or_else(|| panic!("encodes"));
-        let lines = qr_lines(&qr);
-        let side = qr.width + 2 * QUIET;
-        assert_eq!(lines.len(), side.div_ceil(2));
-        for (row, line) in lines.iter().enumerate() {
-            let chars: Vec<char> = line.to_string().chars().collect();
-            assert_eq!(chars.len(), side);
-            for (x, c) in chars.into_iter().enumerate() {
-                let (top, bottom) = match c {
-                    '█' => (true, true),
-                    '▀' => (true, false),
-                    '▄' => (false, true),
-                    _ => (false, false),
-                };
-                for (y, lit) in [(2 * row, top), (2 * row + 1, bottom)] {
-                    if y >= side {
-                        assert!(!lit, "nothing below the code");
-                        continue;
-                    }
-                    let in_code = (QUIET..QUIET + qr.width).contains(&x)
-                        && (QUIET..QUIET + qr.width).contains(&y);
-                    let dark = in_code && qr.is_dark(x - QUIET, y - QUIET);
-                    assert_eq!(lit, !dark, "module ({x}, {y})");
-                }
-            }
-        }
-        // The three finder patterns' corners are dark.
-        assert!(qr.is_dark(0, 0) && qr.is_dark(qr.width - 1, 0) && qr.is_dark(0, qr.width - 1));
-    }
 }

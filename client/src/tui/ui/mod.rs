@@ -1,6 +1,5 @@
 //! Drawing: `draw(frame, &state)` renders the state and changes nothing.
 
-mod bigtext;
 mod chrome;
 mod game;
 mod lobby;
@@ -13,8 +12,6 @@ use crate::tui::layout;
 use crate::tui::state::{Screen, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
-
-pub use bigtext::{render as big_text, width as big_text_width};
 
 /// Draws the whole screen for `state`.
 pub fn draw(frame: &mut Frame<'_>, state: &State) {

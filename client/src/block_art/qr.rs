@@ -1,10 +1,12 @@
 //! A QR code of the verification URL, drawn with Unicode half blocks (two modules a
 //! character cell vertically), for the terminal and the TUI.
 
+use super::half_block;
 use qrcode::{Color, EcLevel, QrCode};
 use thiserror::Error;
 
-/// Light modules around the code. The standard asks for 4; 2 reads fine on screens
+/// Light modules around the code: scanners need a light quiet zone, and a terminal's
+/// own background is usually dark. The standard asks for 4; 2 reads fine on screens
 /// and keeps the code small enough for an 80×24 terminal.
 pub const QUIET_ZONE: usize = 2;
 
@@ -57,12 +59,7 @@ impl QrMatrix {
             .step_by(2)
             .map(|y| {
                 (0..self.width)
-                    .map(|x| match (ink(x, y), ink(x, y + 1)) {
-                        (true, true) => '█',
-                        (true, false) => '▀',
-                        (false, true) => '▄',
-                        (false, false) => ' ',
-                    })
+                    .map(|x| half_block(ink(x, y), ink(x, y + 1)))
                     .collect()
             })
             .collect()
@@ -87,5 +84,36 @@ mod tests {
         // Inverted drawing is the exact complement inside the matrix.
         let inverted = m.half_block_lines(false);
         assert!(inverted[0].chars().all(|c| c == '█'));
+    }
+
+    #[test]
+    fn light_ink_lights_exactly_the_light_modules_and_nothing_below() {
+        let m = QrMatrix::new("http://localhost:8080/device?user_code=BCDF-GHJK")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let side = m.width();
+        let lines = m.half_block_lines(false);
+        assert_eq!(lines.len(), side.div_ceil(2));
+        for (row, line) in lines.iter().enumerate() {
+            let chars: Vec<char> = line.chars().collect();
+            assert_eq!(chars.len(), side);
+            for (x, c) in chars.into_iter().enumerate() {
+                let (top, bottom) = match c {
+                    '█' => (true, true),
+                    '▀' => (true, false),
+                    '▄' => (false, true),
+                    _ => (false, false),
+                };
+                for (y, lit) in [(2 * row, top), (2 * row + 1, bottom)] {
+                    if y >= side {
+                        assert!(!lit, "nothing below the code");
+                        continue;
+                    }
+                    assert_eq!(lit, !m.is_dark(x, y), "module ({x}, {y})");
+                }
+            }
+        }
+        // The three finder patterns' corners are dark.
+        let (first, last) = (QUIET_ZONE, side - 1 - QUIET_ZONE);
+        assert!(m.is_dark(first, first) && m.is_dark(last, first) && m.is_dark(first, last));
     }
 }
