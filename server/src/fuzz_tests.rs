@@ -49,7 +49,7 @@ where
 
 /// Text that is sometimes anything and sometimes almost a message of ours.
 fn frame() -> impl Strategy<Value = String> {
-    let mut types = crate::game::socket::KNOWN_TYPES.to_vec();
+    let mut types = ClientMsg::types().to_vec();
     types.extend(["watch_room", "", "HELLO"]);
     let types = prop::sample::select(types);
     let keys = prop::sample::select(vec![
@@ -117,9 +117,13 @@ fn game_frames_decode_or_get_a_clear_error() {
                 prop_assert_eq!(back, msg);
             }
             Err(e) => {
-                let (code, message) = crate::game::socket::classify(&text, &e);
-                prop_assert!(!code.is_empty() && !message.is_empty());
-                prop_assert!(code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+                let (code, message) = crate::game::runtime::classify(&text, &e);
+                prop_assert!(!code.as_str().is_empty() && !message.is_empty());
+                prop_assert!(
+                    code.as_str()
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_')
+                );
             }
         }
         Ok(())
@@ -225,10 +229,12 @@ fn user_and_join_codes_normalize_to_the_canonical_form() {
 #[test]
 fn refresh_tokens_from_outside_never_rotate_or_revoke() {
     use crate::auth::refresh::{RefreshError, RefreshTokens};
-    let db = sled::Config::new().temporary(true).open();
-    let store = crate::store::Store::from_db(db.unwrap_or_else(|e| panic!("{e}")));
-    let rules = RefreshTokens::new(store.unwrap_or_else(|e| panic!("{e}")), 1_000_000);
-    let started = rules.start_session("p1", "Ann", "cli", 0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = std::sync::Arc::new(crate::storage::MemoryStore::new());
+    let rules = RefreshTokens::new(store, 1_000_000);
+    let started = runtime.block_on(rules.start_session("p1", "Ann", "cli", 0));
     let (sid, _, live) = started.unwrap_or_else(|e| panic!("{e}"));
     let tokens = prop_oneof![
         any::<String>(),
@@ -240,10 +246,10 @@ fn refresh_tokens_from_outside_never_rotate_or_revoke() {
         if presented == live {
             return Ok(());
         }
-        let outcome = rules.refresh(&presented, None, 1_000);
+        let outcome = runtime.block_on(rules.refresh(&presented, None, 1_000));
         prop_assert!(matches!(outcome, Err(RefreshError::Invalid)), "{outcome:?}");
         Ok(())
     });
-    let still_live = rules.refresh(&live, None, 2_000);
+    let still_live = runtime.block_on(rules.refresh(&live, None, 2_000));
     assert!(still_live.is_ok(), "{still_live:?}");
 }

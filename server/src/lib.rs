@@ -6,18 +6,15 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod connections;
-pub mod durability;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod game;
 pub mod http;
-pub mod integrity;
 pub mod logging;
 pub mod metrics;
 pub mod rate_limit;
 pub mod state;
-pub mod stats;
-pub mod store;
+pub mod storage;
 
 use axum::Router;
 use state::AppState;
@@ -46,7 +43,7 @@ pub async fn serve(
             let mut every = tokio::time::interval(PURGE_EVERY);
             loop {
                 every.tick().await;
-                state.purge(clock::now_ms());
+                state.purge(clock::now_ms()).await;
             }
         }
     });
@@ -77,8 +74,5 @@ pub async fn serve(
     )
     .await;
     purger.abort();
-    if let Err(e) = state.durability.flush().await {
-        tracing::error!(error = %e, "final flush failed");
-    }
-    state.durability.write_seal().await;
+    state.close().await;
 }

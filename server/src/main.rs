@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
 /// `whack-server check`: the summary on stdout and exit 0, or the reason and a
 /// non-zero exit.
 fn check(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    let report = whack_server::integrity::check(data_dir)?;
+    let report = whack_server::storage::sled_store::integrity::check(data_dir)?;
     print!("{report}");
     Ok(())
 }
@@ -33,7 +33,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr().context("no local address")?;
     let public_url = config.issuer();
     let data_dir = config.data_dir.display().to_string();
-    let state = AppState::open(config)?;
+    let state = AppState::open(config).await?;
     tracing::info!(%local, %public_url, data_dir, "whack-server listening");
     // Printed plainly (not only logged) so scripts and people can read it.
     // The public URL comes first: it is the one that works for passkeys (an

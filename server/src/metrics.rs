@@ -1,12 +1,18 @@
-//! Prometheus counters for `/metrics`.
+//! The one metrics mechanism of the server: [`Counter`], [`Gauge`] and
+//! [`Histogram`] values, and [`Exposition`], which writes any of them in the
+//! Prometheus text format from its name and help. Each metrics struct lists its
+//! series once, in a `describe` method; nothing else formats Prometheus text.
+//!
+//! No metrics crate: the series are fixed at compile time, labels come from
+//! closed sets, and a dozen atomics need no registry or recorder.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// A monotonically increasing counter.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
 
 impl Counter {
@@ -21,7 +27,29 @@ impl Counter {
     }
 }
 
+/// A value that goes up and down (open connections, open rooms).
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes one away.
+    pub fn dec(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// A Prometheus histogram of durations over fixed bucket bounds (seconds).
+#[derive(Debug)]
 pub struct Histogram {
     bounds: &'static [f64],
     /// Per-bucket counts (not cumulative); the last one is `+Inf`.
@@ -61,21 +89,7 @@ impl Histogram {
 
     /// Appends the text exposition of this histogram as `name`.
     pub fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            cumulative += bucket.load(Ordering::Relaxed);
-            match self.bounds.get(i) {
-                Some(bound) => {
-                    let _ = writeln!(out, r#"{name}_bucket{{le="{bound}"}} {cumulative}"#);
-                }
-                None => {
-                    let _ = writeln!(out, r#"{name}_bucket{{le="+Inf"}} {cumulative}"#);
-                }
-            }
-        }
-        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
+        Exposition::new(out).histogram(name, help, self);
     }
 }
 
@@ -88,6 +102,85 @@ impl Default for Histogram {
     /// A histogram with buckets for request times.
     fn default() -> Self {
         Self::new(LATENCY_BUCKETS)
+    }
+}
+
+/// Writes series in the Prometheus text format (version 0.0.4) onto a string.
+pub struct Exposition<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> Exposition<'a> {
+    /// Appends to `out`.
+    pub fn new(out: &'a mut String) -> Self {
+        Self { out }
+    }
+
+    fn header(&mut self, name: &str, help: &str, kind: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    /// One unlabelled counter.
+    pub fn counter(&mut self, name: &str, help: &str, counter: &Counter) {
+        self.header(name, help, "counter");
+        let _ = writeln!(self.out, "{name} {}", counter.get());
+    }
+
+    /// One unlabelled gauge with the value `value`.
+    pub fn gauge(&mut self, name: &str, help: &str, value: impl Display) {
+        self.header(name, help, "gauge");
+        let _ = writeln!(self.out, "{name} {value}");
+    }
+
+    /// One counter family with a single label, one series per `(value, counter)`.
+    pub fn labelled_counters(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        series: &[(&str, &Counter)],
+    ) {
+        self.header(name, help, "counter");
+        for (value, counter) in series {
+            let _ = writeln!(self.out, r#"{name}{{{label}="{value}"}} {}"#, counter.get());
+        }
+    }
+
+    /// A counter family whose series and labels are only known at run time:
+    /// each item is its label pairs and its value.
+    pub fn counter_family<'l>(
+        &mut self,
+        name: &str,
+        help: &str,
+        series: impl IntoIterator<Item = (Vec<(&'l str, String)>, u64)>,
+    ) {
+        self.header(name, help, "counter");
+        for (labels, n) in series {
+            let labels: Vec<String> = labels
+                .into_iter()
+                .map(|(k, v)| format!(r#"{k}="{v}""#))
+                .collect();
+            let _ = writeln!(self.out, "{name}{{{}}} {n}", labels.join(","));
+        }
+    }
+
+    /// One histogram: cumulative buckets, sum and count.
+    pub fn histogram(&mut self, name: &str, help: &str, histogram: &Histogram) {
+        self.header(name, help, "histogram");
+        let mut cumulative = 0;
+        for (i, bucket) in histogram.buckets.iter().enumerate() {
+            cumulative += bucket.load(Ordering::Relaxed);
+            match histogram.bounds.get(i) {
+                Some(bound) => {
+                    let _ = writeln!(self.out, r#"{name}_bucket{{le="{bound}"}} {cumulative}"#);
+                }
+                None => {
+                    let _ = writeln!(self.out, r#"{name}_bucket{{le="+Inf"}} {cumulative}"#);
+                }
+            }
+        }
+        let sum = histogram.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(self.out, "{name}_sum {sum}\n{name}_count {cumulative}");
     }
 }
 
@@ -151,23 +244,32 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP whack_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE whack_http_requests_total counter\n");
-        if let Ok(routes) = self.requests.lock() {
-            let sorted: BTreeMap<_, _> = routes.iter().collect();
-            for ((method, status), route, n) in sorted
-                .into_iter()
-                .flat_map(|(r, c)| c.iter().map(move |(k, n)| (k, r, n)))
-            {
-                let _ = writeln!(
-                    out,
-                    r#"whack_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}"#
-                );
+    /// Writes every login-side series.
+    pub fn describe(&self, out: &mut Exposition<'_>) {
+        let requests: Vec<_> = match self.requests.lock() {
+            Ok(routes) => {
+                let sorted: BTreeMap<_, _> = routes.iter().collect();
+                sorted
+                    .into_iter()
+                    .flat_map(|(route, counts)| {
+                        counts.iter().map(move |((method, status), n)| {
+                            let labels = vec![
+                                ("method", method.clone()),
+                                ("route", route.clone()),
+                                ("status", status.to_string()),
+                            ];
+                            (labels, *n)
+                        })
+                    })
+                    .collect()
             }
-        }
+            Err(_) => Vec::new(),
+        };
+        out.counter_family(
+            "whack_http_requests_total",
+            "HTTP requests by route and status.",
+            requests,
+        );
         let counters: [(&str, &str, &Counter); 13] = [
             (
                 "whack_device_authorizations_total",
@@ -236,18 +338,20 @@ impl Metrics {
             ),
         ];
         for (name, help, counter) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                counter.get()
-            );
+            out.counter(name, help, counter);
         }
-        self.request_time.render(
-            &mut out,
+        out.histogram(
             "whack_http_request_duration_seconds",
             "Time from routing a request to its response being ready (every route).",
+            &self.request_time,
         );
-        out
+    }
+
+    /// The Prometheus text exposition of the login side.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        self.describe(&mut Exposition::new(&mut text));
+        text
     }
 }
 
@@ -283,5 +387,26 @@ mod tests {
         assert!(text.contains("t_seconds_bucket{le=\"0.01\"} 3\n"));
         assert!(text.contains("t_seconds_bucket{le=\"+Inf\"} 4\n"));
         assert!(text.contains("t_seconds_sum 1.0105\nt_seconds_count 4\n"));
+        assert_eq!(h.count(), 4);
+    }
+
+    #[test]
+    fn gauges_and_labelled_counters() {
+        let open = Gauge::default();
+        open.inc();
+        open.inc();
+        open.dec();
+        let (a, b) = (Counter::default(), Counter::default());
+        b.inc();
+        let mut text = String::new();
+        let mut out = Exposition::new(&mut text);
+        out.gauge("g", "A gauge.", open.get());
+        out.labelled_counters("c_total", "By reason.", "reason", &[("a", &a), ("b", &b)]);
+        assert_eq!(
+            text,
+            "# HELP g A gauge.\n# TYPE g gauge\ng 1\n\
+             # HELP c_total By reason.\n# TYPE c_total counter\n\
+             c_total{reason=\"a\"} 0\nc_total{reason=\"b\"} 1\n"
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! and the polling rules (pending, slow_down, denied, expired, exchanged once).
 
 use crate::auth::secrets;
-use crate::store::{DeviceRecord, DeviceStatus, Store, StoreError};
-use std::sync::Mutex;
+use crate::storage::{DeviceGrantStore, DeviceRecord, DeviceStatus, StoreError};
+use std::sync::Arc;
 use whack_shared::Secret;
 use whack_shared::oauth::{DEVICE_CODE_PREFIX, POLL_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
 use whack_shared::user_code::{ALPHABET, LEN};
@@ -57,12 +57,12 @@ pub enum DecideError {
     Store(#[from] StoreError),
 }
 
-/// The device grant over the store.
+/// The device grant over the store. Every change of a request is a
+/// compare-and-set, so two polls, or two tabs deciding, race safely even
+/// across processes sharing the store.
 pub struct DeviceGrant {
-    store: Store,
+    store: Arc<dyn DeviceGrantStore>,
     ttl_ms: u64,
-    /// Serializes read-modify-write of device records.
-    lock: Mutex<()>,
 }
 
 /// A uniformly random user code: rejection-free since 256 is not a multiple of 20,
@@ -81,20 +81,12 @@ pub fn random_user_code() -> String {
 
 impl DeviceGrant {
     /// The grant with codes living `ttl_ms`.
-    pub fn new(store: Store, ttl_ms: u64) -> Self {
-        Self {
-            store,
-            ttl_ms,
-            lock: Mutex::new(()),
-        }
-    }
-
-    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(store: Arc<dyn DeviceGrantStore>, ttl_ms: u64) -> Self {
+        Self { store, ttl_ms }
     }
 
     /// Issues a device code and a unique user code for `client_id`.
-    pub fn issue(
+    pub async fn issue(
         &self,
         client_id: &str,
         client_addr: &str,
@@ -116,7 +108,8 @@ impl DeviceGrant {
             // A live code colliding is astronomically rare (20^8); just draw again.
             if self
                 .store
-                .insert_device(&secrets::hash(device_code.expose()), &record)?
+                .insert_device(&secrets::hash(device_code.expose()), &record)
+                .await?
             {
                 return Ok(Issued {
                     device_code,
@@ -129,92 +122,114 @@ impl DeviceGrant {
 
     /// An unexpired request by canonical user code, whatever its status: a code
     /// that was already decided is not a wrong guess.
-    pub fn live(
+    pub async fn live(
         &self,
         user_code: &str,
         now_ms: u64,
     ) -> Result<Option<(Vec<u8>, DeviceRecord)>, StoreError> {
         Ok(self
             .store
-            .device_by_user_code(user_code)?
+            .device_by_user_code(user_code)
+            .await?
             .filter(|(_, d)| d.expires_at > now_ms))
     }
 
-    /// Records the player's decision on a pending request, running `first` once
-    /// the request is known to be pending and before anyone can see the
-    /// decision: an account created there exists only for the one request that
-    /// is approved with it. When `first` fails, nothing is recorded and its
-    /// error comes back inside `Ok`.
-    pub fn decide<E>(
+    /// Records the player's decision on a request that is still pending:
+    /// exactly one decision wins a race, the others get
+    /// [`DecideError::UnknownCode`].
+    pub async fn decide(
         &self,
         device_hash: &[u8],
         approved_by: Option<&str>,
         now_ms: u64,
-        first: impl FnOnce() -> Result<(), E>,
-    ) -> Result<Result<DeviceRecord, E>, DecideError> {
-        let _guard = self.guard();
-        let Some(mut record) = self.store.device(device_hash)? else {
-            return Err(DecideError::UnknownCode);
-        };
-        if record.status != DeviceStatus::Pending || record.expires_at <= now_ms {
-            return Err(DecideError::UnknownCode);
+    ) -> Result<DeviceRecord, DecideError> {
+        loop {
+            let Some(stored) = self.store.device(device_hash).await? else {
+                return Err(DecideError::UnknownCode);
+            };
+            let mut record = stored.record;
+            if record.status != DeviceStatus::Pending || record.expires_at <= now_ms {
+                return Err(DecideError::UnknownCode);
+            }
+            record.status = match approved_by {
+                Some(player_id) => DeviceStatus::Approved {
+                    player_id: player_id.to_owned(),
+                },
+                None => DeviceStatus::Denied,
+            };
+            if self
+                .store
+                .replace_device(device_hash, &stored.version, &record)
+                .await?
+            {
+                return Ok(record);
+            }
         }
-        if let Err(e) = first() {
-            return Ok(Err(e));
-        }
-        record.status = match approved_by {
-            Some(player_id) => DeviceStatus::Approved {
-                player_id: player_id.to_owned(),
-            },
-            None => DeviceStatus::Denied,
-        };
-        self.store.put_device(device_hash, &record)?;
-        Ok(Ok(record))
     }
 
     /// One poll of the token endpoint with `device_code` by `client_id`.
-    pub fn poll(
+    pub async fn poll(
         &self,
         device_code: &Secret,
         client_id: &str,
         now_ms: u64,
     ) -> Result<Poll, StoreError> {
         let hash = secrets::hash(device_code.expose());
-        let _guard = self.guard();
-        let Some(mut record) = self.store.device(&hash)? else {
-            return Ok(Poll::Invalid);
-        };
-        if record.client_id != client_id || record.status == DeviceStatus::Exchanged {
-            return Ok(Poll::Invalid);
-        }
-        if record.expires_at <= now_ms {
-            return Ok(Poll::Expired);
-        }
-        let too_soon = record.last_poll_at.is_some_and(|last| {
-            now_ms.saturating_sub(last) + POLL_JITTER_MS < record.interval_secs * 1000
-        });
-        record.last_poll_at = Some(now_ms);
-        let outcome = if too_soon {
-            record.interval_secs += SLOW_DOWN_STEP_SECS;
-            Poll::SlowDown(record.interval_secs)
-        } else {
-            match &record.status {
-                DeviceStatus::Pending => Poll::Pending,
-                DeviceStatus::Denied => Poll::Denied,
-                DeviceStatus::Approved { player_id } => {
-                    let approved = Poll::Approved {
-                        player_id: player_id.clone(),
-                        client_id: record.client_id.clone(),
-                    };
-                    record.status = DeviceStatus::Exchanged;
-                    approved
-                }
-                DeviceStatus::Exchanged => Poll::Invalid,
+        loop {
+            let Some(stored) = self.store.device(&hash).await? else {
+                return Ok(Poll::Invalid);
+            };
+            let (next, outcome) = poll_once(stored.record, client_id, now_ms);
+            let Some(next) = next else {
+                return Ok(outcome);
+            };
+            if self
+                .store
+                .replace_device(&hash, &stored.version, &next)
+                .await?
+            {
+                return Ok(outcome);
             }
-        };
-        self.store.put_device(&hash, &record)?;
-        Ok(outcome)
+        }
     }
+}
+
+/// What one poll at `now_ms` answers, and the record to store (none when the
+/// poll changes nothing).
+fn poll_once(
+    mut record: DeviceRecord,
+    client_id: &str,
+    now_ms: u64,
+) -> (Option<DeviceRecord>, Poll) {
+    if record.client_id != client_id || record.status == DeviceStatus::Exchanged {
+        return (None, Poll::Invalid);
+    }
+    if record.expires_at <= now_ms {
+        return (None, Poll::Expired);
+    }
+    let too_soon = record.last_poll_at.is_some_and(|last| {
+        now_ms.saturating_sub(last) + POLL_JITTER_MS < record.interval_secs * 1000
+    });
+    record.last_poll_at = Some(now_ms);
+    let outcome = if too_soon {
+        record.interval_secs += SLOW_DOWN_STEP_SECS;
+        Poll::SlowDown(record.interval_secs)
+    } else {
+        match &record.status {
+            DeviceStatus::Pending => Poll::Pending,
+            DeviceStatus::Denied => Poll::Denied,
+            DeviceStatus::Approved { player_id } => {
+                let approved = Poll::Approved {
+                    player_id: player_id.clone(),
+                    client_id: record.client_id.clone(),
+                };
+                record.status = DeviceStatus::Exchanged;
+                approved
+            }
+            DeviceStatus::Exchanged => Poll::Invalid,
+        }
+    };
+    (Some(record), outcome)
 }
 
 #[cfg(test)]
@@ -222,14 +237,7 @@ mod tests {
     use super::*;
 
     fn grant() -> DeviceGrant {
-        let db = sled::Config::new()
-            .temporary(true)
-            .open()
-            .unwrap_or_else(|e| panic!("{e}"));
-        DeviceGrant::new(
-            Store::from_db(db).unwrap_or_else(|e| panic!("{e}")),
-            600_000,
-        )
+        DeviceGrant::new(Arc::new(crate::storage::MemoryStore::new()), 600_000)
     }
 
     fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
@@ -237,26 +245,12 @@ mod tests {
     }
 
     /// A pending, unexpired request by canonical user code.
-    fn pending(
+    async fn pending(
         grant: &DeviceGrant,
         user_code: &str,
         now_ms: u64,
     ) -> Option<(Vec<u8>, DeviceRecord)> {
-        ok(grant.live(user_code, now_ms)).filter(|(_, d)| d.status == DeviceStatus::Pending)
-    }
-
-    /// Records a decision with nothing to do first.
-    fn decide(
-        grant: &DeviceGrant,
-        hash: &[u8],
-        approved_by: Option<&str>,
-        now_ms: u64,
-    ) -> Result<DeviceRecord, DecideError> {
-        grant
-            .decide(hash, approved_by, now_ms, || {
-                Ok::<(), std::convert::Infallible>(())
-            })
-            .map(|r| r.unwrap_or_else(|never| match never {}))
+        ok(grant.live(user_code, now_ms).await).filter(|(_, d)| d.status == DeviceStatus::Pending)
     }
 
     #[test]
@@ -277,76 +271,81 @@ mod tests {
         assert!(counts.iter().all(|c| (650..950).contains(c)), "{counts:?}");
     }
 
-    #[test]
-    fn polling_walks_through_every_state() {
+    #[tokio::test]
+    async fn polling_walks_through_every_state() {
         let grant = grant();
-        let issued = ok(grant.issue("cli", "127.0.0.1", 0));
+        let issued = ok(grant.issue("cli", "127.0.0.1", 0).await);
         let code = &issued.device_code;
-        assert_eq!(ok(grant.poll(code, "cli", 0)), Poll::Pending);
-        assert_eq!(ok(grant.poll(code, "cli", 1_000)), Poll::SlowDown(10));
+        assert_eq!(ok(grant.poll(code, "cli", 0).await), Poll::Pending);
+        assert_eq!(ok(grant.poll(code, "cli", 1_000).await), Poll::SlowDown(10));
         assert_eq!(
-            ok(grant.poll(code, "cli", 6_000)),
+            ok(grant.poll(code, "cli", 6_000).await),
             Poll::SlowDown(15),
             "5 s is now too soon"
         );
-        assert_eq!(ok(grant.poll(code, "cli", 21_000)), Poll::Pending);
-        assert_eq!(ok(grant.poll(code, "other", 40_000)), Poll::Invalid);
-        let (hash, _) =
-            pending(&grant, &issued.user_code, 40_000).unwrap_or_else(|| panic!("pending"));
-        ok(decide(&grant, &hash, Some("p1"), 40_000));
-        assert!(pending(&grant, &issued.user_code, 40_000).is_none());
+        assert_eq!(ok(grant.poll(code, "cli", 21_000).await), Poll::Pending);
+        assert_eq!(ok(grant.poll(code, "other", 40_000).await), Poll::Invalid);
+        let (hash, _) = pending(&grant, &issued.user_code, 40_000)
+            .await
+            .unwrap_or_else(|| panic!("pending"));
+        ok(grant.decide(&hash, Some("p1"), 40_000).await);
+        assert!(pending(&grant, &issued.user_code, 40_000).await.is_none());
         assert_eq!(
-            ok(grant.poll(code, "cli", 60_000)),
+            ok(grant.poll(code, "cli", 60_000).await),
             Poll::Approved {
                 player_id: "p1".into(),
                 client_id: "cli".into()
             }
         );
         assert_eq!(
-            ok(grant.poll(code, "cli", 80_000)),
+            ok(grant.poll(code, "cli", 80_000).await),
             Poll::Invalid,
             "exchanged once"
         );
     }
 
-    #[test]
-    fn denial_and_expiry() {
+    #[tokio::test]
+    async fn denial_and_expiry() {
         let grant = grant();
-        let issued = ok(grant.issue("cli", "127.0.0.1", 0));
-        let (hash, _) = pending(&grant, &issued.user_code, 0).unwrap_or_else(|| panic!("pending"));
-        ok(decide(&grant, &hash, None, 1));
+        let issued = ok(grant.issue("cli", "127.0.0.1", 0).await);
+        let (hash, _) = pending(&grant, &issued.user_code, 0)
+            .await
+            .unwrap_or_else(|| panic!("pending"));
+        ok(grant.decide(&hash, None, 1).await);
         assert!(matches!(
-            decide(&grant, &hash, Some("p1"), 2),
+            grant.decide(&hash, Some("p1"), 2).await,
             Err(DecideError::UnknownCode)
         ));
         assert_eq!(
-            ok(grant.poll(&issued.device_code, "cli", 10_000)),
+            ok(grant.poll(&issued.device_code, "cli", 10_000).await),
             Poll::Denied
         );
-        let later = ok(grant.issue("cli", "127.0.0.1", 0));
+        let later = ok(grant.issue("cli", "127.0.0.1", 0).await);
         assert_eq!(
-            ok(grant.poll(&later.device_code, "cli", 600_000)),
+            ok(grant.poll(&later.device_code, "cli", 600_000).await),
             Poll::Expired
         );
         assert_eq!(
-            ok(grant.poll(&Secret::new("whd_unknown"), "cli", 0)),
+            ok(grant.poll(&Secret::new("whd_unknown"), "cli", 0).await),
             Poll::Invalid
         );
     }
 
-    #[test]
-    fn polls_a_little_early_are_jitter_and_polls_far_too_early_slow_down() {
+    #[tokio::test]
+    async fn polls_a_little_early_are_jitter_and_polls_far_too_early_slow_down() {
         let grant = grant();
-        let issued = ok(grant.issue("cli", "127.0.0.1", 0));
+        let issued = ok(grant.issue("cli", "127.0.0.1", 0).await);
         let code = &issued.device_code;
-        assert_eq!(ok(grant.poll(code, "cli", 0)), Poll::Pending);
+        assert_eq!(ok(grant.poll(code, "cli", 0).await), Poll::Pending);
         assert_eq!(
-            ok(grant.poll(code, "cli", 5_000 - POLL_JITTER_MS)),
+            ok(grant.poll(code, "cli", 5_000 - POLL_JITTER_MS).await),
             Poll::Pending,
             "a second early is scheduling jitter"
         );
         assert_eq!(
-            ok(grant.poll(code, "cli", 5_000 - POLL_JITTER_MS + 3_999)),
+            ok(grant
+                .poll(code, "cli", 5_000 - POLL_JITTER_MS + 3_999)
+                .await),
             Poll::SlowDown(10),
             "more than a second early is polling too fast"
         );

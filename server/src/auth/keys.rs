@@ -98,7 +98,8 @@ impl SigningKey {
             path: path.clone(),
             source,
         };
-        let new_key = ed25519_dalek::SigningKey::from_bytes(&crate::auth::secrets::random_bytes::<32>());
+        let new_key =
+            ed25519_dalek::SigningKey::from_bytes(&crate::auth::secrets::random_bytes::<32>());
         let doc = new_key
             .to_pkcs8_der()
             .map_err(|_| KeyError::Malformed { path: path.clone() })?;

@@ -9,3 +9,4 @@ pub mod passkeys;
 pub mod refresh;
 pub mod revocation;
 pub mod secrets;
+pub mod service;

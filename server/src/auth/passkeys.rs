@@ -4,9 +4,10 @@
 //! yields a short-lived single-use approval handle for that request only.
 
 use crate::auth::secrets;
-use crate::store::{CreatePlayer, CredentialRecord, PlayerRecord, Store, StoreError};
+use crate::storage::{AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential,
@@ -115,7 +116,7 @@ struct Approval {
 /// The relying party and its in-flight ceremonies.
 pub struct Passkeys {
     webauthn: Webauthn,
-    store: Store,
+    store: Arc<dyn AccountStore>,
     /// Keyed by the hash of the ceremony id, so a memory dump holds nothing usable.
     ceremonies: Mutex<HashMap<[u8; 32], Ceremony>>,
     /// At most one per device request (the newest), keyed by its hash.
@@ -124,7 +125,7 @@ pub struct Passkeys {
 
 impl Passkeys {
     /// The relying party for `public_url` (its host is the RP id, it is the origin).
-    pub fn new(public_url: &Url, store: Store) -> Result<Self, PasskeyError> {
+    pub fn new(public_url: &Url, store: Arc<dyn AccountStore>) -> Result<Self, PasskeyError> {
         let rp_id = public_url
             .host_str()
             .ok_or_else(|| PasskeyError::Config("it has no host".into()))?;
@@ -208,7 +209,7 @@ impl Passkeys {
     }
 
     /// Starts creating an account named `name` with a new discoverable passkey.
-    pub fn start_registration(
+    pub async fn start_registration(
         &self,
         device_hash: &[u8],
         addr: IpAddr,
@@ -216,7 +217,7 @@ impl Passkeys {
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
         whack_shared::player_name::validate(name).map_err(PasskeyError::InvalidName)?;
-        if self.store.name_taken(name)? {
+        if self.store.name_taken(name).await? {
             return Err(PasskeyError::NameTaken);
         }
         let player_id = Uuid::new_v4();
@@ -249,7 +250,7 @@ impl Passkeys {
 
     /// Finishes a sign-up ceremony: the passkey is verified, and the account is
     /// created only when the request is approved with the handle returned.
-    pub fn finish_registration(
+    pub async fn finish_registration(
         &self,
         ceremony_id: &Secret,
         credential: serde_json::Value,
@@ -281,7 +282,7 @@ impl Passkeys {
             name,
             created_at: now_ms,
         };
-        if self.store.credential(passkey.cred_id())?.is_some() {
+        if self.store.credential(passkey.cred_id()).await?.is_some() {
             return Err(PasskeyError::Rejected);
         }
         let record = CredentialRecord {
@@ -316,7 +317,7 @@ impl Passkeys {
     }
 
     /// Finishes a sign-in: identifies the passkey, verifies it, stores its new counter.
-    pub fn finish_signin(
+    pub async fn finish_signin(
         &self,
         ceremony_id: &Secret,
         credential: serde_json::Value,
@@ -337,7 +338,7 @@ impl Passkeys {
                 tracing::info!(error = %e, "passkey sign-in without a usable user handle");
                 PasskeyError::Rejected
             })?;
-        let Some(mut record) = self.store.credential(cred_id)? else {
+        let Some(mut record) = self.store.credential(cred_id).await? else {
             return Err(PasskeyError::UnknownCredential);
         };
         if record.player_id != user.to_string() {
@@ -363,9 +364,9 @@ impl Passkeys {
                 }
             })?;
         if record.passkey.update_credential(&result) == Some(true) {
-            self.store.put_credential(&record)?;
+            self.store.put_credential(&record).await?;
         }
-        let Some(player) = self.store.player(&record.player_id)? else {
+        let Some(player) = self.store.player(&record.player_id).await? else {
             return Err(PasskeyError::UnknownCredential);
         };
         Ok(self.approve(Approver::Player(player), ceremony.device_hash, now_ms))
@@ -383,11 +384,11 @@ impl ApprovedBy {
 
     /// Creates the account if this approval signed one up; call it where the
     /// approval is recorded, so an account exists only for an approved request.
-    pub fn create_account(&self, store: &Store) -> Result<(), PasskeyError> {
+    pub async fn create_account(&self, store: &dyn AccountStore) -> Result<(), PasskeyError> {
         let Approver::NewAccount(player, credential) = &self.0 else {
             return Ok(());
         };
-        match store.create_player(player, credential)? {
+        match store.create_player(player, credential).await? {
             CreatePlayer::Created => {
                 tracing::info!(player = %player.id, "player created");
                 Ok(())

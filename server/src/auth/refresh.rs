@@ -5,16 +5,17 @@
 //! session's key makes, then 256 random bits: `whr_<sid>.<gen>.<tag>.<secret>`.
 //! The session record holds the live token's hash, its parent (for the 30 s
 //! grace) and the generation; an older ancestor is recognised by its tag, so
-//! nothing per rotation is kept. Each change is one compare-and-swap of the
-//! session record. HTTP and flushing live elsewhere.
+//! nothing per rotation is kept. Every change is one
+//! [`SessionStore::rotate`] compare-and-set of the session record, so one
+//! successor wins however many processes share the store. HTTP lives elsewhere.
 
 use crate::auth::secrets;
-use crate::store::{
-    RefreshChain, RefreshRecord, RefreshState, RotatedParent, SessionRecord, SessionUpdate, Store,
-    StoreError,
+use crate::storage::{
+    RefreshChain, RefreshState, RotatedParent, SessionRecord, SessionStore, StoreError,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::Arc;
 use whack_shared::Secret;
 use whack_shared::oauth::REFRESH_TOKEN_PREFIX;
 
@@ -30,39 +31,14 @@ pub const DEFAULT_REFRESHES_PER_MINUTE: u32 = 30;
 /// The refresh-rate window, in ms.
 const WINDOW_MS: u64 = 60_000;
 
-/// What the rules need from storage.
-pub trait TokenStore {
-    /// A session by id.
-    fn session(&self, sid: &str) -> Result<Option<SessionRecord>, StoreError>;
-    /// Changes a session with one compare-and-swap (see [`Store::update_session`]).
-    fn update_session<T, E: From<StoreError>>(
-        &self,
-        sid: &str,
-        change: impl FnMut(Option<&SessionRecord>) -> Result<SessionUpdate<T>, E>,
-    ) -> Result<T, E>;
-    /// A token issued before sessions kept their own chain, by hash.
-    fn legacy_token(&self, hash: &[u8]) -> Result<Option<RefreshRecord>, StoreError>;
-    /// Forgets such a token.
-    fn remove_legacy_token(&self, hash: &[u8]) -> Result<(), StoreError>;
-}
-
-impl TokenStore for Store {
-    fn session(&self, sid: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Store::session(self, sid)
-    }
-    fn update_session<T, E: From<StoreError>>(
-        &self,
-        sid: &str,
-        change: impl FnMut(Option<&SessionRecord>) -> Result<SessionUpdate<T>, E>,
-    ) -> Result<T, E> {
-        Store::update_session(self, sid, change)
-    }
-    fn legacy_token(&self, hash: &[u8]) -> Result<Option<RefreshRecord>, StoreError> {
-        Store::refresh_token(self, hash)
-    }
-    fn remove_legacy_token(&self, hash: &[u8]) -> Result<(), StoreError> {
-        Store::remove_refresh_token(self, hash)
-    }
+/// What a decision over the stored session does.
+// Made once per change and consumed at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Change<T> {
+    /// Replace the session with this record (if nobody changed it first), then return `T`.
+    Write(SessionRecord, T),
+    /// Write nothing and return `T`.
+    Keep(T),
 }
 
 /// Why a refresh was refused.
@@ -154,22 +130,46 @@ fn mint(key: &[u8], sid: &str, generation: u64) -> Secret {
 }
 
 /// The refresh-token rules over a store.
-pub struct RefreshTokens<S> {
-    store: S,
+pub struct RefreshTokens {
+    store: Arc<dyn SessionStore>,
     per_minute: u32,
 }
 
-impl<S: TokenStore> RefreshTokens<S> {
+impl RefreshTokens {
     /// Rules over `store`, allowing `per_minute` rotations per session.
-    pub fn new(store: S, per_minute: u32) -> Self {
+    pub fn new(store: Arc<dyn SessionStore>, per_minute: u32) -> Self {
         Self {
             store,
             per_minute: per_minute.max(1),
         }
     }
 
+    /// Reads the session, lets `decide` choose, and writes its record with one
+    /// compare-and-set; if another change came first, decides again on what
+    /// is stored now.
+    async fn change<T, E: From<StoreError>>(
+        &self,
+        sid: &str,
+        mut decide: impl FnMut(Option<&SessionRecord>) -> Result<Change<T>, E>,
+    ) -> Result<T, E> {
+        loop {
+            let stored = self.store.session(sid).await?;
+            let (next, out) = match decide(stored.as_ref().map(|s| &s.record))? {
+                Change::Keep(out) => return Ok(out),
+                Change::Write(next, out) => (next, out),
+            };
+            // `decide` writes only over a session it saw.
+            let Some(stored) = stored else {
+                return Ok(out);
+            };
+            if self.store.rotate(sid, &stored.version, &next).await? {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Starts a login session for a player and issues its first refresh token.
-    pub fn start_session(
+    pub async fn start_session(
         &self,
         player_id: &str,
         player_name: &str,
@@ -188,65 +188,61 @@ impl<S: TokenStore> RefreshTokens<S> {
             revoke_reason: None,
             chain: Some(chain),
         };
-        self.store.update_session(&sid, |existing| match existing {
-            // A fresh v4 id never collides; refuse to overwrite if it ever did.
-            Some(_) => Err(StoreError::Conflict),
-            None => Ok(SessionUpdate::Write(session.clone(), ())),
-        })?;
+        // A fresh v4 id never collides; the store refuses to overwrite if it ever did.
+        if !self.store.create_session(&sid, &session).await? {
+            return Err(StoreError::Backend("a new session id collided".into()));
+        }
         Ok((sid, session, token))
     }
 
     /// Exchanges `presented` for its successor.
-    pub fn refresh(
+    pub async fn refresh(
         &self,
         presented: &Secret,
         client_id: Option<&str>,
         now_ms: u64,
     ) -> Result<Refreshed, RefreshError> {
         let Some(parsed) = Parsed::new(presented.expose()) else {
-            return self.refresh_legacy(presented, client_id, now_ms);
+            return self.refresh_legacy(presented, client_id, now_ms).await;
         };
         let hash = secrets::hex(&secrets::hash(presented.expose()));
         let sid = parsed.sid.to_owned();
-        let outcome = self.store.update_session(&sid, |stored| {
-            let Some(session) = stored else {
-                return Err(RefreshError::Invalid);
-            };
-            let chain = usable_chain(session, client_id, now_ms)?;
-            if !parsed.tag_matches(chain) {
-                return Err(RefreshError::Invalid);
-            }
-            if parsed.generation == chain.generation && hash == chain.live {
-                let (record, token) = self.rotate(session, chain, &sid, presented, now_ms)?;
-                let issued = issued(token, &sid, record.clone(), false);
-                return Ok(SessionUpdate::Write(record, issued));
-            }
-            let retry = chain.parent.as_ref().filter(|p| {
-                parsed.generation + 1 == chain.generation
-                    && p.hash == hash
-                    && now_ms.saturating_sub(p.at) <= GRACE_MS
-            });
-            if let Some(token) =
-                retry.and_then(|p| secrets::open(presented.expose(), &p.sealed_successor))
-            {
-                let token = Secret::new(token);
-                return Ok(SessionUpdate::Keep(issued(
-                    token,
-                    &sid,
-                    session.clone(),
-                    true,
-                )));
-            }
-            if parsed.generation < chain.generation {
-                return Ok(SessionUpdate::Write(
-                    revoked(session, "refresh token reuse", now_ms),
-                    Outcome::Reused,
-                ));
-            }
-            // A valid tag on a generation never issued, or a live generation
-            // with the wrong secret: a forgery, not a sign of theft.
-            Err(RefreshError::Invalid)
-        })?;
+        let outcome = self
+            .change(&sid, |stored| {
+                let Some(session) = stored else {
+                    return Err(RefreshError::Invalid);
+                };
+                let chain = usable_chain(session, client_id, now_ms)?;
+                if !parsed.tag_matches(chain) {
+                    return Err(RefreshError::Invalid);
+                }
+                if parsed.generation == chain.generation && hash == chain.live {
+                    let (record, token) = self.rotate(session, chain, &sid, presented, now_ms)?;
+                    let issued = issued(token, &sid, record.clone(), false);
+                    return Ok(Change::Write(record, issued));
+                }
+                let retry = chain.parent.as_ref().filter(|p| {
+                    parsed.generation + 1 == chain.generation
+                        && p.hash == hash
+                        && now_ms.saturating_sub(p.at) <= GRACE_MS
+                });
+                if let Some(token) =
+                    retry.and_then(|p| secrets::open(presented.expose(), &p.sealed_successor))
+                {
+                    let token = Secret::new(token);
+                    return Ok(Change::Keep(issued(token, &sid, session.clone(), true)));
+                }
+                if parsed.generation < chain.generation {
+                    return Ok(Change::Write(
+                        revoked(session, "refresh token reuse", now_ms),
+                        Outcome::Reused,
+                    ));
+                }
+                // A valid tag on a generation never issued, or a live generation
+                // with the wrong secret: a forgery, not a sign of theft.
+                Err(RefreshError::Invalid)
+            })
+            .await?;
         match outcome {
             Outcome::Issued(refreshed) => Ok(refreshed),
             Outcome::Reused => Err(RefreshError::Reused { sid }),
@@ -301,57 +297,65 @@ impl<S: TokenStore> RefreshTokens<S> {
     /// A token from before sessions kept their own chain: a live one moves its
     /// session onto a chain (once; the old record is then forgotten), a rotated
     /// one is reuse as it always was.
-    fn refresh_legacy(
+    async fn refresh_legacy(
         &self,
         presented: &Secret,
         client_id: Option<&str>,
         now_ms: u64,
     ) -> Result<Refreshed, RefreshError> {
         let hash = secrets::hash(presented.expose());
-        let Some(record) = self.store.legacy_token(&hash)? else {
+        let Some(record) = self.store.legacy_token(&hash).await? else {
             return Err(RefreshError::Invalid);
         };
         let sid = record.sid.clone();
         let live = record.state == RefreshState::Live && record.expires_at > now_ms;
-        let outcome = self.store.update_session(&sid, |stored| {
-            let Some(session) = stored else {
-                return Err(RefreshError::Invalid);
-            };
-            check_session(session, client_id, now_ms)?;
-            if !live || session.chain.is_some() {
-                if record.expires_at <= now_ms {
-                    return Err(RefreshError::Expired);
+        let outcome = self
+            .change(&sid, |stored| {
+                let Some(session) = stored else {
+                    return Err(RefreshError::Invalid);
+                };
+                check_session(session, client_id, now_ms)?;
+                if !live || session.chain.is_some() {
+                    if record.expires_at <= now_ms {
+                        return Err(RefreshError::Expired);
+                    }
+                    return Ok(Change::Write(
+                        revoked(session, "refresh token reuse", now_ms),
+                        Outcome::Reused,
+                    ));
                 }
-                return Ok(SessionUpdate::Write(
-                    revoked(session, "refresh token reuse", now_ms),
-                    Outcome::Reused,
-                ));
-            }
-            let (chain, token) = new_chain(&sid, now_ms);
-            let moved = SessionRecord {
-                chain: Some(chain),
-                ..session.clone()
-            };
-            let issued = issued(token, &sid, moved.clone(), false);
-            Ok(SessionUpdate::Write(moved, issued))
-        })?;
+                let (chain, token) = new_chain(&sid, now_ms);
+                let moved = SessionRecord {
+                    chain: Some(chain),
+                    ..session.clone()
+                };
+                let issued = issued(token, &sid, moved.clone(), false);
+                Ok(Change::Write(moved, issued))
+            })
+            .await?;
         let Outcome::Issued(refreshed) = outcome else {
             return Err(RefreshError::Reused { sid });
         };
-        self.store.remove_legacy_token(&hash)?;
+        self.store.remove_legacy_token(&hash).await?;
         Ok(refreshed)
     }
 
     /// Revokes the session `presented` belongs to. Returns the session id if the
     /// token was known and its session still live; unknown tokens are not an error
     /// (RFC 7009).
-    pub fn revoke(&self, presented: &Secret, now_ms: u64) -> Result<Option<String>, StoreError> {
+    pub async fn revoke(
+        &self,
+        presented: &Secret,
+        now_ms: u64,
+    ) -> Result<Option<String>, StoreError> {
         let sid = match Parsed::new(presented.expose()) {
             Some(parsed) => {
-                let known = self
-                    .store
-                    .session(parsed.sid)?
-                    .is_some_and(|s| s.chain.as_ref().is_some_and(|c| parsed.tag_matches(c)));
+                let known = self.store.session(parsed.sid).await?.is_some_and(|s| {
+                    s.record
+                        .chain
+                        .as_ref()
+                        .is_some_and(|c| parsed.tag_matches(c))
+                });
                 if !known {
                     return Ok(None);
                 }
@@ -359,29 +363,32 @@ impl<S: TokenStore> RefreshTokens<S> {
             }
             None => match self
                 .store
-                .legacy_token(&secrets::hash(presented.expose()))?
+                .legacy_token(&secrets::hash(presented.expose()))
+                .await?
             {
                 Some(record) => record.sid,
                 None => return Ok(None),
             },
         };
         self.revoke_session(&sid, "revoked by the client", now_ms)
+            .await
     }
 
     /// Revokes a session by id. Returns it if it was live.
-    pub fn revoke_session(
+    pub async fn revoke_session(
         &self,
         sid: &str,
         reason: &str,
         now_ms: u64,
     ) -> Result<Option<String>, StoreError> {
-        self.store.update_session(sid, |stored| match stored {
-            Some(session) if session.revoked_at.is_none() => Ok(SessionUpdate::Write(
+        self.change(sid, |stored| match stored {
+            Some(session) if session.revoked_at.is_none() => Ok(Change::Write(
                 revoked(session, reason, now_ms),
                 Some(sid.to_owned()),
             )),
-            _ => Ok(SessionUpdate::Keep(None)),
+            _ => Ok(Change::Keep(None)),
         })
+        .await
     }
 }
 
@@ -464,160 +471,153 @@ fn revoked(session: &SessionRecord, reason: &str, now_ms: u64) -> SessionRecord 
 mod tests {
     use super::*;
 
-    fn store() -> Store {
-        let db = sled::Config::new()
-            .temporary(true)
-            .open()
-            .unwrap_or_else(|e| panic!("{e}"));
-        Store::from_db(db).unwrap_or_else(|e| panic!("{e}"))
+    use crate::storage::{MemoryStore, RefreshRecord};
+
+    fn store() -> Arc<MemoryStore> {
+        Arc::new(MemoryStore::new())
     }
 
-    fn rules() -> RefreshTokens<Store> {
+    fn rules() -> RefreshTokens {
         RefreshTokens::new(store(), 1_000_000)
     }
 
-    /// Bytes of every key and value in every tree.
-    fn stored_bytes(store: &Store) -> usize {
-        store
-            .db()
-            .tree_names()
-            .into_iter()
-            .filter_map(|name| store.db().open_tree(name).ok())
-            .flat_map(|tree| tree.iter().flatten().collect::<Vec<_>>())
-            .map(|(k, v)| k.len() + v.len())
-            .sum()
+    /// Bytes the session is stored as.
+    async fn stored_bytes(rules: &RefreshTokens, sid: &str) -> usize {
+        let session = ok(rules.store.session(sid).await).map(|s| s.record);
+        ok(crate::storage::encode(&session)).len()
     }
 
     fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
         r.unwrap_or_else(|e| panic!("{e:?}"))
     }
 
-    #[test]
-    fn rotation_consumes_the_token_and_chains() {
+    #[tokio::test]
+    async fn rotation_consumes_the_token_and_chains() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 1_000));
-        let r1 = ok(rules.refresh(&t0, Some("cli"), 2_000));
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 1_000).await);
+        let r1 = ok(rules.refresh(&t0, Some("cli"), 2_000).await);
         assert_eq!(r1.sid, sid);
         assert_ne!(r1.refresh_token, t0);
         assert!(!r1.retry);
-        let r2 = ok(rules.refresh(&r1.refresh_token, None, 3_000));
+        let r2 = ok(rules.refresh(&r1.refresh_token, None, 3_000).await);
         assert_ne!(r2.refresh_token, r1.refresh_token);
     }
 
-    #[test]
-    fn a_prompt_retry_gets_the_same_successor() {
+    #[tokio::test]
+    async fn a_prompt_retry_gets_the_same_successor() {
         let rules = rules();
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        let first = ok(rules.refresh(&t0, None, 1_000));
-        let retry = ok(rules.refresh(&t0, None, 1_000 + GRACE_MS));
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let first = ok(rules.refresh(&t0, None, 1_000).await);
+        let retry = ok(rules.refresh(&t0, None, 1_000 + GRACE_MS).await);
         assert!(retry.retry);
         assert_eq!(retry.refresh_token, first.refresh_token);
         // The successor is still the one live token.
-        ok(rules.refresh(&first.refresh_token, None, 2_000));
+        ok(rules.refresh(&first.refresh_token, None, 2_000).await);
     }
 
-    #[test]
-    fn a_late_retry_is_theft_and_revokes_the_session() {
+    #[tokio::test]
+    async fn a_late_retry_is_theft_and_revokes_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        let first = ok(rules.refresh(&t0, None, 1_000));
-        let late = rules.refresh(&t0, None, 1_001 + GRACE_MS);
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let first = ok(rules.refresh(&t0, None, 1_000).await);
+        let late = rules.refresh(&t0, None, 1_001 + GRACE_MS).await;
         assert!(matches!(late, Err(RefreshError::Reused { sid: ref s }) if *s == sid));
         assert!(matches!(
-            rules.refresh(&first.refresh_token, None, 2_000 + GRACE_MS),
+            rules
+                .refresh(&first.refresh_token, None, 2_000 + GRACE_MS)
+                .await,
             Err(RefreshError::Revoked)
         ));
     }
 
-    #[test]
-    fn reuse_after_the_successor_was_used_is_theft() {
+    #[tokio::test]
+    async fn reuse_after_the_successor_was_used_is_theft() {
         let rules = rules();
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        let t1 = ok(rules.refresh(&t0, None, 1_000)).refresh_token;
-        let t2 = ok(rules.refresh(&t1, None, 2_000)).refresh_token;
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let t1 = ok(rules.refresh(&t0, None, 1_000).await).refresh_token;
+        let t2 = ok(rules.refresh(&t1, None, 2_000).await).refresh_token;
         assert!(matches!(
-            rules.refresh(&t0, None, 3_000),
+            rules.refresh(&t0, None, 3_000).await,
             Err(RefreshError::Reused { .. })
         ));
         assert!(matches!(
-            rules.refresh(&t2, None, 3_000),
+            rules.refresh(&t2, None, 3_000).await,
             Err(RefreshError::Revoked)
         ));
     }
 
-    #[test]
-    fn unknown_expired_and_foreign_client_tokens_are_refused() {
+    #[tokio::test]
+    async fn unknown_expired_and_foreign_client_tokens_are_refused() {
         let rules = rules();
         assert!(matches!(
-            rules.refresh(&Secret::new("whr_nope"), None, 0),
+            rules.refresh(&Secret::new("whr_nope"), None, 0).await,
             Err(RefreshError::Invalid)
         ));
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
         assert!(matches!(
-            rules.refresh(&t0, Some("other"), 1),
+            rules.refresh(&t0, Some("other"), 1).await,
             Err(RefreshError::Invalid)
         ));
         assert!(matches!(
-            rules.refresh(&t0, None, REFRESH_TTL_MS),
+            rules.refresh(&t0, None, REFRESH_TTL_MS).await,
             Err(RefreshError::Expired)
         ));
     }
 
-    #[test]
-    fn revocation_ends_the_session() {
+    #[tokio::test]
+    async fn revocation_ends_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        assert_eq!(ok(rules.revoke(&t0, 5)), Some(sid));
-        assert_eq!(ok(rules.revoke(&t0, 6)), None, "already revoked");
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        assert_eq!(ok(rules.revoke(&t0, 5).await), Some(sid));
+        assert_eq!(ok(rules.revoke(&t0, 6).await), None, "already revoked");
         assert!(matches!(
-            rules.refresh(&t0, None, 7),
+            rules.refresh(&t0, None, 7).await,
             Err(RefreshError::Revoked)
         ));
-        assert_eq!(ok(rules.revoke(&Secret::new("whr_unknown"), 8)), None);
+        assert_eq!(ok(rules.revoke(&Secret::new("whr_unknown"), 8).await), None);
     }
 
-    #[test]
-    fn concurrent_refreshes_yield_one_successor() {
-        let rules = std::sync::Arc::new(rules());
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        assert_eq!(distinct_successors(&[rules], &t0), 1);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_refreshes_yield_one_successor() {
+        let rules = Arc::new(rules());
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        assert_eq!(distinct_successors(&[rules], &t0).await, 1);
     }
 
-    /// Refreshes `token` from 32 threads spread over `rule_sets`; how many
+    /// Refreshes `token` from 32 tasks spread over `rule_sets`; how many
     /// different successors came back.
-    fn distinct_successors(
-        rule_sets: &[std::sync::Arc<RefreshTokens<Store>>],
-        token: &Secret,
-    ) -> usize {
+    async fn distinct_successors(rule_sets: &[Arc<RefreshTokens>], token: &Secret) -> usize {
         let handles: Vec<_> = (0..32)
             .map(|i| {
-                let rules = std::sync::Arc::clone(&rule_sets[i % rule_sets.len()]);
+                let rules = Arc::clone(&rule_sets[i % rule_sets.len()]);
                 let token = token.clone();
-                std::thread::spawn(move || {
-                    rules.refresh(&token, None, 1_000).map(|r| r.refresh_token)
+                tokio::spawn(async move {
+                    rules
+                        .refresh(&token, None, 1_000)
+                        .await
+                        .map(|r| r.refresh_token)
                 })
             })
             .collect();
-        let successors: std::collections::HashSet<_> = handles
-            .into_iter()
-            .map(|h| ok(ok(h.join().map_err(|_| "panicked"))))
-            .map(|s| s.expose().to_owned())
-            .collect();
+        let mut successors = std::collections::HashSet::new();
+        for handle in handles {
+            successors.insert(ok(ok(handle.await)).expose().to_owned());
+        }
         successors.len()
     }
 
-    #[test]
-    fn a_session_stores_the_same_bytes_however_often_it_refreshes() {
+    #[tokio::test]
+    async fn a_session_stores_the_same_bytes_however_often_it_refreshes() {
         let rules = rules();
-        let (_, _, mut token) = ok(rules.start_session("p1", "Ann", "cli", 0));
+        let (sid, _, mut token) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
         let mut after_100 = 0;
         for i in 1..=10_000u64 {
-            token = ok(rules.refresh(&token, None, i)).refresh_token;
+            token = ok(rules.refresh(&token, None, i).await).refresh_token;
             if i == 100 {
-                after_100 = stored_bytes(&rules.store);
+                after_100 = stored_bytes(&rules, &sid).await;
             }
         }
-        let after_10_000 = stored_bytes(&rules.store);
+        let after_10_000 = stored_bytes(&rules, &sid).await;
         // Only numbers grow a digit here and there (generation, times, the
         // rate window); the old design added ~750 bytes per rotation.
         assert!(
@@ -626,55 +626,58 @@ mod tests {
         );
     }
 
-    #[test]
-    fn rotations_per_session_are_rate_limited() {
+    #[tokio::test]
+    async fn rotations_per_session_are_rate_limited() {
         let rules = RefreshTokens::new(store(), 2);
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        let t1 = ok(rules.refresh(&t0, None, 1_000)).refresh_token;
-        let t2 = ok(rules.refresh(&t1, None, 2_000)).refresh_token;
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let t1 = ok(rules.refresh(&t0, None, 1_000).await).refresh_token;
+        let t2 = ok(rules.refresh(&t1, None, 2_000).await).refresh_token;
         assert!(matches!(
-            rules.refresh(&t2, None, 3_000),
+            rules.refresh(&t2, None, 3_000).await,
             Err(RefreshError::TooFrequent {
                 retry_after_secs: 57
             })
         ));
         assert!(
-            ok(rules.refresh(&t1, None, 3_000)).retry,
+            ok(rules.refresh(&t1, None, 3_000).await).retry,
             "a grace retry writes nothing and is not limited"
         );
-        ok(rules.refresh(&t2, None, 61_000));
+        ok(rules.refresh(&t2, None, 61_000).await);
     }
 
-    #[test]
-    fn a_forged_ancestor_is_refused_without_revoking_the_session() {
+    #[tokio::test]
+    async fn a_forged_ancestor_is_refused_without_revoking_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0));
-        let t1 = ok(rules.refresh(&t0, None, 1_000)).refresh_token;
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let t1 = ok(rules.refresh(&t0, None, 1_000).await).refresh_token;
         let forged = format!(
             "{REFRESH_TOKEN_PREFIX}{sid}.0.{}.{}",
             "A".repeat(22),
             "B".repeat(43)
         );
         assert!(matches!(
-            rules.refresh(&Secret::new(forged), None, 2_000),
+            rules.refresh(&Secret::new(forged), None, 2_000).await,
             Err(RefreshError::Invalid)
         ));
-        assert_eq!(ok(rules.revoke(&Secret::new("whr_x.0.y.z"), 2_000)), None);
-        ok(rules.refresh(&t1, None, 3_000));
+        assert_eq!(
+            ok(rules.revoke(&Secret::new("whr_x.0.y.z"), 2_000).await),
+            None
+        );
+        ok(rules.refresh(&t1, None, 3_000).await);
     }
 
-    #[test]
-    fn one_successor_when_two_rule_sets_share_the_store() {
-        // No lock is shared between the two: only the store's compare-and-swap.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_successor_when_two_rule_sets_share_the_store() {
+        // No lock is shared between the two: only the store's compare-and-set.
         let store = store();
-        let a = std::sync::Arc::new(RefreshTokens::new(store.clone(), 1_000_000));
-        let b = std::sync::Arc::new(RefreshTokens::new(store, 1_000_000));
-        let (_, _, t0) = ok(a.start_session("p1", "Ann", "cli", 0));
-        assert_eq!(distinct_successors(&[a, b], &t0), 1);
+        let a = Arc::new(RefreshTokens::new(store.clone(), 1_000_000));
+        let b = Arc::new(RefreshTokens::new(store, 1_000_000));
+        let (_, _, t0) = ok(a.start_session("p1", "Ann", "cli", 0).await);
+        assert_eq!(distinct_successors(&[a, b], &t0).await, 1);
     }
 
-    #[test]
-    fn a_token_from_before_chains_moves_its_session_onto_one() {
+    #[tokio::test]
+    async fn a_token_from_before_chains_moves_its_session_onto_one() {
         let store = store();
         let rules = RefreshTokens::new(store.clone(), 1_000_000);
         let session = SessionRecord {
@@ -688,7 +691,7 @@ mod tests {
             chain: None,
         };
         let sid = "0123456789abcdef0123456789abcdef";
-        ok(store.put_session(sid, &session));
+        assert!(ok(store.create_session(sid, &session).await));
         let old = secrets::generate(REFRESH_TOKEN_PREFIX);
         let record = RefreshRecord {
             sid: sid.into(),
@@ -696,11 +699,11 @@ mod tests {
             expires_at: REFRESH_TTL_MS,
             state: RefreshState::Live,
         };
-        ok(store.put_refresh_token(&secrets::hash(old.expose()), &record));
-        let moved = ok(rules.refresh(&old, Some("cli"), 1_000));
+        store.put_legacy_token(&secrets::hash(old.expose()), &record);
+        let moved = ok(rules.refresh(&old, Some("cli"), 1_000).await);
         assert_eq!(moved.sid, sid);
         assert!(moved.session.chain.is_some());
-        assert!(ok(store.refresh_token(&secrets::hash(old.expose()))).is_none());
-        ok(rules.refresh(&moved.refresh_token, None, 2_000));
+        assert!(ok(store.legacy_token(&secrets::hash(old.expose())).await).is_none());
+        ok(rules.refresh(&moved.refresh_token, None, 2_000).await);
     }
 }

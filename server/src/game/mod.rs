@@ -1,54 +1,16 @@
-//! The whack-a-mole round as a pure state machine: time is passed in, randomness comes
-//! from a seed, and every change comes out as an [`Event`] that maps onto one
-//! [`ServerMsg`](whack_shared::protocol::ServerMsg). The room task owns the sockets,
-//! the timers and the fan-out; nothing here does I/O.
+//! The game, in two layers:
 //!
-//! The I/O side lives next to it: [`hub`] (lobby, quick match, open connections),
-//! `room` (one task per room), [`socket`] (the `/play` handler).
-//!
-//! How a room drives it: [`Game::start`] returns the round and the `countdown` to
-//! broadcast; then it sleeps until [`Game::next_deadline`], calls [`Game::tick`], and
-//! passes every whack to [`Game::whack`] with the time it arrived. Each event goes
-//! to its [`Audience`]; the room serializes a broadcast once and fans out the bytes.
-//!
-//! Decisions the rules leave open:
-//! - A whack within [`LATE_WINDOW_MS`] after a mole *expired* is also `late` (no
-//!   `by`): the whacker saw it up, so lag should not cost them a point.
-//! - A hole stays empty for [`LATE_WINDOW_MS`] after its mole goes down, so a late
-//!   whack can never land on the next mole by accident.
-//! - A mole is up from `up_at` until just before `down_at`; a whack at `down_at` is late.
-//! - A refused whack ([`WhackError`]) changes nothing; a rate-limited one only bumps
-//!   the player's [`PlayerStats::dropped`] and should not be answered one by one.
-//! - Moles never outlive the round: the schedule pops none that could not stay up
-//!   for [`MIN_UP_MS`] before the end.
+//! - [`rules`]: the round as a pure state machine (engine, scoring, the mole
+//!   schedule, the per-player whack cap). No I/O, no tokio; never imports
+//!   [`runtime`].
+//! - [`runtime`]: the tasks around it: the hub (lobby, seats, quick match, open
+//!   connections), one task per room, and one per `/play` connection with a
+//!   handler per client message. It knows nothing of HTTP: the upgrade and the
+//!   bearer check are `crate::http::play`.
 
-mod engine;
-mod error;
-mod event;
-mod rate_limit;
-mod scoring;
-mod spawner;
+pub mod rules;
+pub mod runtime;
 
-pub mod clock;
-pub mod conn_limits;
-pub mod hub;
-pub mod link;
-pub mod metrics;
-mod room;
-pub mod room_error;
-pub mod settings;
-pub mod socket;
-
-#[cfg(test)]
-mod lobby_tests;
-#[cfg(test)]
-mod proptests;
-
-pub use engine::{DEFAULT_COUNTDOWN_MS, Game, GameConfig, LATE_WINDOW_MS, Phase};
-pub use error::{ConfigError, WhackError};
-pub use event::{Audience, Event};
-pub use scoring::PlayerStats;
-pub use spawner::{MAX_GOLDEN_UP_MS, MAX_UP_MS, MIN_UP_MS};
-
-pub use hub::GameHub;
-pub use settings::GameSettings;
+pub use rules::DEFAULT_COUNTDOWN_MS;
+pub use runtime::settings;
+pub use runtime::{GameHub, GameSettings};

@@ -16,11 +16,11 @@ pub async fn me(
     Bearer(claims): Bearer,
 ) -> Result<Json<Me>, AppError> {
     let player = state
-        .store
+        .auth
         .player(&claims.sub)
-        .map_err(AppError::internal)?
+        .await?
         .ok_or_else(|| AppError::unauthorized("this player no longer exists"))?;
-    let stats = state.stats.player(&player.id).map_err(AppError::internal)?;
+    let stats = state.player_stats(&player.id).await?;
     Ok(Json(Me {
         id: player.id,
         name: player.name,
@@ -30,9 +30,6 @@ pub async fn me(
 
 /// `GET /api/leaderboard`: best first.
 pub async fn leaderboard(State(state): State<AppState>) -> Result<Json<Leaderboard>, AppError> {
-    let entries = state
-        .stats
-        .leaderboard(LEADERBOARD_SIZE)
-        .map_err(AppError::internal)?;
+    let entries = state.leaderboard(LEADERBOARD_SIZE).await?;
     Ok(Json(Leaderboard { entries }))
 }

@@ -26,7 +26,7 @@ pub fn verify(state: &AppState, parts: &Parts) -> Result<AccessClaims, AppError>
         .ok_or_else(|| {
             AppError::unauthorized("an access token is required (Authorization: Bearer …)")
         })?;
-    state.access.verify(token).map_err(|e| {
+    state.auth.access.verify(token).map_err(|e| {
         state.metrics.access_denied.inc();
         AppError::unauthorized(match e {
             AccessError::Expired => "the access token has expired; refresh it",

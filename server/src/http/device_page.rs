@@ -3,10 +3,11 @@
 
 use super::body::JsonBody;
 use super::error::AppError;
-use crate::clock::now_ms;
 use crate::auth::passkeys::{ApprovedBy, PasskeyError};
+use crate::auth::service::ApproveError;
+use crate::clock::now_ms;
 use crate::state::AppState;
-use crate::store::{DeviceRecord, DeviceStatus};
+use crate::storage::{DeviceRecord, DeviceStatus};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
@@ -104,26 +105,26 @@ impl From<PasskeyError> for AppError {
 /// Finds the pending request for a typed code, counting wrong guesses per address.
 /// A real code that was already approved or denied is not a guess: the loser of
 /// a race between two tabs hears what happened.
-fn pending_request(
+async fn pending_request(
     state: &AppState,
     peer: SocketAddr,
     typed: &str,
 ) -> Result<(Vec<u8>, DeviceRecord), AppError> {
     let now = now_ms();
     let ip = peer.ip();
-    if let Err(retry_after) = state.guesses.check(ip, now) {
+    if let Err(retry_after) = state.auth.guesses.check(ip, now) {
         state.metrics.rate_limited.inc();
         return Err(AppError::too_many(retry_after));
     }
     let found = match user_code::normalize(typed) {
-        Some(code) => state.devices.live(&code, now).map_err(AppError::internal)?,
+        Some(code) => state.auth.devices.live(&code, now).await?,
         None => None,
     };
     match found {
         Some((hash, device)) if device.status == DeviceStatus::Pending => Ok((hash, device)),
         Some(_) => Err(already_decided()),
         None => {
-            state.guesses.record(ip, now);
+            state.auth.guesses.record(ip, now);
             Err(AppError::new(
                 StatusCode::NOT_FOUND,
                 "invalid_user_code",
@@ -147,6 +148,7 @@ fn already_decided() -> AppError {
 /// every login-side quota: see `rate_limit`).
 fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
     state
+        .auth
         .ceremony_starts
         .acquire(peer.ip(), now_ms())
         .map_err(|retry_after| {
@@ -158,10 +160,6 @@ fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
         })
 }
 
-async fn durable(state: &AppState) -> Result<(), AppError> {
-    state.durability.flush().await.map_err(AppError::internal)
-}
-
 /// `POST /device/api/lookup`.
 #[instrument(skip_all)]
 pub async fn lookup(
@@ -169,7 +167,7 @@ pub async fn lookup(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(req): JsonBody<LookupRequest>,
 ) -> Result<Json<RequestDetails>, AppError> {
-    let (_, device) = pending_request(&state, peer, &req.user_code)?;
+    let (_, device) = pending_request(&state, peer, &req.user_code).await?;
     Ok(Json(RequestDetails {
         user_code: user_code::display(&device.user_code),
         client_name: state
@@ -191,12 +189,13 @@ pub async fn register_start(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(req): JsonBody<RegisterStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
-    let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
     ceremony_budget(&state, peer)?;
-    let (ceremony_id, options) =
-        state
-            .passkeys
-            .start_registration(&hash, peer.ip(), req.display_name.trim(), now_ms())?;
+    let (ceremony_id, options) = state
+        .auth
+        .passkeys
+        .start_registration(&hash, peer.ip(), req.display_name.trim(), now_ms())
+        .await?;
     Ok(Json(CeremonyOptions {
         ceremony_id,
         options,
@@ -210,10 +209,11 @@ pub async fn register_finish(
     JsonBody(req): JsonBody<CeremonyFinish>,
 ) -> Result<Json<SignedIn>, AppError> {
     // Nothing is stored yet: the account is created with the approval.
-    let signed_in =
-        state
-            .passkeys
-            .finish_registration(&req.ceremony_id, req.credential, now_ms())?;
+    let signed_in = state
+        .auth
+        .passkeys
+        .finish_registration(&req.ceremony_id, req.credential, now_ms())
+        .await?;
     Ok(Json(signed_in))
 }
 
@@ -224,9 +224,12 @@ pub async fn signin_start(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(req): JsonBody<SigninStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
-    let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
     ceremony_budget(&state, peer)?;
-    let (ceremony_id, options) = state.passkeys.start_signin(&hash, peer.ip(), now_ms())?;
+    let (ceremony_id, options) = state
+        .auth
+        .passkeys
+        .start_signin(&hash, peer.ip(), now_ms())?;
     Ok(Json(CeremonyOptions {
         ceremony_id,
         options,
@@ -240,9 +243,10 @@ pub async fn signin_finish(
     JsonBody(req): JsonBody<CeremonyFinish>,
 ) -> Result<Json<SignedIn>, AppError> {
     let signed_in = state
+        .auth
         .passkeys
-        .finish_signin(&req.ceremony_id, req.credential, now_ms())?;
-    durable(&state).await?;
+        .finish_signin(&req.ceremony_id, req.credential, now_ms())
+        .await?;
     state.metrics.signins.inc();
     Ok(Json(signed_in))
 }
@@ -254,7 +258,7 @@ pub async fn decision(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(req): JsonBody<DecisionRequest>,
 ) -> Result<Json<DecisionResponse>, AppError> {
-    let (hash, _) = pending_request(&state, peer, &req.user_code)?;
+    let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
     let now = now_ms();
     let approved_by = match req.decision {
         Decision::Deny => None,
@@ -267,6 +271,7 @@ pub async fn decision(
                 )
             })?;
             let approver = state
+                .auth
                 .passkeys
                 .take_approval(handle, &hash, now)
                 .ok_or_else(|| {
@@ -279,25 +284,15 @@ pub async fn decision(
             Some(approver)
         }
     };
-    state
-        .devices
-        .decide(
-            &hash,
-            approved_by.as_ref().map(ApprovedBy::player_id),
-            now,
-            || match &approved_by {
-                Some(approver) => approver.create_account(&state.store),
-                None => Ok(()),
-            },
-        )
-        .map_err(|e| match e {
-            crate::auth::device_grant::DecideError::UnknownCode => already_decided(),
-            crate::auth::device_grant::DecideError::Store(e) => AppError::internal(e),
-        })??;
+    match state.auth.decide(&hash, approved_by.as_ref(), now).await {
+        Ok(()) => {}
+        Err(ApproveError::AlreadyDecided) => return Err(already_decided()),
+        Err(ApproveError::Account(e)) => return Err(e.into()),
+        Err(ApproveError::Store(e)) => return Err(e.into()),
+    }
     if approved_by.as_ref().is_some_and(ApprovedBy::is_new_account) {
         state.metrics.registrations.inc();
     }
-    durable(&state).await?;
     let state_word = if approved_by.is_some() {
         state.metrics.approvals.inc();
         "approved"

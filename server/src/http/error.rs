@@ -162,3 +162,16 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+// Storage failures are internal errors: logged in full, shown as a clean 500.
+impl From<crate::storage::StoreError> for AppError {
+    fn from(e: crate::storage::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::storage::StoreError> for OAuthError {
+    fn from(e: crate::storage::StoreError) -> Self {
+        Self::internal(e)
+    }
+}

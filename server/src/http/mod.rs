@@ -7,6 +7,7 @@ pub mod device_page;
 pub mod error;
 pub mod oauth;
 pub mod ops;
+pub mod play;
 pub mod well_known;
 
 use crate::state::AppState;
@@ -72,7 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/device/api/decision", post(device_page::decision))
         .route("/api/me", get(api::me))
         .route("/api/leaderboard", get(api::leaderboard))
-        .route("/play", get(crate::game::socket::play))
+        .route("/play", get(play::play))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
 }

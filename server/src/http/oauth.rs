@@ -4,11 +4,12 @@
 use super::body::Form;
 use super::error::OAuthError;
 use crate::auth::access_token::Subject;
-use crate::clock::now_ms;
 use crate::auth::device_grant::Poll;
 use crate::auth::refresh::RefreshError;
+use crate::auth::service::DeviceLoginError;
+use crate::clock::now_ms;
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::storage::SessionRecord;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -45,10 +46,6 @@ fn check_scope(form: &Form) -> Result<(), OAuthError> {
     }
 }
 
-async fn durable(state: &AppState) -> Result<(), OAuthError> {
-    state.durability.flush().await.map_err(OAuthError::internal)
-}
-
 /// `POST /oauth/device_authorization`.
 #[instrument(skip_all)]
 pub async fn device_authorization(
@@ -60,17 +57,17 @@ pub async fn device_authorization(
     check_scope(&form)?;
     let now = now_ms();
     // Each grant is a stored record: a flood from one address must not fill the disk.
-    if let Err(retry_after) = state.device_requests.acquire(peer.ip(), now) {
+    if let Err(retry_after) = state.auth.device_requests.acquire(peer.ip(), now) {
         state.metrics.rate_limited.inc();
         return Err(OAuthError::too_many(retry_after).described(format!(
             "too many logins started from this address; try again in {retry_after} s"
         )));
     }
     let issued = state
+        .auth
         .devices
         .issue(client_id, &peer.ip().to_string(), now)
-        .map_err(OAuthError::internal)?;
-    durable(&state).await?;
+        .await?;
     state.metrics.device_authorizations.inc();
     let shown = user_code::display(&issued.user_code);
     let verification_uri = state.config.url("/device");
@@ -110,62 +107,45 @@ async fn device_code_grant(
     let client_id = known_client(state, form)?;
     let device_code = Secret::new(form.require("device_code")?);
     let now = now_ms();
-    let poll = state
-        .devices
-        .poll(&device_code, client_id, now)
-        .map_err(OAuthError::internal)?;
-    let (player_id, client_id) = match poll {
-        Poll::Approved {
-            player_id,
-            client_id,
-        } => (player_id, client_id),
-        Poll::Pending => {
-            return Err(OAuthError::new(
-                ErrorCode::AuthorizationPending,
-                "the player has not approved yet",
-            ));
-        }
-        Poll::SlowDown(interval) => {
-            return Err(OAuthError::new(
-                ErrorCode::SlowDown,
-                format!("polling too fast; wait {interval} s between polls"),
-            ));
-        }
-        Poll::Denied => {
-            return Err(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "the player denied the request",
-            ));
-        }
-        Poll::Expired => {
-            return Err(OAuthError::new(
-                ErrorCode::ExpiredToken,
-                "the device code expired; start again",
-            ));
-        }
-        Poll::Invalid => {
+    let login = match state.auth.device_login(&device_code, client_id, now).await {
+        Ok(login) => login,
+        Err(DeviceLoginError::NotApproved(poll)) => return Err(poll_error(poll)),
+        Err(DeviceLoginError::PlayerGone) => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidGrant,
-                "unknown or already used device code",
+                "the player no longer exists",
             ));
         }
+        Err(DeviceLoginError::Store(e)) => return Err(e.into()),
     };
-    let player = state
-        .store
-        .player(&player_id)
-        .map_err(OAuthError::internal)?
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the player no longer exists"))?;
-    let (sid, session, refresh_token) = state
-        .refresh
-        .start_session(&player.id, &player.name, &client_id, now)
-        .map_err(OAuthError::internal)?;
-    let response = tokens(state, &session, &sid, refresh_token, now)?;
-    durable(state).await?;
+    let response = tokens(state, &login.session, &login.sid, login.refresh_token, now)?;
     state.metrics.logins.inc();
-    tracing::info!(player = %player_id, sid, "device login completed");
+    tracing::info!(player = %login.session.player_id, sid = login.sid, "device login completed");
     Ok(response)
 }
 
+/// The token endpoint's answer to a device code that gives no tokens.
+fn poll_error(poll: Poll) -> OAuthError {
+    match poll {
+        Poll::Pending => OAuthError::new(
+            ErrorCode::AuthorizationPending,
+            "the player has not approved yet",
+        ),
+        Poll::SlowDown(interval) => OAuthError::new(
+            ErrorCode::SlowDown,
+            format!("polling too fast; wait {interval} s between polls"),
+        ),
+        Poll::Denied => OAuthError::new(ErrorCode::AccessDenied, "the player denied the request"),
+        Poll::Expired => OAuthError::new(
+            ErrorCode::ExpiredToken,
+            "the device code expired; start again",
+        ),
+        Poll::Invalid | Poll::Approved { .. } => OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "unknown or already used device code",
+        ),
+    }
+}
 async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenResponse>, OAuthError> {
     let presented = Secret::new(form.require("refresh_token")?);
     check_scope(form)?;
@@ -174,20 +154,16 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
         known_client(state, form)?;
     }
     let now = now_ms();
-    let refreshed = match state.refresh.refresh(&presented, client_id, now) {
+    let refreshed = match state.auth.refresh(&presented, client_id, now).await {
         Ok(r) => r,
-        Err(RefreshError::Reused { sid }) => {
-            // The revocation must be durable before anyone hears about it.
-            durable(state).await?;
-            state.revocations.revoke(&sid, now);
+        Err(RefreshError::Reused { .. }) => {
             state.metrics.reuse_detections.inc();
-            tracing::warn!(sid, "refresh token reuse detected; session revoked");
             return Err(OAuthError::new(
                 ErrorCode::InvalidGrant,
                 "refresh token already used; the session was revoked",
             ));
         }
-        Err(RefreshError::Store(e)) => return Err(OAuthError::internal(e)),
+        Err(RefreshError::Store(e)) => return Err(e.into()),
         Err(e @ RefreshError::TooFrequent { retry_after_secs }) => {
             state.metrics.rate_limited.inc();
             return Err(OAuthError::too_many(retry_after_secs).described(e.to_string()));
@@ -201,7 +177,6 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
         refreshed.refresh_token,
         now,
     )?;
-    durable(state).await?;
     if refreshed.retry {
         state.metrics.refresh_retries.inc();
     } else {
@@ -224,13 +199,14 @@ fn tokens(
         client_id: &session.client_id,
     };
     let access_token = state
+        .auth
         .access
         .issue(&subject, now_ms / 1000)
         .map_err(OAuthError::internal)?;
     Ok(Json(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
-        expires_in: state.access.ttl().as_secs(),
+        expires_in: state.auth.access.ttl().as_secs(),
         refresh_token,
     }))
 }
@@ -243,25 +219,8 @@ pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusC
     // `token_type_hint` is only a hint (RFC 7009 §2.1): every kind is tried anyway.
     // Any token of a login revokes the whole login: its refresh token and every
     // access token carrying its `sid`.
-    let sid = match state
-        .refresh
-        .revoke(&token, now)
-        .map_err(OAuthError::internal)?
-    {
-        Some(sid) => Some(sid),
-        None => match state.access.verify(token.expose()) {
-            Ok(claims) => state
-                .refresh
-                .revoke_session(&claims.sid, "revoked by the client", now)
-                .map_err(OAuthError::internal)?,
-            Err(_) => None,
-        },
-    };
-    if let Some(sid) = sid {
-        durable(&state).await?;
-        state.revocations.revoke(&sid, now);
+    if state.auth.revoke(&token, now).await?.is_some() {
         state.metrics.revocations.inc();
-        tracing::info!(sid, "session revoked by the client");
     }
     Ok(StatusCode::OK)
 }

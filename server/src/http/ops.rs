@@ -1,5 +1,6 @@
 //! Operations: health and metrics.
 
+use crate::metrics::Exposition;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -12,12 +13,17 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut body = state.metrics.render();
-    state.durability.render_metrics(&mut body);
-    body.push_str(&format!(
-        "# HELP whack_revoked_sessions Sessions on the in-memory revocation list.\n# TYPE whack_revoked_sessions gauge\nwhack_revoked_sessions {}\n",
-        state.revocations.len()
-    ));
-    body.push_str(&state.game.metrics().render());
+    let mut body = String::new();
+    state.metrics.describe(&mut Exposition::new(&mut body));
+    state.render_store_metrics(&mut body);
+    Exposition::new(&mut body).gauge(
+        "whack_revoked_sessions",
+        "Sessions on the in-memory revocation list.",
+        state.auth.revocations.len(),
+    );
+    state
+        .game
+        .metrics()
+        .describe(&mut Exposition::new(&mut body));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -9,11 +9,11 @@ use whack_shared::protocol::{
     MoleKind, MoleView, PlayerRef, RankingEntry, RoomPhase, ScoreReason, ServerMsg,
 };
 
-use super::error::{ConfigError, WhackError};
 use super::event::Event;
-use super::rate_limit::WhackLimiter;
+use super::round_error::{ConfigError, WhackError};
 use super::scoring::{MISS_POINTS, PlayerStats, ranking};
 use super::spawner::{PlannedMole, Spawner};
+use super::whack_cap::WhackLimiter;
 
 /// A whack this soon after a hole's mole went down lost a race: `late`, not a miss.
 /// Holes also stay empty this long, so a late whack never hits the next mole.
@@ -417,4 +417,5 @@ fn score(stats: &PlayerStats, delta: i32, reason: ScoreReason, by: Option<String
 }
 
 #[cfg(test)]
+#[path = "engine_tests.rs"]
 mod tests;

@@ -1,6 +1,7 @@
 //! Why a lobby or room request was refused; each maps onto an `error` message.
 
-use whack_shared::protocol::{MAX_PLAYERS, MAX_ROUND_SECS, MIN_ROUND_SECS};
+use whack_shared::codes::ErrorCode;
+use whack_shared::protocol::{MAX_PLAYERS, MAX_ROUND_SECS, MIN_ROUND_SECS, ServerMsg};
 
 /// A refused room request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,27 +60,41 @@ pub enum RoomError {
     /// Sent to a connection whose seat the same player took to another connection.
     #[error("you took your seat to another connection; this one is no longer in a room")]
     SeatMoved,
+    /// The round ended but its result could not be stored.
+    #[error(
+        "the round's result could not be saved, so it does not count; the room is back to waiting"
+    )]
+    ResultsNotSaved,
 }
 
 impl RoomError {
-    /// A stable snake_case word for the `error` message's `code`.
-    pub fn code(&self) -> &'static str {
+    /// The `error` code this refusal is sent as.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoSuchRoom => "no_such_room",
-            Self::RoomFull => "room_full",
-            Self::RoomInGame => "room_in_game",
-            Self::BadRoundSecs => "bad_round_secs",
-            Self::BadName => "bad_room_name",
-            Self::SeedNotAllowed => "seed_not_allowed",
-            Self::NoTarget => "no_room_given",
-            Self::NotHost => "not_host",
-            Self::AlreadyStarted => "already_started",
-            Self::NotInRoom => "not_in_room",
-            Self::ShuttingDown => "shutting_down",
-            Self::TooManyConnections { .. } => "too_many_connections",
-            Self::TooManyGuesses { .. } => "too_many_guesses",
-            Self::TooManyRooms { .. } => "too_many_rooms",
-            Self::SeatMoved => "seat_moved",
+            Self::NoSuchRoom => ErrorCode::NoSuchRoom,
+            Self::RoomFull => ErrorCode::RoomFull,
+            Self::RoomInGame => ErrorCode::RoomInGame,
+            Self::BadRoundSecs => ErrorCode::BadRoundSecs,
+            Self::BadName => ErrorCode::BadRoomName,
+            Self::SeedNotAllowed => ErrorCode::SeedNotAllowed,
+            Self::NoTarget => ErrorCode::NoRoomGiven,
+            Self::NotHost => ErrorCode::NotHost,
+            Self::AlreadyStarted => ErrorCode::AlreadyStarted,
+            Self::NotInRoom => ErrorCode::NotInRoom,
+            Self::ShuttingDown => ErrorCode::ShuttingDown,
+            Self::TooManyConnections { .. } => ErrorCode::TooManyConnections,
+            Self::TooManyGuesses { .. } => ErrorCode::TooManyGuesses,
+            Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
+            Self::SeatMoved => ErrorCode::SeatMoved,
+            Self::ResultsNotSaved => ErrorCode::ResultsNotSaved,
+        }
+    }
+
+    /// The `error` message telling a player about this refusal.
+    pub fn to_msg(&self) -> ServerMsg {
+        ServerMsg::Error {
+            code: self.code(),
+            message: self.to_string(),
         }
     }
 }

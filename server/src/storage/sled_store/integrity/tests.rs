@@ -1,7 +1,7 @@
 //! The start-up checks and `check` on real sled databases in temp dirs.
 
 use super::*;
-use crate::store::{PlayerRecord, SessionRecord};
+use crate::storage::{PlayerRecord, SessionRecord};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -39,16 +39,18 @@ fn served_store(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         created_at: 1,
     };
     verified
-        .store
-        .db()
+        .db
         .open_tree("players")?
         .insert("p1", serde_json::to_vec(&player)?)?;
     // From JSON, so the test does not follow every field the record gains.
     let session: SessionRecord = serde_json::from_str(
         r#"{"player_id":"p1","player_name":"Ann","client_id":"whack-cli","created_at":1,"expires_at":18446744073709551615}"#,
     )?;
-    verified.store.put_session("s1", &session)?;
-    verified.store.db().flush()?;
+    verified
+        .db
+        .open_tree("sessions")?
+        .insert("s1", serde_json::to_vec(&session)?)?;
+    verified.db.flush()?;
     SigningKey::load_or_create(dir)?;
     drop(verified);
     released(dir);

@@ -9,16 +9,17 @@
 //! old socket is told `seat_moved`), and no room is left holding a seat the hub
 //! does not know about.
 
-use super::clock::GameClock;
-use super::link::{CloseSignal, ConnLink, encode};
-use super::metrics::{GameMetrics, inc};
-use super::room::{self, RoomCmd, RoomSpec};
+use super::game_metrics::GameMetrics;
+use super::handles::{ConnLink, RoomCmd, RoomHandle};
+use super::outbox::{CloseSignal, encode};
+use super::room::{self, RoomSpec};
+use super::room_env::{Lobby, Services};
 use super::room_error::RoomError;
 use super::settings::GameSettings;
-use crate::durability::Durability;
-use crate::rate_limit::{KeyedLimiter, WINDOW_MS};
 use crate::auth::revocation::Revocations;
-use crate::stats::Stats;
+use crate::clock::GameClock;
+use crate::rate_limit::{KeyedLimiter, WINDOW_MS};
+use crate::storage::StatsStore;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,8 +28,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedMutexGuard, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use whack_shared::protocol::{
-    DEFAULT_ROUND_SECS, MAX_PLAYERS, MAX_ROUND_SECS, MIN_ROUND_SECS, PlayerRef, RoomPhase,
-    RoomSummary, ServerMsg, close,
+    CloseCode, DEFAULT_ROUND_SECS, MAX_PLAYERS, MAX_ROUND_SECS, MIN_ROUND_SECS, PlayerRef,
+    RoomPhase, RoomSummary, ServerMsg,
 };
 use whack_shared::user_code;
 
@@ -58,14 +59,6 @@ pub struct CreateRoom {
     pub round_secs: Option<u32>,
     /// Fixed randomness (seeded servers only).
     pub seed: Option<u64>,
-}
-
-/// A room a connection is in: where to send its commands.
-#[derive(Debug, Clone)]
-pub struct RoomHandle {
-    /// Room id.
-    pub id: Arc<str>,
-    pub(super) tx: mpsc::Sender<RoomCmd>,
 }
 
 struct RoomEntry {
@@ -174,13 +167,9 @@ impl Limits {
     }
 }
 
-/// The shared core; rooms hold it to publish their state.
-pub(super) struct Hub {
-    pub(super) settings: GameSettings,
-    pub(super) clock: GameClock,
-    pub(super) stats: Stats,
-    pub(super) durability: Durability,
-    pub(super) metrics: GameMetrics,
+/// The shared core; rooms hold it as their [`Lobby`].
+struct Hub {
+    services: Arc<Services>,
     revocations: Arc<Revocations>,
     registry: Mutex<Registry>,
     limits: Limits,
@@ -216,7 +205,7 @@ impl Drop for ConnRegistration {
         }
         registry.forget_if_idle(&self.player_id);
         drop(registry);
-        self.hub.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+        self.hub.services.metrics.connections.dec();
         self.hub.conns_changed.notify_waiters();
     }
 }
@@ -260,17 +249,17 @@ impl GameHub {
     /// Must run inside a tokio runtime.
     pub fn new(
         settings: GameSettings,
-        stats: Stats,
-        durability: Durability,
+        stats: Arc<dyn StatsStore>,
         revocations: Arc<Revocations>,
     ) -> Self {
         let hub = Arc::new(Hub {
             limits: Limits::new(&settings),
-            settings,
-            clock: GameClock::start(),
-            stats,
-            durability,
-            metrics: GameMetrics::default(),
+            services: Arc::new(Services {
+                settings,
+                clock: GameClock::start(),
+                stats,
+                metrics: GameMetrics::default(),
+            }),
             revocations: Arc::clone(&revocations),
             registry: Mutex::new(Registry::default()),
             next_conn: AtomicU64::new(1),
@@ -292,17 +281,17 @@ impl GameHub {
 
     /// The settings.
     pub fn settings(&self) -> &GameSettings {
-        &self.hub.settings
+        &self.hub.services.settings
     }
 
     /// The clock every room uses.
     pub fn clock(&self) -> GameClock {
-        self.hub.clock
+        self.hub.services.clock
     }
 
     /// The counters.
     pub fn metrics(&self) -> &GameMetrics {
-        &self.hub.metrics
+        &self.hub.services.metrics
     }
 
     /// Whether shutdown has begun (no new connections or rooms).
@@ -321,7 +310,7 @@ impl GameHub {
             .acquire_addr(addr, now)
             .and_then(|()| limits.connects_by_player.acquire(player_id.to_owned(), now));
         if admitted.is_err() {
-            inc(&self.hub.metrics.refused_connect_rate);
+            self.hub.services.metrics.refused_connect_rate.inc();
         }
         admitted
     }
@@ -329,7 +318,7 @@ impl GameHub {
     /// Registers a new connection of `player_id` in login session `sid`;
     /// refused when the player already has as many sockets as allowed.
     pub fn register(&self, sid: &str, player_id: &str) -> Result<ConnRegistration, RoomError> {
-        let max = self.hub.settings.sockets_per_player;
+        let max = self.hub.services.settings.sockets_per_player;
         let id = self.hub.next_conn.fetch_add(1, Ordering::Relaxed);
         let close = Arc::new(CloseSignal::default());
         {
@@ -338,7 +327,7 @@ impl GameHub {
             if entry.sockets >= max {
                 registry.forget_if_idle(player_id);
                 drop(registry);
-                inc(&self.hub.metrics.refused_sockets);
+                self.hub.services.metrics.refused_sockets.inc();
                 return Err(RoomError::TooManyConnections { max });
             }
             entry.sockets += 1;
@@ -351,8 +340,8 @@ impl GameHub {
                 },
             );
         }
-        self.hub.metrics.connections.fetch_add(1, Ordering::Relaxed);
-        inc(&self.hub.metrics.connections_total);
+        self.hub.services.metrics.connections.inc();
+        self.hub.services.metrics.connections_total.inc();
         let registration = ConnRegistration {
             hub: Arc::clone(&self.hub),
             player_id: player_id.to_owned(),
@@ -361,7 +350,7 @@ impl GameHub {
         };
         // Checked after registering so a revocation in between is not missed.
         if self.hub.revocations.is_revoked(sid) {
-            registration.close.raise(close::TOKEN_EXPIRED);
+            registration.close.raise(CloseCode::TokenExpired);
         }
         if self.is_shutting_down() {
             return Err(RoomError::ShuttingDown);
@@ -413,7 +402,7 @@ impl GameHub {
         if !(MIN_ROUND_SECS..=MAX_ROUND_SECS).contains(&round_secs) {
             return Err(RoomError::BadRoundSecs);
         }
-        if request.seed.is_some() && !self.hub.settings.allow_seeded_rooms {
+        if request.seed.is_some() && !self.hub.services.settings.allow_seeded_rooms {
             return Err(RoomError::SeedNotAllowed);
         }
         let name = match request.name {
@@ -548,7 +537,7 @@ impl GameHub {
                 break;
             }
             for close in open {
-                close.raise(close::GOING_AWAY);
+                close.raise(CloseCode::GoingAway);
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
                 tracing::warn!("some game connections did not close in time");
@@ -595,7 +584,7 @@ impl GameHub {
                     .check(&player_key, now)
                     .and_then(|()| limits.guesses_by_addr.check_addr(addr, now));
                 if let Err(retry_after) = allowed {
-                    inc(&self.hub.metrics.guesses_refused);
+                    self.hub.services.metrics.guesses_refused.inc();
                     return Err(RoomError::TooManyGuesses { retry_after });
                 }
                 let found = user_code::normalize(code)
@@ -606,7 +595,7 @@ impl GameHub {
                     None => {
                         limits.guesses_by_player.record(player_key, now);
                         limits.guesses_by_addr.record_addr(addr, now);
-                        inc(&self.hub.metrics.guesses_wrong);
+                        self.hub.services.metrics.guesses_wrong.inc();
                         Err(RoomError::NoSuchRoom)
                     }
                 }
@@ -718,11 +707,7 @@ impl GameHub {
         }
         if let Some(old) = before.link.filter(|old| old.id != link.id) {
             old.seat.set(None);
-            let e = RoomError::SeatMoved;
-            old.send_msg(&ServerMsg::Error {
-                code: e.code().to_owned(),
-                message: e.to_string(),
-            });
+            old.send_msg(&RoomError::SeatMoved.to_msg());
         }
         Ok(())
     }
@@ -731,10 +716,10 @@ impl GameHub {
         if self.is_shutting_down() {
             return Err(RoomError::ShuttingDown);
         }
-        let max = self.hub.settings.max_rooms;
+        let max = self.hub.services.settings.max_rooms;
         let mut registry = self.hub.registry();
         if registry.rooms.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
-            inc(&self.hub.metrics.refused_rooms);
+            self.hub.services.metrics.refused_rooms.inc();
             return Err(RoomError::TooManyRooms { max });
         }
         let id: Arc<str> = loop {
@@ -743,9 +728,9 @@ impl GameHub {
                 break id.into();
             }
         };
-        // The login codes' generator: one alphabet, uniform letters.
+        // Drawn like login codes: one alphabet, uniform letters.
         let code = loop {
-            let code = crate::auth::device_grant::random_user_code();
+            let code = user_code::draw(rand::random);
             if !registry.codes.contains_key(&code) {
                 break code;
             }
@@ -760,7 +745,13 @@ impl GameHub {
             round_secs: spec.round_secs,
             seed: spec.seed,
         };
-        let task = tokio::spawn(room::run(Arc::clone(&self.hub), room_spec, rx));
+        let lobby: Arc<dyn Lobby> = Arc::clone(&self.hub) as Arc<dyn Lobby>;
+        let task = tokio::spawn(room::run(
+            Arc::clone(&self.hub.services),
+            lobby,
+            room_spec,
+            rx,
+        ));
         registry.opened += 1;
         let opened = registry.opened;
         registry.codes.insert(code.clone(), Arc::clone(&id));
@@ -784,7 +775,7 @@ impl GameHub {
                 task: Some(task),
             },
         );
-        self.hub.metrics.rooms.fetch_add(1, Ordering::Relaxed);
+        self.hub.services.metrics.rooms.inc();
         Ok(RoomHandle { id, tx })
     }
 }
@@ -819,19 +810,7 @@ impl Hub {
 
     /// The game clock in whole ms, for the limiters.
     fn now_ms(&self) -> u64 {
-        self.clock.now().max(0.0) as u64
-    }
-
-    /// A room's new summary for the list.
-    pub(super) fn publish(&self, id: &str, summary: RoomSummary) {
-        if let Some(entry) = self.registry().rooms.get_mut(id)
-            && entry.summary != summary
-        {
-            entry.summary = summary;
-            if !entry.private {
-                self.rooms_changed.send_replace(());
-            }
-        }
+        self.services.clock.now_ms()
     }
 
     /// Sends the public list to every connection that watches it from the lobby.
@@ -877,8 +856,38 @@ impl Hub {
         })
     }
 
+    fn kick_session(&self, sid: &str) {
+        let registry = self.registry();
+        for conn in registry.conns.values().filter(|c| c.sid == sid) {
+            conn.close.raise(CloseCode::TokenExpired);
+        }
+    }
+
+    fn kick_all_revoked(&self) {
+        let registry = self.registry();
+        for conn in registry.conns.values() {
+            if self.revocations.is_revoked(&conn.sid) {
+                conn.close.raise(CloseCode::TokenExpired);
+            }
+        }
+    }
+}
+
+impl Lobby for Hub {
+    /// A room's new summary for the list.
+    fn publish(&self, id: &str, summary: RoomSummary) {
+        if let Some(entry) = self.registry().rooms.get_mut(id)
+            && entry.summary != summary
+        {
+            entry.summary = summary;
+            if !entry.private {
+                self.rooms_changed.send_replace(());
+            }
+        }
+    }
+
     /// The room gave up `player_id`'s seat (grace over, or a leave).
-    pub(super) fn unseat(&self, player_id: &str, room: &str) {
+    fn unseat(&self, player_id: &str, room: &str) {
         let mut registry = self.registry();
         if let Some(entry) = registry.players.get_mut(player_id)
             && entry.seat.as_ref().is_some_and(|s| &*s.room.id == room)
@@ -891,11 +900,11 @@ impl Hub {
     }
 
     /// Removes a room that has closed itself.
-    pub(super) fn close_room(&self, id: &str) {
+    fn close_room(&self, id: &str) {
         let mut registry = self.registry();
         if let Some(entry) = registry.rooms.remove(id) {
             registry.codes.remove(&entry.code);
-            self.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
+            self.services.metrics.rooms.dec();
             if !entry.private {
                 self.rooms_changed.send_replace(());
             }
@@ -913,22 +922,6 @@ impl Hub {
         }
         for player_id in gone {
             registry.forget_if_idle(&player_id);
-        }
-    }
-
-    fn kick_session(&self, sid: &str) {
-        let registry = self.registry();
-        for conn in registry.conns.values().filter(|c| c.sid == sid) {
-            conn.close.raise(close::TOKEN_EXPIRED);
-        }
-    }
-
-    fn kick_all_revoked(&self) {
-        let registry = self.registry();
-        for conn in registry.conns.values() {
-            if self.revocations.is_revoked(&conn.sid) {
-                conn.close.raise(close::TOKEN_EXPIRED);
-            }
         }
     }
 }
@@ -971,8 +964,9 @@ async fn purge_limits(hub: Weak<Hub>) {
 fn valid_name(name: &str) -> Option<String> {
     let name = name.trim();
     let chars = name.chars().count();
-    ((1..=whack_shared::protocol::MAX_ROOM_NAME_CHARS).contains(&chars) && !name.chars().any(char::is_control))
-        .then(|| name.to_owned())
+    ((1..=whack_shared::protocol::MAX_ROOM_NAME_CHARS).contains(&chars)
+        && !name.chars().any(char::is_control))
+    .then(|| name.to_owned())
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ pub mod seal;
 pub use records::TreeCounts;
 
 use crate::auth::keys::{IfMissing, KEY_FILE, KeyError, SigningKey};
-use crate::store::{Store, StoreError};
 use permissions::PermissionError;
 use seal::{SealError, StoredSeqError, Verdict, WriteSeal};
 use std::fmt;
@@ -77,9 +76,6 @@ pub enum IntegrityError {
         /// Why.
         source: io::Error,
     },
-    /// The store's trees could not be opened.
-    #[error("cannot open the store: {0}")]
-    Store(StoreError),
     /// Permissions could not be set.
     #[error("cannot make the data dir private: {0}")]
     Permissions(#[from] PermissionError),
@@ -191,13 +187,6 @@ fn sled_error(dir: &Path, e: sled::Error) -> IntegrityError {
     }
 }
 
-fn store_error(dir: &Path, e: StoreError) -> IntegrityError {
-    match e {
-        StoreError::Db(e) => sled_error(dir, e),
-        other => IntegrityError::Store(other),
-    }
-}
-
 /// Whether another process holds sled's lock on `log`. Asked before sled opens
 /// the file, because sled's recovery rewrites a damaged tail it would otherwise
 /// only be refused after.
@@ -252,15 +241,14 @@ fn open_checked(dir: &Path, purpose: Purpose) -> Result<Opened, IntegrityError> 
     }
     guarded(dir, || {
         let db = match purpose {
-            Purpose::Serve => Store::open(&db_dir).map(|s| s.db().clone()),
+            Purpose::Serve => crate::storage::sled_store::open_db(&db_dir),
             // The trees are only read: no housekeeping thread, no tree created.
             Purpose::Check => sled::Config::new()
                 .path(&db_dir)
                 .flush_every_ms(None)
-                .open()
-                .map_err(StoreError::from),
+                .open(),
         }
-        .map_err(|e| store_error(dir, e))?;
+        .map_err(|e| sled_error(dir, e))?;
         let stored = seal::stored(&db).map_err(|e| match e {
             StoredSeqError::Db(e) => sled_error(dir, e),
             e => damaged(dir, Damage::BadSequence(e)),
@@ -288,8 +276,8 @@ fn open_checked(dir: &Path, purpose: Purpose) -> Result<Opened, IntegrityError> 
 /// A data dir that passed every start-up check.
 pub struct Verified {
     /// The database.
-    pub store: Store,
-    /// The flusher's seal (hand it to [`crate::durability::Durability::start_sealed`]).
+    pub db: sled::Db,
+    /// The flusher's seal (hand it to [`crate::storage::SledStore::sealed`]).
     pub seal: WriteSeal,
     /// Records per tree.
     pub counts: TreeCounts,
@@ -356,9 +344,8 @@ pub fn open_for_serving(dir: &Path) -> Result<Verified, IntegrityError> {
         ms = started.elapsed().as_millis() as u64,
         "store checked: every record decodes, nothing acknowledged is missing"
     );
-    let store = Store::from_db(opened.db).map_err(|e| store_error(dir, e))?;
     Ok(Verified {
-        store,
+        db: opened.db,
         seal,
         counts: opened.counts,
     })

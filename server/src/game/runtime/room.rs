@@ -1,13 +1,14 @@
 //! One room: a tokio task owning the seats and the round. Commands come in over a
 //! queue; whatever the round emits is serialized once and queued, as the same
-//! bytes, to every member's connection. Finished rounds are recorded and flushed
-//! before their `game_over` goes out.
+//! bytes, to every member's connection. A finished round's `game_over` goes out
+//! only once its result is recorded and flushed; if that fails, the players get
+//! `results_not_saved` instead and the room is back to waiting.
 
-use super::hub::Hub;
-use super::link::{ConnLink, encode};
-use super::metrics::inc;
+use super::handles::{ConnLink, RoomCmd};
+use super::outbox::encode;
+use super::room_env::{Lobby, Services};
 use super::room_error::RoomError;
-use super::{Audience, Event, Game, GameConfig, Phase, WhackError};
+use crate::game::rules::{Audience, Event, Game, GameConfig, Phase, WhackError};
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,36 +18,6 @@ use whack_shared::protocol::{
     MAX_PLAYERS, Millis, PlayerRef, PlayerView, RankingEntry, RoomPhase, RoomSummary, RoomView,
     ServerMsg,
 };
-
-/// What a room is asked to do.
-#[derive(Debug)]
-pub(super) enum RoomCmd {
-    /// Seat a player (or give a returning player their seat back).
-    Join {
-        player: PlayerRef,
-        link: ConnLink,
-        reply: oneshot::Sender<Result<(), RoomError>>,
-    },
-    /// Give up a seat; `conn` limits it to the seat held by that connection.
-    /// `done` is answered once the seat is gone (and the room closed, if empty).
-    Leave {
-        player_id: String,
-        conn: Option<u64>,
-        done: Option<oneshot::Sender<()>>,
-    },
-    /// A member's connection dropped: keep the seat for the reconnect grace.
-    Dropped { player_id: String, conn: u64 },
-    /// The host starts the round.
-    Start { player_id: String },
-    /// A whack, stamped when the socket received it.
-    Whack {
-        player_id: String,
-        hole: u8,
-        at: Millis,
-    },
-    /// Bring the round up to date and stop.
-    Shutdown,
-}
 
 /// A room's fixed settings.
 #[derive(Debug, Clone)]
@@ -70,7 +41,8 @@ struct Seat {
 }
 
 struct Room {
-    hub: Arc<Hub>,
+    services: Arc<Services>,
+    lobby: Arc<dyn Lobby>,
     spec: RoomSpec,
     /// In join order.
     seats: Vec<Seat>,
@@ -84,10 +56,16 @@ struct Room {
 }
 
 /// Runs a room until it is empty or the server shuts down.
-pub(super) async fn run(hub: Arc<Hub>, spec: RoomSpec, mut commands: mpsc::Receiver<RoomCmd>) {
+pub(super) async fn run(
+    services: Arc<Services>,
+    lobby: Arc<dyn Lobby>,
+    spec: RoomSpec,
+    mut commands: mpsc::Receiver<RoomCmd>,
+) {
     let id = Arc::clone(&spec.id);
     let mut room = Room {
-        hub: Arc::clone(&hub),
+        services,
+        lobby: Arc::clone(&lobby),
         spec,
         seats: Vec::new(),
         host: String::new(),
@@ -120,7 +98,7 @@ pub(super) async fn run(hub: Arc<Hub>, spec: RoomSpec, mut commands: mpsc::Recei
                 // Closed before a leaver hears back, so whoever waits on the
                 // leave never sees the room it left still listed.
                 if empty {
-                    hub.close_room(&id);
+                    lobby.close_room(&id);
                 }
                 if let Some(done) = done {
                     let _ = done.send(());
@@ -131,7 +109,7 @@ pub(super) async fn run(hub: Arc<Hub>, spec: RoomSpec, mut commands: mpsc::Recei
             }
         }
     }
-    hub.close_room(&id);
+    lobby.close_room(&id);
     tracing::debug!(room = %id, "room closed");
 }
 
@@ -162,7 +140,7 @@ impl Room {
             .game
             .as_ref()
             .and_then(Game::next_deadline)
-            .map(|at| self.hub.clock.instant_at(at));
+            .map(|at| self.services.clock.instant_at(at));
         let grace = self.seats.iter().filter_map(|s| s.grace_until).min();
         [round, grace, self.quick_start_at()]
             .into_iter()
@@ -219,8 +197,8 @@ impl Room {
         };
         // Waking a hair before the deadline must still process it, or the same
         // deadline would come back and the task would spin.
-        let now = self.hub.clock.now().max(deadline);
-        if self.hub.clock.now() + 1.0 < deadline {
+        let now = self.services.clock.now().max(deadline);
+        if self.services.clock.now() + 1.0 < deadline {
             return;
         }
         let events = game.tick(now);
@@ -258,7 +236,7 @@ impl Room {
                 return done;
             }
             RoomCmd::Dropped { player_id, conn } => {
-                let grace = self.hub.settings.reconnect_grace;
+                let grace = self.services.settings.reconnect_grace;
                 if let Some(seat) = self.seats.iter_mut().find(|s| {
                     s.player.id == player_id && s.link.as_ref().is_some_and(|l| l.id == conn)
                 }) {
@@ -274,7 +252,7 @@ impl Room {
                     Err(RoomError::NotHost)
                 };
                 if let Err(e) = result {
-                    self.tell_error(&player_id, e.code(), &e.to_string());
+                    self.tell(&player_id, &e.to_msg());
                 }
             }
             RoomCmd::Whack {
@@ -306,7 +284,7 @@ impl Room {
         }
         if self.seats.is_empty() {
             self.host.clone_from(&player.id);
-            self.solo_until = Some(Instant::now() + self.hub.settings.quick_solo);
+            self.solo_until = Some(Instant::now() + self.services.settings.quick_solo);
         }
         // The hub records the seat once this join answers (see `GameHub::seat_in`).
         self.seats.push(Seat {
@@ -315,14 +293,14 @@ impl Room {
             grace_until: None,
         });
         if self.seats.len() >= 2 && self.fill_until.is_none() {
-            self.fill_until = Some(Instant::now() + self.hub.settings.quick_fill);
+            self.fill_until = Some(Instant::now() + self.services.settings.quick_fill);
         }
         Ok(())
     }
 
     fn remove_seat(&mut self, player_id: &str) {
         self.seats.retain(|s| s.player.id != player_id);
-        self.hub.unseat(player_id, &self.spec.id);
+        self.lobby.unseat(player_id, &self.spec.id);
         if self.host == player_id {
             self.host = self
                 .seats
@@ -343,10 +321,10 @@ impl Room {
         let config = GameConfig {
             round_secs: self.spec.round_secs,
             seed: self.spec.seed.unwrap_or_else(rand::random),
-            countdown_ms: self.hub.settings.countdown_ms,
+            countdown_ms: self.services.settings.countdown_ms,
         };
         let (game, countdown) =
-            Game::start(config, &players, self.hub.clock.now()).map_err(|e| {
+            Game::start(config, &players, self.services.clock.now()).map_err(|e| {
                 tracing::error!(room = %self.spec.id, error = %e, "cannot start a round");
                 RoomError::AlreadyStarted
             })?;
@@ -361,21 +339,20 @@ impl Room {
 
     async fn whack(&mut self, player_id: &str, hole: u8, at: Millis) {
         let Some(game) = self.game.as_mut() else {
-            let e = WhackError::NotStarted;
-            self.tell_error(player_id, e.code(), &e.to_string());
+            self.tell(player_id, &WhackError::NotStarted.to_msg());
             return;
         };
         match game.whack(player_id, hole, at) {
             Ok(events) => {
                 self.dispatch(events).await;
-                let took = Duration::try_from_secs_f64((self.hub.clock.now() - at) / 1000.0);
-                self.hub
+                let took = Duration::try_from_secs_f64((self.services.clock.now() - at) / 1000.0);
+                self.services
                     .metrics
                     .whack_handling
                     .observe(took.unwrap_or_default());
             }
-            Err(WhackError::RateLimited) => inc(&self.hub.metrics.whacks_dropped),
-            Err(e) => self.tell_error(player_id, e.code(), &e.to_string()),
+            Err(WhackError::RateLimited) => self.services.metrics.whacks_dropped.inc(),
+            Err(e) => self.tell(player_id, &e.to_msg()),
         }
     }
 
@@ -383,8 +360,12 @@ impl Room {
         let mut finished = false;
         for event in events {
             if let ServerMsg::GameOver { ranking } = &event.msg {
-                self.record(ranking).await;
                 finished = true;
+                if let Err(e) = self.record(ranking).await {
+                    tracing::error!(room = %self.spec.id, error = %e, "the round's result was not saved");
+                    self.results_lost();
+                    continue;
+                }
             }
             self.send_event(&event);
         }
@@ -393,18 +374,25 @@ impl Room {
         }
     }
 
-    /// Results are on disk before anyone is told the round is over.
-    async fn record(&self, ranking: &[RankingEntry]) {
-        if let Err(e) = self.hub.stats.record_round(ranking) {
-            tracing::error!(room = %self.spec.id, error = %e, "cannot record the round");
-            return;
-        }
-        if let Err(e) = self.hub.durability.flush().await {
-            tracing::error!(room = %self.spec.id, error = %e, "cannot flush the round");
-            return;
-        }
-        inc(&self.hub.metrics.rounds_finished);
+    /// Stores a finished round; `Ok` only once it is on disk.
+    async fn record(&self, ranking: &[RankingEntry]) -> Result<(), String> {
+        self.services
+            .stats
+            .record_round(ranking)
+            .await
+            .map_err(|e| format!("cannot record the round: {e}"))?;
+        self.services.metrics.rounds_finished.inc();
         tracing::info!(room = %self.spec.id, players = ranking.len(), "round recorded");
+        Ok(())
+    }
+
+    /// A round ended whose result could not be stored: nobody is told it is
+    /// over as if it counted; every seat hears why, and the room waits again.
+    fn results_lost(&mut self) {
+        self.game = None;
+        if let Some(frame) = encode(&RoomError::ResultsNotSaved.to_msg()) {
+            self.broadcast(&frame);
+        }
     }
 
     fn send_event(&self, event: &Event) {
@@ -429,12 +417,8 @@ impl Room {
         }
     }
 
-    fn tell_error(&self, player_id: &str, code: &str, message: &str) {
-        let msg = ServerMsg::Error {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        };
-        if let Some(frame) = encode(&msg) {
+    fn tell(&self, player_id: &str, msg: &ServerMsg) {
+        if let Some(frame) = encode(msg) {
             self.send_to(player_id, &frame);
         }
     }
@@ -459,7 +443,7 @@ impl Room {
             code: (!self.spec.private).then(|| self.spec.code.clone()),
         };
         if self.published.as_ref() != Some(&summary) {
-            self.hub.publish(&self.spec.id, summary.clone());
+            self.lobby.publish(&self.spec.id, summary.clone());
             self.published = Some(summary);
         }
     }

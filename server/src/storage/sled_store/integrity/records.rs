@@ -1,7 +1,7 @@
 //! Reads every record in every tree once and decodes it as the code that uses it
 //! would, so damage is found at start rather than by the player who hits it.
 
-use crate::store::{CredentialRecord, DeviceRecord, PlayerRecord, RefreshRecord, SessionRecord};
+use crate::storage::{CredentialRecord, DeviceRecord, PlayerRecord, RefreshRecord, SessionRecord};
 use serde::de::DeserializeOwned;
 use std::fmt;
 
@@ -47,7 +47,7 @@ const TREES: &[(&str, Decoder)] = &[
     ("refresh_tokens", json::<RefreshRecord>),
     ("device_requests", json::<DeviceRecord>),
     ("user_codes", not_empty),
-    ("stats", crate::stats::check_record),
+    ("stats", crate::storage::sled_store::stats::check_record),
     ("leaderboard", utf8),
 ];
 

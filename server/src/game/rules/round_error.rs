@@ -1,6 +1,9 @@
 //! Why a round cannot start, and why a whack was refused.
 
-use whack_shared::protocol::{MAX_PLAYERS, MAX_ROUND_SECS, MAX_WHACKS_PER_SEC, MIN_ROUND_SECS};
+use whack_shared::codes::ErrorCode;
+use whack_shared::protocol::{
+    MAX_PLAYERS, MAX_ROUND_SECS, MAX_WHACKS_PER_SEC, MIN_ROUND_SECS, ServerMsg,
+};
 
 /// A round could not start with these settings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,14 +47,22 @@ pub enum WhackError {
 }
 
 impl WhackError {
-    /// A stable snake_case word for the `error` message's `code`.
-    pub fn code(self) -> &'static str {
+    /// The `error` code this refusal is sent as.
+    pub fn code(self) -> ErrorCode {
         match self {
-            Self::InvalidHole(_) => "invalid_hole",
-            Self::NotInGame => "not_in_game",
-            Self::NotStarted => "not_started",
-            Self::RoundOver => "round_over",
-            Self::RateLimited => "rate_limited",
+            Self::InvalidHole(_) => ErrorCode::InvalidHole,
+            Self::NotInGame => ErrorCode::NotInGame,
+            Self::NotStarted => ErrorCode::NotStarted,
+            Self::RoundOver => ErrorCode::RoundOver,
+            Self::RateLimited => ErrorCode::RateLimited,
+        }
+    }
+
+    /// The `error` message telling the whacker about this refusal.
+    pub fn to_msg(self) -> ServerMsg {
+        ServerMsg::Error {
+            code: self.code(),
+            message: self.to_string(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Unit tests of the round: scoring, races, expiry, refusals, phases.
 
 use super::*;
-use crate::game::Audience;
+use crate::game::rules::Audience;
 
 /// A round start time with a fraction, as real clocks give.
 const T0: Millis = 1_764_000_000_000.25;

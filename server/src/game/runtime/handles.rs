@@ -1,82 +1,54 @@
-//! The handle a room holds on a connection: a bounded queue of ready-made frames,
-//! and a close signal anyone (room, hub, revocation, shutdown) can raise once.
+//! The handles hub, rooms and connections hold on each other: a room's command
+//! queue ([`RoomHandle`], [`RoomCmd`]), a connection's outgoing queue and close
+//! signal ([`ConnLink`]), and which room a connection's seat is in ([`SeatSlot`]).
+//! They refer to each other, so they live together; the tasks behind them
+//! (hub, room, session) import this module and not one another's internals.
 
-use super::hub::RoomHandle;
+use super::outbox::{CloseSignal, Out, encode};
+use super::room_error::RoomError;
 use axum::extract::ws::Utf8Bytes;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tokio::sync::{Notify, mpsc};
-use whack_shared::protocol::ServerMsg;
+use tokio::sync::{mpsc, oneshot};
+use whack_shared::protocol::{CloseCode, Millis, PlayerRef, ServerMsg};
 
-/// Frames queued per connection before it counts as too slow and is closed.
-pub const OUT_QUEUE: usize = 256;
-/// Close code for a client that does not read its frames (RFC 6455 "try again later").
-pub const CLOSE_TOO_SLOW: u16 = 1013;
-/// Close code for a connection silent for too long.
-pub const CLOSE_IDLE: u16 = 1000;
-
-/// What the send half of a connection writes.
+/// A room a connection is in: where to send its commands.
 #[derive(Debug, Clone)]
-pub enum Out {
-    /// A JSON text frame, serialized once and shared by every receiver.
-    Text(Utf8Bytes),
-    /// A heartbeat ping.
-    Ping,
+pub struct RoomHandle {
+    /// Room id.
+    pub id: Arc<str>,
+    /// The room task's command queue.
+    pub tx: mpsc::Sender<RoomCmd>,
 }
 
-/// Serializes a server message once, ready to fan out.
-pub fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
-    match serde_json::to_string(msg) {
-        Ok(text) => Some(Utf8Bytes::from(text)),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot serialize a server message");
-            None
-        }
-    }
-}
-
-/// A one-shot close request: the first code raised wins.
-#[derive(Debug, Default)]
-pub struct CloseSignal {
-    code: AtomicU16,
-    notify: Notify,
-}
-
-impl CloseSignal {
-    /// Asks the connection to close with `code`; later requests are ignored.
-    pub fn raise(&self, code: u16) {
-        if self
-            .code
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            // Both halves of the connection wait on it.
-            self.notify.notify_waiters();
-        }
-    }
-
-    /// The code raised, if any.
-    pub fn code(&self) -> Option<u16> {
-        match self.code.load(Ordering::Acquire) {
-            0 => None,
-            code => Some(code),
-        }
-    }
-
-    /// Waits until a close is raised; returns its code.
-    pub async fn raised(&self) -> u16 {
-        loop {
-            // Registered before the check, so a raise in between is not missed.
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(code) = self.code() {
-                return code;
-            }
-            notified.await;
-        }
-    }
+/// What a room is asked to do.
+#[derive(Debug)]
+pub enum RoomCmd {
+    /// Seat a player (or give a returning player their seat back).
+    Join {
+        player: PlayerRef,
+        link: ConnLink,
+        reply: oneshot::Sender<Result<(), RoomError>>,
+    },
+    /// Give up a seat; `conn` limits it to the seat held by that connection.
+    /// `done` is answered once the seat is gone (and the room closed, if empty).
+    Leave {
+        player_id: String,
+        conn: Option<u64>,
+        done: Option<oneshot::Sender<()>>,
+    },
+    /// A member's connection dropped: keep the seat for the reconnect grace.
+    Dropped { player_id: String, conn: u64 },
+    /// The host starts the round.
+    Start { player_id: String },
+    /// A whack, stamped when the socket received it.
+    Whack {
+        player_id: String,
+        hole: u8,
+        at: Millis,
+    },
+    /// Bring the round up to date and stop.
+    Shutdown,
 }
 
 /// The room a connection plays in, as the hub last decided. Only the hub writes
@@ -147,7 +119,7 @@ impl ConnLink {
         match self.tx.try_send(Out::Text(frame.clone())) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.close.raise(CLOSE_TOO_SLOW);
+                self.close.raise(CloseCode::TooSlow);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -165,25 +137,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_first_close_code_wins_and_full_queues_close() {
-        let signal = Arc::new(CloseSignal::default());
-        signal.raise(4001);
-        signal.raise(1001);
-        assert_eq!(signal.raised().await, 4001);
-
-        let later = Arc::new(CloseSignal::default());
-        let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let later = Arc::clone(&later);
-                tokio::spawn(async move { later.raised().await })
-            })
-            .collect();
-        tokio::task::yield_now().await;
-        later.raise(4002);
-        for waiter in waiters {
-            assert_eq!(waiter.await.ok(), Some(4002));
-        }
-
+    async fn full_queues_close_as_too_slow() {
         let (tx, _rx) = mpsc::channel(1);
         let link = ConnLink::new(
             1,
@@ -194,6 +148,6 @@ mod tests {
         let frame = Utf8Bytes::from_static("{}");
         assert!(link.send(&frame));
         assert!(!link.send(&frame));
-        assert_eq!(link.close.code(), Some(CLOSE_TOO_SLOW));
+        assert_eq!(link.close.code(), Some(CloseCode::TooSlow));
     }
 }

@@ -1,18 +1,20 @@
 //! The hub and room tasks without sockets: connections are plain queues, so seats,
 //! hosts, reconnect grace, quick match and revocation can be checked quickly.
 
-use super::hub::{CreateRoom, GameHub, RoomHandle};
-use super::link::{CloseSignal, ConnLink, OUT_QUEUE, Out};
+use super::handles::{ConnLink, RoomHandle};
+use super::hub::{CreateRoom, GameHub};
+use super::outbox::{CloseSignal, OUT_QUEUE, Out};
 use super::room_error::RoomError;
 use super::settings::GameSettings;
-use crate::durability::Durability;
 use crate::auth::revocation::Revocations;
-use crate::stats::Stats;
+use crate::storage::memory::MemoryStore;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use whack_shared::protocol::{MAX_PLAYERS, PlayerRef, RoomPhase, RoomView, ServerMsg, close};
+use whack_shared::protocol::{
+    CloseCode, ErrorCode, MAX_PLAYERS, PlayerRef, RoomPhase, RoomView, ServerMsg,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -22,12 +24,10 @@ struct Fixture {
 }
 
 fn fixture(settings: GameSettings) -> Result<Fixture, Box<dyn std::error::Error>> {
-    let db = sled::Config::new().temporary(true).open()?;
     let revocations = Arc::new(Revocations::new());
     let hub = GameHub::new(
         settings,
-        Stats::open(&db)?,
-        Durability::start(db),
+        Arc::new(MemoryStore::default()),
         Arc::clone(&revocations),
     );
     Ok(Fixture { hub, revocations })
@@ -280,11 +280,11 @@ async fn revocation_and_shutdown_close_registered_connections() -> TestResult {
     let other = hub.register("sid-2", "p-2")?;
     revocations.revoke("sid-1", 1);
     let code = tokio::time::timeout(Duration::from_secs(1), one.close.raised()).await?;
-    assert_eq!(code, close::TOKEN_EXPIRED);
+    assert_eq!(code, CloseCode::TokenExpired);
     assert_eq!(other.close.code(), None);
     // A session revoked before it registers is closed at once.
     let late = hub.register("sid-1", "p-1")?;
-    assert_eq!(late.close.code(), Some(close::TOKEN_EXPIRED));
+    assert_eq!(late.close.code(), Some(CloseCode::TokenExpired));
     drop((one, late));
 
     let shutdown = tokio::spawn({
@@ -292,7 +292,7 @@ async fn revocation_and_shutdown_close_registered_connections() -> TestResult {
         async move { hub.shutdown().await }
     });
     let code = tokio::time::timeout(Duration::from_secs(1), other.close.raised()).await?;
-    assert_eq!(code, close::GOING_AWAY);
+    assert_eq!(code, CloseCode::GoingAway);
     drop(other);
     tokio::time::timeout(Duration::from_secs(2), shutdown).await??;
     assert!(hub.register("sid-3", "p-3").is_err(), "no new connections");
@@ -300,7 +300,7 @@ async fn revocation_and_shutdown_close_registered_connections() -> TestResult {
 }
 
 /// The next `error` a peer got, skipping room states.
-async fn next_error(p: &mut Peer) -> String {
+async fn next_error(p: &mut Peer) -> ErrorCode {
     loop {
         if let ServerMsg::Error { code, .. } = p.next().await {
             return code;
@@ -322,7 +322,7 @@ async fn a_seat_change_from_another_socket_moves_the_seat() -> TestResult {
     assert_ne!(first.id, second.id);
     assert_eq!(room.players.len(), 1);
     assert_eq!(hub.room_count(), 1, "the first room closed");
-    assert_eq!(next_error(&mut one).await, "seat_moved");
+    assert_eq!(next_error(&mut one).await, ErrorCode::SeatMoved);
     assert!(one.link.seat.get().is_none());
     assert!(two.link.seat.get().is_some_and(|r| r.id == second.id));
     assert_eq!(
@@ -346,7 +346,7 @@ async fn a_seat_change_from_another_socket_moves_the_seat() -> TestResult {
         .quick_match(one.player.clone(), one.link.clone())
         .await?;
     assert!(one.room().await.quick);
-    assert_eq!(next_error(&mut two).await, "seat_moved");
+    assert_eq!(next_error(&mut two).await, ErrorCode::SeatMoved);
     assert_eq!(hub.room_count(), 1);
     assert_eq!(hub.seat_of(&one.player.id).map(|r| r.id), Some(quick.id));
 

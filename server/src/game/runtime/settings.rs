@@ -46,7 +46,7 @@ impl Default for GameSettings {
     fn default() -> Self {
         Self {
             allow_seeded_rooms: false,
-            countdown_ms: super::DEFAULT_COUNTDOWN_MS,
+            countdown_ms: crate::game::rules::DEFAULT_COUNTDOWN_MS,
             quick_fill: Duration::from_secs(3),
             quick_solo: Duration::from_secs(10),
             reconnect_grace: Duration::from_secs(whack_shared::protocol::RECONNECT_GRACE_SECS),

@@ -1,0 +1,230 @@
+//! The login service the HTTP handlers call: each method is one whole step of
+//! a flow (start a device login, exchange its code, refresh, revoke, approve),
+//! and returns only once what it changed is durable (the store's rule).
+
+use crate::auth::access_token::AccessTokens;
+use crate::auth::device_grant::{DecideError, DeviceGrant, Poll};
+use crate::auth::keys::SigningKey;
+use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
+use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
+use crate::auth::revocation::Revocations;
+use crate::config::Config;
+use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
+use crate::storage::{AccountStore, PlayerRecord, SessionRecord, SharedStore, StoreError};
+use std::sync::Arc;
+use whack_shared::Secret;
+
+/// Every login-side service over one store.
+pub struct AuthService {
+    /// Access tokens (issue and verify).
+    pub access: AccessTokens,
+    /// The device grant.
+    pub devices: DeviceGrant,
+    /// Passkey ceremonies.
+    pub passkeys: Passkeys,
+    /// Wrong user-code guesses per address.
+    pub guesses: WindowLimiter,
+    /// Device authorizations per address.
+    pub device_requests: WindowLimiter,
+    /// Passkey ceremony starts per address.
+    pub ceremony_starts: WindowLimiter,
+    /// Revoked sessions, announced to open game sockets.
+    pub revocations: Arc<Revocations>,
+    refresh: RefreshTokens,
+    accounts: Arc<dyn AccountStore>,
+    store: SharedStore,
+    revocation_window_ms: u64,
+}
+
+/// A device login that completed: the session it started and its first
+/// refresh token.
+pub struct DeviceLogin {
+    /// The session id.
+    pub sid: String,
+    /// The session.
+    pub session: SessionRecord,
+    /// Its first refresh token.
+    pub refresh_token: Secret,
+}
+
+/// Why exchanging a device code gave no tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceLoginError {
+    /// The grant's answer (pending, slow down, denied, expired, invalid).
+    #[error("the device code cannot be exchanged yet or any more")]
+    NotApproved(Poll),
+    /// The approving player is gone.
+    #[error("the player no longer exists")]
+    PlayerGone,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a decision was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ApproveError {
+    /// Another tab (or person) decided first, or the request expired.
+    #[error("the request was already decided")]
+    AlreadyDecided,
+    /// Creating the signed-up account failed (its name was taken meanwhile).
+    #[error(transparent)]
+    Account(#[from] PasskeyError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AuthService {
+    /// Builds the services over `store`, rebuilding the revocation list from
+    /// the sessions revoked recently enough to matter.
+    pub async fn open(
+        config: &Config,
+        key: SigningKey,
+        store: SharedStore,
+        revocations: Arc<Revocations>,
+        now_ms: u64,
+    ) -> Result<Self, crate::state::StartError> {
+        let window = config.revocation_window_ms();
+        for (sid, at) in store.revoked_since(now_ms.saturating_sub(window)).await? {
+            revocations.revoke(&sid, at);
+        }
+        let per_minute = |n: u32| WindowLimiter::new(usize::try_from(n).unwrap_or(usize::MAX));
+        Ok(Self {
+            access: AccessTokens::new(
+                key,
+                config.issuer(),
+                config.access_token_ttl(),
+                Arc::clone(&revocations),
+            ),
+            devices: DeviceGrant::new(
+                store.clone(),
+                u64::try_from(config.device_code_ttl().as_millis()).unwrap_or(u64::MAX),
+            ),
+            passkeys: Passkeys::new(&config.public_url, store.clone())?,
+            guesses: WindowLimiter::new(MAX_WRONG_GUESSES),
+            device_requests: per_minute(config.device_authorizations_per_minute),
+            ceremony_starts: per_minute(config.ceremonies_per_minute),
+            refresh: RefreshTokens::new(store.clone(), config.refreshes_per_minute),
+            accounts: store.clone(),
+            revocations,
+            store,
+            revocation_window_ms: window,
+        })
+    }
+
+    /// A player by id.
+    pub async fn player(&self, id: &str) -> Result<Option<PlayerRecord>, StoreError> {
+        self.accounts.player(id).await
+    }
+
+    /// Exchanges an approved device code for a new login session.
+    pub async fn device_login(
+        &self,
+        device_code: &Secret,
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<DeviceLogin, DeviceLoginError> {
+        let player_id = match self.devices.poll(device_code, client_id, now_ms).await? {
+            Poll::Approved { player_id, .. } => player_id,
+            other => return Err(DeviceLoginError::NotApproved(other)),
+        };
+        let player = self
+            .accounts
+            .player(&player_id)
+            .await?
+            .ok_or(DeviceLoginError::PlayerGone)?;
+        let (sid, session, refresh_token) = self
+            .refresh
+            .start_session(&player.id, &player.name, client_id, now_ms)
+            .await?;
+        Ok(DeviceLogin {
+            sid,
+            session,
+            refresh_token,
+        })
+    }
+
+    /// Rotates a refresh token. Reuse revokes the session, durably, before
+    /// its access tokens are refused and its sockets told.
+    pub async fn refresh(
+        &self,
+        presented: &Secret,
+        client_id: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Refreshed, RefreshError> {
+        let result = self.refresh.refresh(presented, client_id, now_ms).await;
+        if let Err(RefreshError::Reused { sid }) = &result {
+            self.revocations.revoke(sid, now_ms);
+            tracing::warn!(sid, "refresh token reuse detected; session revoked");
+        }
+        result
+    }
+
+    /// Ends the login any of whose tokens `token` is (refresh or access).
+    /// Returns the session if it was live; unknown tokens are not an error
+    /// (RFC 7009).
+    pub async fn revoke(&self, token: &Secret, now_ms: u64) -> Result<Option<String>, StoreError> {
+        const REASON: &str = "revoked by the client";
+        let sid = match self.refresh.revoke(token, now_ms).await? {
+            Some(sid) => Some(sid),
+            None => match self.access.verify(token.expose()) {
+                Ok(claims) => {
+                    self.refresh
+                        .revoke_session(&claims.sid, REASON, now_ms)
+                        .await?
+                }
+                Err(_) => None,
+            },
+        };
+        if let Some(sid) = &sid {
+            self.revocations.revoke(sid, now_ms);
+            tracing::info!(sid, "session revoked by the client");
+        }
+        Ok(sid)
+    }
+
+    /// Records the player's decision on the pending request `device_hash`.
+    /// A sign-up's account is created first and exists only if its approval
+    /// wins: if another decision came first, it is removed again.
+    pub async fn decide(
+        &self,
+        device_hash: &[u8],
+        approved_by: Option<&ApprovedBy>,
+        now_ms: u64,
+    ) -> Result<(), ApproveError> {
+        if let Some(approver) = approved_by {
+            approver.create_account(self.accounts.as_ref()).await?;
+        }
+        let decided = self
+            .devices
+            .decide(device_hash, approved_by.map(ApprovedBy::player_id), now_ms)
+            .await;
+        match decided {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Some(approver) = approved_by.filter(|a| a.is_new_account()) {
+                    self.accounts.delete_player(approver.player_id()).await?;
+                }
+                match e {
+                    DecideError::UnknownCode => Err(ApproveError::AlreadyDecided),
+                    DecideError::Store(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// Periodic housekeeping: forgets what can no longer matter.
+    pub async fn purge(&self, now_ms: u64) {
+        let forgotten = self
+            .revocations
+            .purge_before(now_ms.saturating_sub(self.revocation_window_ms));
+        self.guesses.purge(now_ms);
+        self.device_requests.purge(now_ms);
+        self.ceremony_starts.purge(now_ms);
+        match self.store.purge(now_ms).await {
+            Ok(removed) => tracing::debug!(removed, forgotten, "purged expired records"),
+            Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Storage: one trait per concern, each implemented by the embedded sled store
+//! ([`SledStore`], the default) and by an in-memory store ([`MemoryStore`], for
+//! unit tests). Services hold an [`Arc<dyn Store>`](Store); nothing above this
+//! module sees sled.
+//!
+//! Two rules every implementation keeps, checked by one contract suite run
+//! against each (`contract_tests`):
+//! - **Acknowledged means durable.** A method that changes something returns
+//!   only once the change would survive a crash, so a caller cannot answer
+//!   before the write is safe (sled group-commits concurrent flushes).
+//! - **Changes that race are compare-and-set.** A session or a device request
+//!   changes only through [`SessionStore::rotate`] / [`DeviceGrantStore::replace_device`],
+//!   which write only if the record is still the one the caller read (its
+//!   [`Version`]). That holds however many processes share the store.
+
+pub mod leaderboard;
+pub mod memory;
+pub mod records;
+pub mod sled_store;
+
+#[cfg(test)]
+mod contract_tests;
+
+use async_trait::async_trait;
+pub use memory::MemoryStore;
+pub use records::{
+    CredentialRecord, DeviceRecord, DeviceStatus, PlayerRecord, RefreshChain, RefreshRecord,
+    RefreshState, RotatedParent, SessionRecord,
+};
+pub use sled_store::SledStore;
+use std::sync::Arc;
+use whack_shared::api::{LeaderboardEntry, PlayerStats};
+use whack_shared::protocol::RankingEntry;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (I/O, a lost connection).
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A stored record did not decode (corruption or an incompatible version).
+    #[error("stored record in {what} is unreadable: {detail}")]
+    Corrupt {
+        /// Which kind of record.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// Encoding a record failed.
+    #[error("could not encode a record: {0}")]
+    Encode(String),
+    /// The change was written but could not be made durable.
+    #[error("could not flush the database to disk: {0}")]
+    NotDurable(String),
+}
+
+/// The stored form of a record as it was read: a compare-and-set writes only if
+/// the record still has this version. Opaque to callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(Vec<u8>);
+
+impl Version {
+    /// A version from the backend's own representation (its stored bytes, a counter).
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A record with the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The record.
+    pub record: T,
+    /// What a compare-and-set must find to replace it.
+    pub version: Version,
+}
+
+/// Outcome of creating a player.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreatePlayer {
+    /// Created.
+    Created,
+    /// Somebody has that name (case-insensitively).
+    NameTaken,
+    /// That credential is registered already.
+    CredentialExists,
+}
+
+/// Accounts and their passkeys.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// A player by id.
+    async fn player(&self, id: &str) -> Result<Option<PlayerRecord>, StoreError>;
+    /// Whether a display name is taken (case-insensitively).
+    async fn name_taken(&self, name: &str) -> Result<bool, StoreError>;
+    /// Creates a player with their first passkey, atomically: names and
+    /// credential ids stay unique under concurrent sign-ups.
+    async fn create_player(
+        &self,
+        player: &PlayerRecord,
+        credential: &CredentialRecord,
+    ) -> Result<CreatePlayer, StoreError>;
+    /// Removes a player and their passkeys (a sign-up whose approval lost a race).
+    async fn delete_player(&self, id: &str) -> Result<(), StoreError>;
+    /// A passkey by credential id.
+    async fn credential(&self, cred_id: &[u8]) -> Result<Option<CredentialRecord>, StoreError>;
+    /// Replaces a stored passkey (after its counter or backup state changed).
+    async fn put_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError>;
+}
+
+/// Login sessions and their refresh-token chains.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// A session by id, with its version.
+    async fn session(&self, sid: &str) -> Result<Option<Versioned<SessionRecord>>, StoreError>;
+    /// Stores a new session; false (and nothing written) if `sid` exists.
+    async fn create_session(&self, sid: &str, session: &SessionRecord) -> Result<bool, StoreError>;
+    /// Replaces the session with `successor` if it is still at `parent`: the one
+    /// atomic step behind rotation, retry bookkeeping and revocation. False when
+    /// another change came first (read again and decide again).
+    async fn rotate(
+        &self,
+        sid: &str,
+        parent: &Version,
+        successor: &SessionRecord,
+    ) -> Result<bool, StoreError>;
+    /// A refresh token issued before sessions kept their own chain, by the
+    /// SHA-256 of its value.
+    async fn legacy_token(&self, hash: &[u8]) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Forgets such a token.
+    async fn remove_legacy_token(&self, hash: &[u8]) -> Result<(), StoreError>;
+}
+
+/// Device authorization requests.
+#[async_trait]
+pub trait DeviceGrantStore: Send + Sync {
+    /// Stores a new request under its device-code hash; false (and nothing
+    /// written) when its user code is already in use.
+    async fn insert_device(&self, hash: &[u8], device: &DeviceRecord) -> Result<bool, StoreError>;
+    /// A request by device-code hash, with its version.
+    async fn device(&self, hash: &[u8]) -> Result<Option<Versioned<DeviceRecord>>, StoreError>;
+    /// A request by canonical user code, with its device-code hash.
+    async fn device_by_user_code(
+        &self,
+        user_code: &str,
+    ) -> Result<Option<(Vec<u8>, DeviceRecord)>, StoreError>;
+    /// Replaces a request if it is still at `expected`; false when another
+    /// change came first.
+    async fn replace_device(
+        &self,
+        hash: &[u8],
+        expected: &Version,
+        next: &DeviceRecord,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Per-player statistics and the leaderboard.
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// Adds one finished round to every ranked player's stats, atomically.
+    async fn record_round(&self, ranking: &[RankingEntry]) -> Result<(), StoreError>;
+    /// A player's stats (zeros if they never finished a round).
+    async fn player_stats(&self, player_id: &str) -> Result<PlayerStats, StoreError>;
+    /// The best `limit` players; equal best scores share a rank.
+    async fn leaderboard(&self, limit: usize) -> Result<Vec<LeaderboardEntry>, StoreError>;
+}
+
+/// Which sessions were revoked, to rebuild the in-memory revocation list.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Sessions revoked at or after `since_ms`, with when.
+    async fn revoked_since(&self, since_ms: u64) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+/// Every concern, plus the housekeeping a server runs.
+#[async_trait]
+pub trait Store:
+    AccountStore + SessionStore + DeviceGrantStore + StatsStore + RevocationStore
+{
+    /// Deletes what can no longer matter at `now_ms` (expired device requests,
+    /// legacy tokens and sessions). Returns how many records went.
+    async fn purge(&self, now_ms: u64) -> Result<usize, StoreError>;
+    /// Makes everything written so far durable and closes cleanly (at shutdown).
+    async fn close(&self) -> Result<(), StoreError>;
+    /// Appends backend-specific series (flush times) in Prometheus text format.
+    fn render_metrics(&self, out: &mut String);
+}
+
+/// The store every service shares.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Encodes a record the way every backend stores it.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+/// Decodes a stored record of kind `what`.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })
+}
