@@ -375,6 +375,15 @@ impl Browser {
         }
     }
 
+    /// Runs `steps` in this browser, then closes it whatever they returned, so a
+    /// failed step never leaves Chromium running. Tests assert afterwards, on what
+    /// the steps gathered, so a failed assertion cannot skip the close either.
+    pub async fn run<T>(self, steps: impl AsyncFnOnce(&Browser) -> Result<T>) -> Result<T> {
+        let outcome = steps(&self).await;
+        self.close().await?;
+        outcome
+    }
+
     /// Ends the WebDriver session (and Chromium), then chromedriver.
     pub async fn close(self) -> Result<()> {
         let Self {

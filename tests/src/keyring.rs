@@ -2,14 +2,16 @@
 //! unlocked gnome-keyring on it, per test, under the test's own HOME.
 
 use anyhow::{Context, Result, bail, ensure};
-use std::path::Path;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use whack_shared::Secret;
 
 /// A private D-Bus session bus with an unlocked gnome-keyring on it. gnome-keyring
 /// exits by itself when the bus goes away, which dropping this does.
 pub struct KeyringBus {
     daemon: std::process::Child,
     address: String,
+    home: PathBuf,
 }
 
 impl KeyringBus {
@@ -39,7 +41,11 @@ impl KeyringBus {
             std::io::BufReader::new(out).read_line(&mut address)?;
         }
         let address = address.trim().to_string();
-        let mut bus = Self { daemon, address };
+        let mut bus = Self {
+            daemon,
+            address,
+            home: home.to_owned(),
+        };
         ensure!(!bus.address.is_empty(), "dbus-daemon printed no address");
         // --daemonize returns once the keyring is unlocked and on the bus.
         let mut keyring = std::process::Command::new("gnome-keyring-daemon")
@@ -69,6 +75,26 @@ impl KeyringBus {
     /// `DBUS_SESSION_BUS_ADDRESS` for processes that should use this keyring.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// `secret-tool ARGS…` against this keyring, as its user.
+    pub fn secret_tool(&self, args: &[&str]) -> Result<Output> {
+        std::process::Command::new("secret-tool")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .context("running secret-tool")
+    }
+
+    /// The refresh token `whack` keeps here for `server` (service `whack`, the
+    /// server's origin as user name), if any.
+    pub fn refresh_token(&self, server: &str) -> Result<Option<Secret>> {
+        let out = self.secret_tool(&["lookup", "service", "whack", "username", server])?;
+        let token = String::from_utf8(out.stdout)?.trim().to_owned();
+        Ok((!token.is_empty()).then(|| Secret::new(token)))
     }
 
     fn stop(&mut self) {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod home;
 pub mod jwt;
 pub mod keyring;
 pub mod machine;
@@ -110,6 +111,12 @@ pub fn bin_path(name: &str) -> PathBuf {
     }
     checked.push(name.to_owned());
     path
+}
+
+/// The `whack` binary client tests run: `WHACK_CLIENT_BIN` when set (so figures
+/// can be taken with a release client), else this workspace's.
+pub fn client_bin() -> PathBuf {
+    std::env::var_os("WHACK_CLIENT_BIN").map_or_else(|| bin_path("whack"), PathBuf::from)
 }
 
 /// The newest modification time of a file, or of any file under a directory.

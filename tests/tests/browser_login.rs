@@ -156,42 +156,40 @@ async fn create_an_account_then_sign_in_with_the_discoverable_passkey() -> Resul
     let server = TestServer::start().await?;
     let url = server.url();
     let http = reqwest::Client::new();
-    let browser = Browser::start().await?;
+    let seen = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            let authenticator = browser.add_virtual_authenticator().await?;
 
-    let run = async {
-        let authenticator = browser.add_virtual_authenticator().await?;
+            let auth = oauth::device_authorize(&http, &url).await?;
+            if !auth
+                .verification_uri_complete
+                .starts_with(&format!("{url}/device"))
+            {
+                bail!(
+                    "unexpected verification link {}",
+                    auth.verification_uri_complete
+                );
+            }
+            let first_page = create_account_and_approve(browser, &auth).await?;
+            let first_tokens = oauth::poll_token(&http, &url, &auth).await?;
+            let credentials = browser.authenticator_credentials(&authenticator).await?;
 
-        let auth = oauth::device_authorize(&http, &url).await?;
-        if !auth
-            .verification_uri_complete
-            .starts_with(&format!("{url}/device"))
-        {
-            bail!(
-                "unexpected verification link {}",
-                auth.verification_uri_complete
-            );
-        }
-        let first_page = create_account_and_approve(&browser, &auth).await?;
-        let first_tokens = oauth::poll_token(&http, &url, &auth).await?;
-        let credentials = browser.authenticator_credentials(&authenticator).await?;
-
-        // A second terminal: the authenticator now holds a discoverable passkey.
-        let auth = oauth::device_authorize(&http, &url).await?;
-        let second_page = sign_in_and_approve(&browser, &auth).await?;
-        let second_tokens = oauth::poll_token(&http, &url, &auth).await?;
-        let console_errors = console_errors(&browser).await;
-        Ok(TwoLogins {
-            first_page,
-            first_tokens,
-            credentials,
-            second_page,
-            second_tokens,
-            console_errors,
+            // A second terminal: the authenticator now holds a discoverable passkey.
+            let auth = oauth::device_authorize(&http, &url).await?;
+            let second_page = sign_in_and_approve(browser, &auth).await?;
+            let second_tokens = oauth::poll_token(&http, &url, &auth).await?;
+            let console_errors = console_errors(browser).await;
+            Ok(TwoLogins {
+                first_page,
+                first_tokens,
+                credentials,
+                second_page,
+                second_tokens,
+                console_errors,
+            })
         })
-    }
-    .await;
-    browser.close().await?;
-    let seen = run?;
+        .await?;
 
     assert_eq!(
         seen.first_page.0, "approved",
@@ -257,26 +255,24 @@ async fn a_wrong_code_is_explained_and_denying_right_after_the_lookup_refuses_th
     let server = TestServer::start().await?;
     let url = server.url();
     let http = reqwest::Client::new();
-    let browser = Browser::start().await?;
-
-    let run = async {
-        let auth = oauth::device_authorize(&http, &url).await?;
-        let wrong_code_error = type_codes_by_hand(&browser, &url, &auth).await?;
-        // The 404 of the wrong code is in the console on purpose; start counting here.
-        browser.console_log().await?;
-        browser.click("deny").await?;
-        let page = browser.wait_final_status().await?;
-        let tokens = oauth::poll_token(&http, &url, &auth).await?;
-        Ok::<_, anyhow::Error>((
-            wrong_code_error,
-            page,
-            tokens,
-            console_errors(&browser).await,
-        ))
-    }
-    .await;
-    browser.close().await?;
-    let (wrong_code_error, page, tokens, errors) = run?;
+    let (wrong_code_error, page, tokens, errors) = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            let auth = oauth::device_authorize(&http, &url).await?;
+            let wrong_code_error = type_codes_by_hand(browser, &url, &auth).await?;
+            // The 404 of the wrong code is in the console on purpose; start counting here.
+            browser.console_log().await?;
+            browser.click("deny").await?;
+            let page = browser.wait_final_status().await?;
+            let tokens = oauth::poll_token(&http, &url, &auth).await?;
+            Ok::<_, anyhow::Error>((
+                wrong_code_error,
+                page,
+                tokens,
+                console_errors(browser).await,
+            ))
+        })
+        .await?;
 
     assert!(wrong_code_error.contains("unknown"), "{wrong_code_error:?}");
     assert_eq!(page.0, "denied", "{page:?}");
@@ -299,43 +295,41 @@ async fn the_base64url_fallback_registers_and_signs_in() -> Result<()> {
     let server = TestServer::start().await?;
     let url = server.url();
     let http = reqwest::Client::new();
-    let browser = Browser::start().await?;
-
-    let run = async {
-        browser.add_virtual_authenticator().await?;
-        browser
-            .run_before_page_scripts(
-                "delete PublicKeyCredential.parseCreationOptionsFromJSON;\
+    let (helpers, registered, first, signed_in, second, errors) = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            browser.add_virtual_authenticator().await?;
+            browser
+                .run_before_page_scripts(
+                    "delete PublicKeyCredential.parseCreationOptionsFromJSON;\
                  delete PublicKeyCredential.parseRequestOptionsFromJSON;\
                  delete PublicKeyCredential.prototype.toJSON;",
-            )
-            .await?;
-        let auth = oauth::device_authorize(&http, &url).await?;
-        let registered = create_account_and_approve(&browser, &auth).await?;
-        let helpers = browser
-            .client()
-            .execute(
-                "return [typeof PublicKeyCredential.parseRequestOptionsFromJSON,\
+                )
+                .await?;
+            let auth = oauth::device_authorize(&http, &url).await?;
+            let registered = create_account_and_approve(browser, &auth).await?;
+            let helpers = browser
+                .client()
+                .execute(
+                    "return [typeof PublicKeyCredential.parseRequestOptionsFromJSON,\
                          typeof PublicKeyCredential.prototype.toJSON];",
-                vec![],
-            )
-            .await?;
-        let first = oauth::poll_token(&http, &url, &auth).await?;
-        let auth = oauth::device_authorize(&http, &url).await?;
-        let signed_in = sign_in_and_approve(&browser, &auth).await?;
-        let second = oauth::poll_token(&http, &url, &auth).await?;
-        Ok::<_, anyhow::Error>((
-            helpers,
-            registered,
-            first,
-            signed_in,
-            second,
-            console_errors(&browser).await,
-        ))
-    }
-    .await;
-    browser.close().await?;
-    let (helpers, registered, first, signed_in, second, errors) = run?;
+                    vec![],
+                )
+                .await?;
+            let first = oauth::poll_token(&http, &url, &auth).await?;
+            let auth = oauth::device_authorize(&http, &url).await?;
+            let signed_in = sign_in_and_approve(browser, &auth).await?;
+            let second = oauth::poll_token(&http, &url, &auth).await?;
+            Ok::<_, anyhow::Error>((
+                helpers,
+                registered,
+                first,
+                signed_in,
+                second,
+                console_errors(browser).await,
+            ))
+        })
+        .await?;
 
     assert_eq!(
         helpers,
@@ -358,23 +352,22 @@ async fn on_a_320_px_phone_the_request_warning_and_sign_in_fit_one_screen() -> R
     }
     let server = TestServer::start().await?;
     let http = reqwest::Client::new();
-    let browser = Browser::start_phone(320, 640).await?;
-    let run = async {
-        let auth = oauth::device_authorize(&http, &server.url()).await?;
-        open_request(&browser, &auth).await?;
-        let layout = browser
-            .client()
-            .execute(
-                "return [document.getElementById('signin').getBoundingClientRect().bottom,\
+    let layout = Browser::start_phone(320, 640)
+        .await?
+        .run(async |browser: &Browser| {
+            let auth = oauth::device_authorize(&http, &server.url()).await?;
+            open_request(browser, &auth).await?;
+            let layout = browser
+                .client()
+                .execute(
+                    "return [document.getElementById('signin').getBoundingClientRect().bottom,\
                          document.documentElement.scrollWidth];",
-                vec![],
-            )
-            .await?;
-        Ok::<_, anyhow::Error>(layout)
-    }
-    .await;
-    browser.close().await?;
-    let layout = run?;
+                    vec![],
+                )
+                .await?;
+            Ok::<_, anyhow::Error>(layout)
+        })
+        .await?;
     let bottom = layout[0].as_f64().unwrap_or(f64::MAX);
     let width = layout[1].as_f64().unwrap_or(f64::MAX);
     assert!(

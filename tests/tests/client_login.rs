@@ -16,6 +16,7 @@ use tokio::process::Command;
 use whack_shared::Secret;
 use whack_shared::device_page::Decision;
 use whack_shared::oauth::ErrorCode;
+use whack_tests::home::Home;
 use whack_tests::keyring::KeyringBus;
 use whack_tests::{TestServer, oauth, passkey};
 
@@ -32,17 +33,14 @@ fn keyring_available() -> bool {
 
 /// One user of the client: a fresh HOME, a server, and a keyring bus or none.
 struct Player {
-    home: tempfile::TempDir,
+    home: Home,
     server: String,
     bus: Option<KeyringBus>,
 }
 
 impl Player {
     fn new(server: &str, with_keyring: bool) -> Result<Self> {
-        let home = tempfile::Builder::new().prefix("whack-home-").tempdir()?;
-        for dir in ["run", ".config", ".local/share"] {
-            std::fs::create_dir_all(home.path().join(dir))?;
-        }
+        let home = Home::new("whack-home-")?;
         let bus = if with_keyring {
             Some(KeyringBus::start(home.path())?)
         } else {
@@ -61,13 +59,8 @@ impl Player {
 
     /// Only what we set: no DISPLAY (no browser), no inherited bus or WHACK_SERVER.
     fn env(&self, cmd: &mut Command) {
-        let home = self.home();
         cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .envs(self.home.vars())
             .env("WHACK_SERVER", &self.server)
             .kill_on_drop(true);
         if let Some(bus) = &self.bus {
@@ -76,11 +69,7 @@ impl Player {
     }
 
     fn whack(&self, args: &[&str]) -> Command {
-        // WHACK_CLIENT_BIN lets the figures be taken with a release client.
-        let bin = std::env::var_os("WHACK_CLIENT_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| whack_tests::bin_path("whack"));
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(whack_tests::client_bin());
         cmd.args(args);
         self.env(&mut cmd);
         cmd
@@ -188,27 +177,20 @@ impl Player {
         Ok(run)
     }
 
-    fn secret_tool(&self, args: &[&str]) -> Result<Output> {
-        let bus = self.bus.as_ref().context("no keyring bus")?;
-        Ok(std::process::Command::new("secret-tool")
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-            .output()?)
+    fn bus(&self) -> Result<&KeyringBus> {
+        self.bus.as_ref().context("no keyring bus")
     }
 
     /// The refresh token the keyring holds for this server, if any.
     fn keyring_token(&self) -> Result<Option<Secret>> {
-        let out = self.secret_tool(&["lookup", "service", "whack", "username", &self.server])?;
-        let token = String::from_utf8(out.stdout)?.trim().to_string();
-        Ok((!token.is_empty()).then(|| Secret::new(token)))
+        self.bus()?.refresh_token(&self.server)
     }
 
     /// What `secret-tool search --all service whack` shows (attributes go to stderr).
     fn keyring_search(&self) -> Result<String> {
-        let out = self.secret_tool(&["search", "--all", "service", "whack"])?;
+        let out = self
+            .bus()?
+            .secret_tool(&["search", "--all", "service", "whack"])?;
         Ok(format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

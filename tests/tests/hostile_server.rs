@@ -7,7 +7,6 @@
 
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
+use whack_tests::home::Home;
 
 /// What a run of the client may take at most.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -200,35 +200,22 @@ fn tokens() -> Value {
 
 /// A fresh HOME with plain-file token storage, and no display (no browser).
 struct Client {
-    home: tempfile::TempDir,
+    home: Home,
 }
 
 impl Client {
     fn new() -> Result<Self> {
-        let home = tempfile::Builder::new()
-            .prefix("whack-hostile-")
-            .tempdir()?;
-        for dir in ["run", ".config", ".local/share", ".cache"] {
-            std::fs::create_dir_all(home.path().join(dir))?;
-        }
-        Ok(Self { home })
+        Ok(Self {
+            home: Home::new("whack-hostile-")?,
+        })
     }
 
     fn command(&self, server: &str, args: &[&str]) -> Command {
-        let home = self.home.path();
-        let bin = std::env::var_os("WHACK_CLIENT_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| whack_tests::bin_path("whack"));
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(whack_tests::client_bin());
         cmd.args(["--server", server, "--insecure-storage"])
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .envs(self.home.vars())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

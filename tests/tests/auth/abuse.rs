@@ -187,11 +187,12 @@ async fn a_refresh_loop_is_rate_limited_per_session() {
     // The session is intact: the same token still works once the window passes,
     // and a second login's session is not affected at all.
     let (other, _) = login_new_player(&url, "other").await.unwrap();
+    let refreshed = oauth::refresh(&http, &url, &other.refresh_token)
+        .await
+        .unwrap();
     assert!(
-        oauth::refresh(&http, &url, &other.refresh_token)
-            .await
-            .unwrap()
-            .is_ok()
+        refreshed.is_ok(),
+        "the other login was refused: {refreshed:?}"
     );
 }
 

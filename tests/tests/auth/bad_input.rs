@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use whack_shared::oauth::ErrorCode;
-use whack_tests::passkey::{approve_new_player, login_new_player, lookup, post_json};
+use whack_tests::passkey::{approve_new_player, login_new_player, post_json};
 use whack_tests::{TestServer, oauth};
 
 #[tokio::test]
@@ -162,7 +162,15 @@ async fn bad_page_requests_and_code_guessing() -> anyhow::Result<()> {
         .await?;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().get("retry-after").is_some());
-    assert!(lookup(&http, &url, &auth.user_code).await.is_err());
+    let (status, body) = post_json(
+        &http,
+        &url,
+        "/device/api/lookup",
+        &serde_json::json!({"user_code": auth.user_code}),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("too_many_attempts"), "{body}");
     let metrics = http
         .get(format!("{url}/metrics"))
         .send()

@@ -45,11 +45,10 @@ async fn an_acknowledged_rotation_survives_kill_9() -> anyhow::Result<()> {
         StatusCode::UNAUTHORIZED,
         "the revocation list is rebuilt at start-up"
     );
-    assert!(
-        oauth::refresh(&http, &url, &next.refresh_token)
-            .await?
-            .is_err()
-    );
+    let refused = oauth::refresh(&http, &url, &next.refresh_token)
+        .await?
+        .expect_err("the session stays revoked");
+    assert_eq!(refused.code(), ErrorCode::InvalidGrant);
     Ok(())
 }
 

@@ -117,8 +117,8 @@ fn set_stored_counters(data_dir: &std::path::Path, to: u64) -> anyhow::Result<us
     }
     let db = data_dir.join("db");
     let changed = {
-        let store = whack_server::store::Store::open(&db)?;
-        let credentials = store.db().open_tree("credentials")?;
+        let store = whack_server::storage::sled_store::open_db(&db)?;
+        let credentials = store.open_tree("credentials")?;
         let mut changed = 0;
         for entry in credentials.iter() {
             let (key, bytes) = entry?;
@@ -126,7 +126,7 @@ fn set_stored_counters(data_dir: &std::path::Path, to: u64) -> anyhow::Result<us
             changed += set(&mut record, to);
             credentials.insert(key, serde_json::to_vec(&record)?)?;
         }
-        store.db().flush()?;
+        store.flush()?;
         changed
     };
     // sled's thread lets go of the file lock a moment after the last handle.

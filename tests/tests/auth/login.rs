@@ -164,12 +164,18 @@ async fn names_are_unique_case_insensitively_and_ceremonies_are_single_use() -> 
         .register(&http, &auth.user_code, "tAKEN")
         .await
         .expect_err("name is taken");
-    assert!(err.to_string().contains("409"), "{err}");
+    assert!(
+        err.to_string().contains("409") && err.to_string().contains("name_taken"),
+        "{err}"
+    );
     let err = key
         .register(&http, &auth.user_code, "no spaces")
         .await
         .expect_err("invalid name");
-    assert!(err.to_string().contains("400"), "{err}");
+    assert!(
+        err.to_string().contains("400") && err.to_string().contains("invalid_name"),
+        "{err}"
+    );
 
     // A replayed sign-in (same ceremony id) is refused. The account exists
     // once its sign-up approved a request.

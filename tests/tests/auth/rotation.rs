@@ -136,10 +136,9 @@ async fn revocation_ends_the_session_at_once() -> anyhow::Result<()> {
         oauth::revoke(&http, &url, &other.access_token).await?,
         StatusCode::OK
     );
-    assert!(
-        oauth::refresh(&http, &url, &other.refresh_token)
-            .await?
-            .is_err()
-    );
+    let refused = oauth::refresh(&http, &url, &other.refresh_token)
+        .await?
+        .expect_err("revoked by its access token");
+    assert_eq!(refused.code(), ErrorCode::InvalidGrant);
     Ok(())
 }

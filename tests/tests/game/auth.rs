@@ -4,6 +4,7 @@
 use crate::{FLAGS, connect, login};
 use std::time::{Duration, Instant};
 use whack_shared::Secret;
+use whack_shared::oauth::ErrorCode;
 use whack_shared::protocol::{ClientMsg, ServerMsg, close};
 use whack_tests::ws::{self, WsError};
 use whack_tests::{TestServer, oauth};
@@ -104,11 +105,11 @@ async fn revoking_the_session_closes_its_sockets_within_a_second() -> anyhow::Re
     oauth::refresh(&http, &server.url(), &second.refresh_token)
         .await?
         .map_err(|r| anyhow::anyhow!("refresh refused: {r:?}"))?;
-    let stolen = oauth::refresh(&http, &server.url(), first).await?;
-    assert!(
-        stolen.is_err(),
-        "an old refresh token came back and was refused"
-    );
+    // An old refresh token comes back: refused as reuse.
+    let stolen = oauth::refresh(&http, &server.url(), first)
+        .await?
+        .expect_err("an old refresh token is refused");
+    assert_eq!(stolen.code(), ErrorCode::InvalidGrant, "{stolen:?}");
     assert_eq!(
         b.expect_close(Duration::from_secs(1)).await?,
         close::TOKEN_EXPIRED

@@ -1,7 +1,7 @@
 //! Bad frames get errors, repeat offenders and whack floods are closed, and none
 //! of it stalls the room for the others.
 
-use crate::{FLAGS, connect, login, next_mole, seeded_room, start};
+use crate::{FLAGS, next_mole, online, seeded_room, start};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use whack_shared::protocol::{ClientMsg, ServerMsg, close};
@@ -21,12 +21,7 @@ async fn answer(client: &mut GameClient) -> anyhow::Result<ServerMsg> {
 async fn bad_frames_and_floods_are_answered_and_closed_without_stalling_the_room()
 -> anyhow::Result<()> {
     let server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let carol = login(&server, "Carol").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
-    let mut c = connect(&server, &carol).await?;
+    let [(_, mut a), (_, mut b), (_, mut c)] = online(&server, ["Alice", "Bob", "Carol"]).await?;
     seeded_room(&mut a, &mut [&mut b, &mut c], 5).await?;
     start(&mut a, &mut [&mut b, &mut c]).await?;
     next_mole(&mut b).await?;

@@ -1,7 +1,7 @@
 //! Leaving a room after its round: the others see the leaver gone at once, and
 //! the next round is played without them (not with them listed as away).
 
-use crate::{FLAGS, ROUND_SECS, connect, login, room_where, seeded_room, start};
+use crate::{FLAGS, ROUND_SECS, online, room_where, seeded_room, start};
 use std::time::Duration;
 use whack_shared::protocol::{ClientMsg, RoomPhase, RoomView, ServerMsg};
 use whack_tests::TestServer;
@@ -26,10 +26,7 @@ fn lists(room: &RoomView, player_id: &str) -> bool {
 #[tokio::test]
 async fn a_player_who_leaves_a_finished_room_is_gone_for_everyone_at_once() -> anyhow::Result<()> {
     let server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
+    let [(alice, mut a), (bob, mut b)] = online(&server, ["Alice", "Bob"]).await?;
     seeded_room(&mut a, &mut [&mut b], 11).await?;
     start(&mut a, &mut [&mut b]).await?;
     game_over(&mut a).await?;

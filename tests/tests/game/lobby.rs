@@ -2,7 +2,7 @@
 //! for `list_rooms`, it is sent `rooms` again whenever a public room opens,
 //! fills, starts or closes, while it is not in a room itself.
 
-use crate::{FLAGS, ROUND_SECS, connect, login, room_where};
+use crate::{FLAGS, ROUND_SECS, connect, login, online, room_where};
 use std::time::Duration;
 use whack_shared::protocol::{ClientMsg, RoomPhase, RoomSummary, ServerMsg};
 use whack_tests::TestServer;
@@ -42,12 +42,7 @@ async fn listed(client: &mut GameClient) -> anyhow::Result<Vec<RoomSummary>> {
 #[tokio::test]
 async fn lobby_connections_are_sent_the_room_list_when_it_changes() -> anyhow::Result<()> {
     let server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let carol = login(&server, "Carol").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
-    let mut c = connect(&server, &carol).await?;
+    let [(_, mut a), (_, mut b), (_, mut c)] = online(&server, ["Alice", "Bob", "Carol"]).await?;
     // Alice and Carol sit in the lobby, looking at the list.
     assert!(listed(&mut a).await?.is_empty());
     assert!(listed(&mut c).await?.is_empty());

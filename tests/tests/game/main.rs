@@ -44,6 +44,26 @@ pub async fn login(server: &TestServer, name: &str) -> anyhow::Result<Player> {
     Ok(Player { tokens, me })
 }
 
+/// Logs in a new player per name, then connects each once: `(player, its
+/// connection)` in the order given.
+pub async fn online<const N: usize>(
+    server: &TestServer,
+    names: [&str; N],
+) -> anyhow::Result<[(Player, GameClient); N]> {
+    let mut players = Vec::with_capacity(N);
+    for name in names {
+        players.push(login(server, name).await?);
+    }
+    let mut online = Vec::with_capacity(N);
+    for player in players {
+        let client = connect(server, &player).await?;
+        online.push((player, client));
+    }
+    online
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{N} players, not as many connections"))
+}
+
 /// Connects as `player` and checks the `welcome`.
 pub async fn connect(server: &TestServer, player: &Player) -> anyhow::Result<GameClient> {
     let client = ws::connect(&server.ws_url(), player.tokens.access_token.expose()).await?;

@@ -1,7 +1,7 @@
 //! Two players play a whole seeded round: the same ranking for both, one winner
 //! per mole race, and results that match the stored stats after a `kill -9`.
 
-use crate::{FLAGS, Player, connect, login, seeded_room, start};
+use crate::{FLAGS, Player, online, seeded_room, start};
 use std::collections::HashMap;
 use std::time::Duration;
 use whack_shared::api::{Leaderboard, Me};
@@ -80,10 +80,7 @@ async fn me(server: &TestServer, player: &Player) -> anyhow::Result<Me> {
 #[tokio::test]
 async fn two_players_finish_a_seeded_round_with_one_ranking_that_is_stored() -> anyhow::Result<()> {
     let mut server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
+    let [(alice, mut a), (bob, mut b)] = online(&server, ["Alice", "Bob"]).await?;
     seeded_room(&mut a, &mut [&mut b], 7).await?;
     start(&mut a, &mut [&mut b]).await?;
 

@@ -1,6 +1,6 @@
 //! Quick match seats players together and starts by itself.
 
-use crate::{FLAGS, connect, login, room_where};
+use crate::{FLAGS, connect, login, online, room_where};
 use whack_shared::protocol::{ClientMsg, RoomPhase, ServerMsg, close};
 use whack_tests::TestServer;
 use whack_tests::ws::WAIT;
@@ -8,10 +8,7 @@ use whack_tests::ws::WAIT;
 #[tokio::test]
 async fn quick_match_pairs_players_and_starts_on_its_own() -> anyhow::Result<()> {
     let server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
+    let [(_, mut a), (_, mut b)] = online(&server, ["Alice", "Bob"]).await?;
 
     a.send(&ClientMsg::QuickMatch).await?;
     let room = room_where(&mut a, |_| true).await?;

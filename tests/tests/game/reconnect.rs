@@ -1,6 +1,6 @@
 //! A dropped player comes back within the grace and finds seat, score and board.
 
-use crate::{FLAGS, connect, login, next_mole, room_where, seeded_room, start};
+use crate::{FLAGS, connect, next_mole, online, room_where, seeded_room, start};
 use std::time::Duration;
 use whack_shared::protocol::{ClientMsg, RoomPhase, ServerMsg};
 use whack_tests::TestServer;
@@ -8,10 +8,7 @@ use whack_tests::TestServer;
 #[tokio::test]
 async fn a_dropped_player_reconnects_to_seat_score_and_board() -> anyhow::Result<()> {
     let server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
+    let [(alice, mut a), (_, mut b)] = online(&server, ["Alice", "Bob"]).await?;
     let room = seeded_room(&mut a, &mut [&mut b], 11).await?;
     start(&mut a, &mut [&mut b]).await?;
 

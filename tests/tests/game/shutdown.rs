@@ -1,6 +1,6 @@
 //! SIGTERM: every player gets a notice and close 1001, and the server exits 0.
 
-use crate::{FLAGS, connect, login, seeded_room, start};
+use crate::{FLAGS, connect, online, seeded_room, start};
 use std::time::Duration;
 use whack_shared::protocol::{ServerMsg, close};
 use whack_tests::TestServer;
@@ -18,10 +18,7 @@ async fn notice_then_close(mut client: GameClient) -> anyhow::Result<u16> {
 #[tokio::test]
 async fn shutdown_tells_players_and_closes_with_1001() -> anyhow::Result<()> {
     let mut server = TestServer::start_with(FLAGS).await?;
-    let alice = login(&server, "Alice").await?;
-    let bob = login(&server, "Bob").await?;
-    let mut a = connect(&server, &alice).await?;
-    let mut b = connect(&server, &bob).await?;
+    let [(alice, mut a), (_, mut b)] = online(&server, ["Alice", "Bob"]).await?;
     seeded_room(&mut a, &mut [&mut b], 3).await?;
     start(&mut a, &mut [&mut b]).await?;
     let lobby = connect(&server, &alice).await?;
