@@ -249,9 +249,15 @@ impl Config {
         Duration::from_secs(self.access_token_ttl_secs)
     }
 
-    /// How long after a revocation an access token of that session could still
-    /// pass every other check: its lifetime plus the clock leeway.
-    pub fn revocation_window_ms(&self) -> u64 {
-        (self.access_token_ttl_secs + crate::auth::access_token::LEEWAY_SECS) * 1000
+    /// The login side's settings.
+    pub fn auth_settings(&self) -> crate::auth::service::AuthSettings {
+        crate::auth::service::AuthSettings {
+            public_url: self.public_url.clone(),
+            access_token_ttl: self.access_token_ttl(),
+            device_code_ttl: self.device_code_ttl(),
+            device_authorizations_per_minute: self.device_authorizations_per_minute,
+            ceremonies_per_minute: self.ceremonies_per_minute,
+            refreshes_per_minute: self.refreshes_per_minute,
+        }
     }
 }

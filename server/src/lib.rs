@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod data_dir;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod game;

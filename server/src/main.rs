@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
 /// `whack-server check`: the summary on stdout and exit 0, or the reason and a
 /// non-zero exit.
 fn check(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    let report = whack_server::storage::sled_store::integrity::check(data_dir)?;
+    let report = whack_server::data_dir::check(data_dir)?;
     print!("{report}");
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! the game service and the counters. Built once at start-up.
 
 use crate::auth::keys::{KeyError, SigningKey};
-use crate::auth::passkeys::PasskeyError;
 use crate::auth::revocation::Revocations;
 use crate::auth::service::AuthService;
 use crate::config::Config;
@@ -17,16 +16,16 @@ use whack_shared::api::{LeaderboardEntry, PlayerStats};
 pub enum StartError {
     /// The data dir is unusable or its store damaged.
     #[error(transparent)]
-    Integrity(#[from] crate::storage::sled_store::integrity::IntegrityError),
+    Integrity(#[from] crate::data_dir::IntegrityError),
     /// The database failed to open.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     /// The signing key failed to load.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// Passkeys cannot work with this public URL.
+    /// The login service could not start.
     #[error(transparent)]
-    Passkeys(#[from] PasskeyError),
+    Auth(#[from] crate::auth::service::OpenError),
 }
 
 /// Shared state; cheap to clone.
@@ -58,7 +57,7 @@ impl AppState {
     /// Opens the data dir (database, signing key) and builds every service.
     /// Must run inside a tokio runtime (the flusher is a task).
     pub async fn open(config: Config) -> Result<Self, StartError> {
-        let verified = crate::storage::sled_store::integrity::open_for_serving(&config.data_dir)?;
+        let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
         let key = SigningKey::open(
             &config.data_dir,
             verified.if_key_missing(config.accept_new_signing_key),
@@ -72,7 +71,14 @@ impl AppState {
         );
         let store: SharedStore = sled;
         let now = crate::clock::now_ms();
-        let auth = AuthService::open(&config, key, store.clone(), revocations, now).await?;
+        let auth = AuthService::open(
+            &config.auth_settings(),
+            key,
+            store.clone(),
+            revocations,
+            now,
+        )
+        .await?;
         Ok(Self(Arc::new(Shared {
             config,
             auth,

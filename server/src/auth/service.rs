@@ -8,11 +8,42 @@ use crate::auth::keys::SigningKey;
 use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
 use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
-use crate::config::Config;
 use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
 use crate::storage::{AccountStore, PlayerRecord, SessionRecord, SharedStore, StoreError};
 use std::sync::Arc;
+use std::time::Duration;
 use whack_shared::Secret;
+
+/// The login side's settings (from the flags).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Where players reach this server: the token issuer and the passkeys' origin.
+    pub public_url: url::Url,
+    /// How long an access token lives.
+    pub access_token_ttl: Duration,
+    /// How long a device code lives.
+    pub device_code_ttl: Duration,
+    /// Device authorizations one address may start a minute.
+    pub device_authorizations_per_minute: u32,
+    /// Passkey ceremonies one address may start a minute.
+    pub ceremonies_per_minute: u32,
+    /// Refreshes one session may make a minute.
+    pub refreshes_per_minute: u32,
+}
+
+impl AuthSettings {
+    /// The issuer: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// How long after a revocation an access token of that session could still
+    /// pass every other check: its lifetime plus the clock leeway.
+    pub fn revocation_window_ms(&self) -> u64 {
+        let secs = self.access_token_ttl.as_secs() + crate::auth::access_token::LEEWAY_SECS;
+        secs.saturating_mul(1000)
+    }
+}
 
 /// Every login-side service over one store.
 pub struct AuthService {
@@ -61,6 +92,17 @@ pub enum DeviceLoginError {
     Store(#[from] StoreError),
 }
 
+/// Why the login service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Passkeys cannot work with this public URL.
+    #[error(transparent)]
+    Passkeys(#[from] PasskeyError),
+    /// The revoked sessions could not be read.
+    #[error("cannot read the revoked sessions: {0}")]
+    Store(#[from] StoreError),
+}
+
 /// Why a decision was not recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum ApproveError {
@@ -79,12 +121,12 @@ impl AuthService {
     /// Builds the services over `store`, rebuilding the revocation list from
     /// the sessions revoked recently enough to matter.
     pub async fn open(
-        config: &Config,
+        config: &AuthSettings,
         key: SigningKey,
         store: SharedStore,
         revocations: Arc<Revocations>,
         now_ms: u64,
-    ) -> Result<Self, crate::state::StartError> {
+    ) -> Result<Self, OpenError> {
         let window = config.revocation_window_ms();
         for (sid, at) in store.revoked_since(now_ms.saturating_sub(window)).await? {
             revocations.revoke(&sid, at);
@@ -94,12 +136,12 @@ impl AuthService {
             access: AccessTokens::new(
                 key,
                 config.issuer(),
-                config.access_token_ttl(),
+                config.access_token_ttl,
                 Arc::clone(&revocations),
             ),
             devices: DeviceGrant::new(
                 store.clone(),
-                u64::try_from(config.device_code_ttl().as_millis()).unwrap_or(u64::MAX),
+                u64::try_from(config.device_code_ttl.as_millis()).unwrap_or(u64::MAX),
             ),
             passkeys: Passkeys::new(&config.public_url, store.clone())?,
             guesses: WindowLimiter::new(MAX_WRONG_GUESSES),

@@ -2,7 +2,7 @@
 //! was written, and concurrent waiters share one flush.
 
 use crate::metrics::Histogram;
-use crate::storage::sled_store::integrity::seal::{self, SealFile, WriteSeal};
+use crate::storage::sled_store::seal::{self, SealFile, WriteSeal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -52,7 +52,7 @@ impl Durability {
 
     /// Starts the flusher task for `db`: every flush also bumps the write
     /// sequence, and the seal file follows the flushed sequence about once a
-    /// second (see [`crate::storage::sled_store::integrity::seal`]).
+    /// second (see [`crate::storage::sled_store::seal`]).
     pub fn start_sealed(db: sled::Db, seal: WriteSeal) -> Self {
         Self::spawn(db, Some(seal))
     }

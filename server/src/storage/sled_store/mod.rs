@@ -5,12 +5,12 @@
 mod accounts;
 mod devices;
 pub mod group_commit;
-pub mod integrity;
+pub mod seal;
 mod sessions;
-mod stats;
+pub(crate) mod stats;
 
 use super::{RevocationStore, SessionRecord, StatsStore, Store, StoreError, decode};
-use crate::storage::sled_store::integrity::seal::WriteSeal;
+use crate::storage::sled_store::seal::WriteSeal;
 use async_trait::async_trait;
 use group_commit::Durability;
 use serde::de::DeserializeOwned;
@@ -63,7 +63,7 @@ pub struct SledStore {
 
 impl SledStore {
     /// A store over an open database whose flushes also advance `seal` (the
-    /// data dir's write seal: see [`crate::storage::sled_store::integrity::seal`]).
+    /// data dir's write seal: see [`crate::storage::sled_store::seal`]).
     pub fn sealed(db: sled::Db, seal: WriteSeal) -> Result<Self, StoreError> {
         let durability = Durability::start_sealed(db.clone(), seal);
         Self::with(db, durability)

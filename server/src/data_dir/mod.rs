@@ -6,14 +6,13 @@
 //! [`seal`]), or when a record does not decode as what its tree holds.
 
 pub mod permissions;
-pub mod records;
-pub mod seal;
+pub mod record_checks;
 
-pub use records::TreeCounts;
+pub use record_checks::TreeCounts;
 
 use crate::auth::keys::{IfMissing, KEY_FILE, KeyError, SigningKey};
+use crate::storage::sled_store::seal::{self, SealError, StoredSeqError, Verdict, WriteSeal};
 use permissions::PermissionError;
-use seal::{SealError, StoredSeqError, Verdict, WriteSeal};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -126,7 +125,7 @@ pub enum Damage {
     Panicked(String),
     /// A record could not be read or decoded.
     #[error(transparent)]
-    Record(#[from] records::RecordError),
+    Record(#[from] record_checks::RecordError),
 }
 
 /// A store that passed the checks, with what the checks found.
@@ -263,7 +262,7 @@ fn open_checked(dir: &Path, purpose: Purpose) -> Result<Opened, IntegrityError> 
                 },
             ));
         }
-        let counts = records::verify(&db).map_err(|e| damaged(dir, e.into()))?;
+        let counts = record_checks::verify(&db).map_err(|e| damaged(dir, e.into()))?;
         Ok(Opened {
             db,
             sealed,
