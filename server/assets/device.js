@@ -4,12 +4,13 @@
 "use strict";
 
 (() => {
-  /** Letters a user code is drawn from (mirrors whack_shared::user_code::ALPHABET). */
-  const CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
-  const CODE_LEN = 8;
-  /** Display names: 1–24 of letters, digits, `_`, `-` (the server checks too). */
-  const NAME_RE = /^[A-Za-z0-9_-]{1,24}$/;
-  const NAME_MAX = 24;
+  // The server fills these in from whack_shared when it serves this file, so the
+  // page and the server cannot disagree: user_code::ALPHABET and LEN, player_name::MAX_LEN.
+  const CODE_ALPHABET = "{{CODE_ALPHABET}}";
+  const CODE_LEN = Number("{{CODE_LEN}}");
+  const NAME_MAX = Number("{{NAME_MAX}}");
+  /** Display names: 1 to NAME_MAX letters, digits, `_`, `-` (the server checks too). */
+  const NAME_RE = new RegExp(`^[A-Za-z0-9_-]{1,${NAME_MAX}}$`);
   // The server forgets unused ceremonies quickly; options older than this are fetched
   // again, in the background, so a click can still call WebAuthn synchronously.
   const OPTIONS_MAX_AGE_MS = 60_000;

@@ -6,7 +6,7 @@ use crate::storage::{DeviceGrantStore, DeviceRecord, DeviceStatus, StoreError};
 use std::sync::Arc;
 use whack_shared::Secret;
 use whack_shared::oauth::{DEVICE_CODE_PREFIX, POLL_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
-use whack_shared::user_code::{ALPHABET, LEN};
+use whack_shared::user_code;
 
 /// How much sooner than the interval a poll may come without `slow_down`: a
 /// client that waits the interval after each answer still lands early when its
@@ -65,18 +65,9 @@ pub struct DeviceGrant {
     ttl_ms: u64,
 }
 
-/// A uniformly random user code: rejection-free since 256 is not a multiple of 20,
-/// so draw bytes and discard those ≥ 240 to keep every letter equally likely.
+/// A uniformly random user code (the thread CSPRNG: codes are secrets).
 pub fn random_user_code() -> String {
-    let mut code = String::with_capacity(LEN);
-    while code.len() < LEN {
-        for b in secrets::random_bytes::<16>() {
-            if b < 240 && code.len() < LEN {
-                code.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
-            }
-        }
-    }
-    code
+    user_code::draw(|| secrets::random_bytes::<1>()[0])
 }
 
 impl DeviceGrant {
@@ -260,7 +251,7 @@ mod tests {
             let code = random_user_code();
             assert_eq!(code.len(), 8);
             for b in code.bytes() {
-                let i = ALPHABET
+                let i = user_code::ALPHABET
                     .iter()
                     .position(|a| *a == b)
                     .unwrap_or_else(|| panic!("{code}"));

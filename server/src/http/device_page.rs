@@ -13,17 +13,27 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 use tracing::instrument;
 use whack_shared::device_page::{
     CeremonyFinish, CeremonyOptions, Decision, DecisionRequest, DecisionResponse, LookupRequest,
     RegisterStart, RequestDetails, SignedIn, SigninStart,
 };
-use whack_shared::user_code;
+use whack_shared::{player_name, user_code};
 
 const PAGE: &str = include_str!("../../assets/device.html");
 const HOME: &str = include_str!("../../assets/index.html");
 const CSS: &str = include_str!("../../assets/device.css");
 const JS: &str = include_str!("../../assets/device.js");
+/// The page script with the facts it shares with the server filled in once.
+static SCRIPT: LazyLock<String> = LazyLock::new(|| {
+    JS.replace(
+        "{{CODE_ALPHABET}}",
+        &String::from_utf8_lossy(user_code::ALPHABET),
+    )
+    .replace("{{CODE_LEN}}", &user_code::LEN.to_string())
+    .replace("{{NAME_MAX}}", &player_name::MAX_LEN.to_string())
+});
 const ICON: &str = include_str!("../../assets/favicon.svg");
 
 /// `GET /device`.
@@ -65,7 +75,7 @@ pub async fn css() -> impl IntoResponse {
 pub async fn js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        JS,
+        SCRIPT.as_str(),
     )
 }
 
@@ -304,4 +314,20 @@ pub async fn decision(
     Ok(Json(DecisionResponse {
         state: state_word.into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_script_carries_the_shared_facts() {
+        let script = super::SCRIPT.as_str();
+        assert!(
+            !script.contains("{{"),
+            "a placeholder was left in device.js"
+        );
+        let alphabet = String::from_utf8_lossy(whack_shared::user_code::ALPHABET);
+        assert!(script.contains(&format!("const CODE_ALPHABET = \"{alphabet}\";")));
+        assert!(script.contains("const CODE_LEN = Number(\"8\");"));
+        assert!(script.contains("const NAME_MAX = Number(\"24\");"));
+    }
 }
