@@ -46,6 +46,7 @@ mod tests {
     #[test]
     fn every_client_type_is_listed_and_parses() {
         let types = ClientMsg::types();
+        assert_eq!(types.len(), 10, "{types:?}");
         for kind in ["hello", "list_rooms", "whack", "reauth", "ping"] {
             assert!(types.contains(&kind), "{kind} missing from {types:?}");
         }

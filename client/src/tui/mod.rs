@@ -9,7 +9,7 @@ pub mod effect;
 pub mod input;
 pub mod keymap;
 pub mod layout;
-mod login;
+mod login_tasks;
 pub mod net;
 pub mod run;
 pub mod state;

@@ -8,7 +8,7 @@ use crate::tui::effect::Effect;
 use crate::tui::net::NetHandle;
 use crate::tui::state::State;
 use crate::tui::terminal::TerminalGuard;
-use crate::tui::{login, ui, update::update};
+use crate::tui::{login_tasks, ui, update::update};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use std::time::{Duration, SystemTime};
@@ -167,15 +167,16 @@ impl Runtime {
                     net.send(msg);
                 }
             }
-            Effect::CheckLogin => self.restart_login(login::check_then_login(
+            Effect::CheckLogin => self.restart_login(login_tasks::check_then_login(
                 self.tokens.clone(),
                 self.tx.clone(),
             )),
-            Effect::StartLogin => {
-                self.restart_login(login::device_login(self.tokens.clone(), self.tx.clone()))
-            }
+            Effect::StartLogin => self.restart_login(login_tasks::device_login(
+                self.tokens.clone(),
+                self.tx.clone(),
+            )),
             Effect::OpenBrowser(url) => {
-                let opened = login::open_browser(&url);
+                let opened = login_tasks::open_browser(&url);
                 let _ = self
                     .tx
                     .send(Action::Login(LoginEvent::BrowserOpened(opened)));

@@ -8,7 +8,7 @@ mod device_errors;
 mod durability;
 mod first_hour;
 mod jwt_attacks;
-mod login;
+mod passkey_login;
 mod rotation;
 
 use whack_shared::claims::AccessClaims;
