@@ -9,7 +9,6 @@ use crate::metrics::Metrics;
 use crate::storage::{SharedStore, SledStore, StoreError};
 use std::ops::Deref;
 use std::sync::Arc;
-use whack_shared::api::{LeaderboardEntry, PlayerStats};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,16 +85,6 @@ impl AppState {
             metrics: Metrics::default(),
             store,
         })))
-    }
-
-    /// A player's ranked statistics.
-    pub async fn player_stats(&self, player_id: &str) -> Result<PlayerStats, StoreError> {
-        self.store.player_stats(player_id).await
-    }
-
-    /// The best `limit` players.
-    pub async fn leaderboard(&self, limit: usize) -> Result<Vec<LeaderboardEntry>, StoreError> {
-        self.store.leaderboard(limit).await
     }
 
     /// Periodic housekeeping: purge what can no longer matter.

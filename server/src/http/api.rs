@@ -20,7 +20,7 @@ pub async fn me(
         .player(&claims.sub)
         .await?
         .ok_or_else(|| AppError::unauthorized("this player no longer exists"))?;
-    let stats = state.player_stats(&player.id).await?;
+    let stats = state.game.stats().player_stats(&player.id).await?;
     Ok(Json(Me {
         id: player.id,
         name: player.name,
@@ -30,6 +30,6 @@ pub async fn me(
 
 /// `GET /api/leaderboard`: best first.
 pub async fn leaderboard(State(state): State<AppState>) -> Result<Json<Leaderboard>, AppError> {
-    let entries = state.leaderboard(LEADERBOARD_SIZE).await?;
+    let entries = state.game.stats().leaderboard(LEADERBOARD_SIZE).await?;
     Ok(Json(Leaderboard { entries }))
 }

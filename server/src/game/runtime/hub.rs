@@ -294,6 +294,11 @@ impl GameHub {
         &self.hub.services.metrics
     }
 
+    /// Where finished rounds are recorded: a player's stats and the leaderboard.
+    pub fn stats(&self) -> &dyn StatsStore {
+        self.hub.services.stats.as_ref()
+    }
+
     /// Whether shutdown has begun (no new connections or rooms).
     pub fn is_shutting_down(&self) -> bool {
         self.hub.shutting_down.load(Ordering::Acquire)
