@@ -346,13 +346,6 @@ impl Metrics {
             &self.request_time,
         );
     }
-
-    /// The Prometheus text exposition of the login side.
-    pub fn render(&self) -> String {
-        let mut text = String::new();
-        self.describe(&mut Exposition::new(&mut text));
-        text
-    }
 }
 
 #[cfg(test)]
@@ -365,7 +358,8 @@ mod tests {
         m.record_request("POST", "/oauth/token", 200);
         m.record_request("POST", "/oauth/token", 200);
         m.reuse_detections.inc();
-        let text = m.render();
+        let mut text = String::new();
+        m.describe(&mut Exposition::new(&mut text));
         assert!(text.contains(
             r#"whack_http_requests_total{method="POST",route="/oauth/token",status="200"} 2"#
         ));

@@ -64,6 +64,18 @@ pub async fn lookup(
     .await
 }
 
+/// `POST /device/api/lookup` expected to fail; returns the status and body.
+pub async fn try_lookup(
+    http: &reqwest::Client,
+    url: &str,
+    user_code: &str,
+) -> anyhow::Result<(StatusCode, String)> {
+    let body = LookupRequest {
+        user_code: user_code.into(),
+    };
+    post_json(http, url, "/device/api/lookup", &body).await
+}
+
 /// `POST /device/api/decision`; returns the status and body.
 pub async fn decide(
     http: &reqwest::Client,

@@ -2,6 +2,7 @@
 
 use crate::auth::keys::SigningKey;
 use crate::auth::revocation::Revocations;
+use crate::storage::SessionRecord;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
@@ -41,6 +42,18 @@ pub struct Subject<'a> {
     pub sid: &'a str,
     /// OAuth client.
     pub client_id: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    /// The subject of a login session's access tokens.
+    pub fn of(session: &'a SessionRecord, sid: &'a str) -> Self {
+        Subject {
+            player_id: &session.player_id,
+            name: &session.player_name,
+            sid,
+            client_id: &session.client_id,
+        }
+    }
 }
 
 /// Signs and verifies access tokens with the server's one key.

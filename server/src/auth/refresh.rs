@@ -9,6 +9,7 @@
 //! [`SessionStore::rotate`] compare-and-set of the session record, so one
 //! successor wins however many processes share the store. HTTP lives elsewhere.
 
+use crate::auth::access_token::{AccessError, Subject};
 use crate::auth::secrets;
 use crate::storage::{
     RefreshChain, RefreshState, RotatedParent, SessionRecord, SessionStore, StoreError,
@@ -65,10 +66,19 @@ pub enum RefreshError {
         /// Seconds until a rotation is allowed again.
         retry_after_secs: u64,
     },
+    /// The access token to hand out with the successor could not be signed.
+    #[error("cannot sign the access token: {0}")]
+    Sign(#[from] AccessError),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// What a caller hands out with a successor (the access token), made from the
+/// refresh before its rotation is written: so it is computed while the previous
+/// group commit is still flushing, and the answer is ready the moment this one
+/// is durable. It runs only for a token that earns a successor.
+pub type Grant<'a, A> = &'a (dyn Fn(&Refreshed) -> Result<A, RefreshError> + Sync);
 
 /// A successful refresh.
 #[derive(Debug)]
@@ -81,6 +91,13 @@ pub struct Refreshed {
     pub session: SessionRecord,
     /// True when this was a lost-response retry answered with the same successor.
     pub retry: bool,
+}
+
+impl Refreshed {
+    /// Who the access token that goes with the successor is for.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject::of(&self.session, &self.sid)
+    }
 }
 
 /// A token of the current format, split into its parts.
@@ -202,8 +219,24 @@ impl RefreshTokens {
         client_id: Option<&str>,
         now_ms: u64,
     ) -> Result<Refreshed, RefreshError> {
+        let (refreshed, ()) = self
+            .refresh_with(presented, client_id, now_ms, &|_| Ok(()))
+            .await?;
+        Ok(refreshed)
+    }
+
+    /// [`Self::refresh`], with `grant` made from the successor before it is written.
+    pub async fn refresh_with<A>(
+        &self,
+        presented: &Secret,
+        client_id: Option<&str>,
+        now_ms: u64,
+        grant: Grant<'_, A>,
+    ) -> Result<(Refreshed, A), RefreshError> {
         let Some(parsed) = Parsed::new(presented.expose()) else {
-            return self.refresh_legacy(presented, client_id, now_ms).await;
+            return self
+                .refresh_legacy(presented, client_id, now_ms, grant)
+                .await;
         };
         let hash = secrets::hex(&secrets::hash(presented.expose()));
         let sid = parsed.sid.to_owned();
@@ -218,7 +251,7 @@ impl RefreshTokens {
                 }
                 if parsed.generation == chain.generation && hash == chain.live {
                     let (record, token) = self.rotate(session, chain, &sid, presented, now_ms)?;
-                    let issued = issued(token, &sid, record.clone(), false);
+                    let issued = issued(token, &sid, record.clone(), false, grant)?;
                     return Ok(Change::Write(record, issued));
                 }
                 let retry = chain.parent.as_ref().filter(|p| {
@@ -230,7 +263,8 @@ impl RefreshTokens {
                     retry.and_then(|p| secrets::open(presented.expose(), &p.sealed_successor))
                 {
                     let token = Secret::new(token);
-                    return Ok(Change::Keep(issued(token, &sid, session.clone(), true)));
+                    let issued = issued(token, &sid, session.clone(), true, grant)?;
+                    return Ok(Change::Keep(issued));
                 }
                 if parsed.generation < chain.generation {
                     return Ok(Change::Write(
@@ -244,7 +278,7 @@ impl RefreshTokens {
             })
             .await?;
         match outcome {
-            Outcome::Issued(refreshed) => Ok(refreshed),
+            Outcome::Issued(refreshed, granted) => Ok((refreshed, granted)),
             Outcome::Reused => Err(RefreshError::Reused { sid }),
         }
     }
@@ -297,12 +331,13 @@ impl RefreshTokens {
     /// A token from before sessions kept their own chain: a live one moves its
     /// session onto a chain (once; the old record is then forgotten), a rotated
     /// one is reuse as it always was.
-    async fn refresh_legacy(
+    async fn refresh_legacy<A>(
         &self,
         presented: &Secret,
         client_id: Option<&str>,
         now_ms: u64,
-    ) -> Result<Refreshed, RefreshError> {
+        grant: Grant<'_, A>,
+    ) -> Result<(Refreshed, A), RefreshError> {
         let hash = secrets::hash(presented.expose());
         let Some(record) = self.store.legacy_token(&hash).await? else {
             return Err(RefreshError::Invalid);
@@ -329,15 +364,15 @@ impl RefreshTokens {
                     chain: Some(chain),
                     ..session.clone()
                 };
-                let issued = issued(token, &sid, moved.clone(), false);
+                let issued = issued(token, &sid, moved.clone(), false, grant)?;
                 Ok(Change::Write(moved, issued))
             })
             .await?;
-        let Outcome::Issued(refreshed) = outcome else {
+        let Outcome::Issued(refreshed, granted) = outcome else {
             return Err(RefreshError::Reused { sid });
         };
         self.store.remove_legacy_token(&hash).await?;
-        Ok(refreshed)
+        Ok((refreshed, granted))
     }
 
     /// Revokes the session `presented` belongs to. Returns the session id if the
@@ -395,19 +430,27 @@ impl RefreshTokens {
 /// What one refresh decided inside the compare-and-swap.
 // Made once per refresh and returned at once: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-enum Outcome {
-    Issued(Refreshed),
+enum Outcome<A> {
+    Issued(Refreshed, A),
     Reused,
 }
 
 /// A successor handed out for session `sid`, as `session` now stands.
-fn issued(refresh_token: Secret, sid: &str, session: SessionRecord, retry: bool) -> Outcome {
-    Outcome::Issued(Refreshed {
+fn issued<A>(
+    refresh_token: Secret,
+    sid: &str,
+    session: SessionRecord,
+    retry: bool,
+    grant: Grant<'_, A>,
+) -> Result<Outcome<A>, RefreshError> {
+    let refreshed = Refreshed {
         refresh_token,
         sid: sid.to_owned(),
         session,
         retry,
-    })
+    };
+    let granted = grant(&refreshed)?;
+    Ok(Outcome::Issued(refreshed, granted))
 }
 
 /// A chain whose first token is generation 0.

@@ -187,15 +187,20 @@ impl AuthService {
         })
     }
 
-    /// Rotates a refresh token. Reuse revokes the session, durably, before
-    /// its access tokens are refused and its sockets told.
+    /// Rotates a refresh token and signs the access token that goes with the
+    /// successor. Reuse revokes the session, durably, before its access tokens
+    /// are refused and its sockets told.
     pub async fn refresh(
         &self,
         presented: &Secret,
         client_id: Option<&str>,
         now_ms: u64,
-    ) -> Result<Refreshed, RefreshError> {
-        let result = self.refresh.refresh(presented, client_id, now_ms).await;
+    ) -> Result<(Refreshed, Secret), RefreshError> {
+        let sign = |r: &Refreshed| Ok(self.access.issue(&r.subject(), now_ms / 1000)?);
+        let result = self
+            .refresh
+            .refresh_with(presented, client_id, now_ms, &sign)
+            .await;
         if let Err(RefreshError::Reused { sid }) = &result {
             self.revocations.revoke(sid, now_ms);
             tracing::warn!(sid, "refresh token reuse detected; session revoked");

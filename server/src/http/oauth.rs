@@ -9,7 +9,6 @@ use crate::auth::refresh::RefreshError;
 use crate::auth::service::DeviceLoginError;
 use crate::clock::now_ms;
 use crate::state::AppState;
-use crate::storage::SessionRecord;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -118,7 +117,12 @@ async fn device_code_grant(
         }
         Err(DeviceLoginError::Store(e)) => return Err(e.into()),
     };
-    let response = tokens(state, &login.session, &login.sid, login.refresh_token, now)?;
+    let access_token = state
+        .auth
+        .access
+        .issue(&Subject::of(&login.session, &login.sid), now / 1000)
+        .map_err(OAuthError::internal)?;
+    let response = token_response(state, access_token, login.refresh_token);
     state.metrics.logins.inc();
     tracing::info!(player = %login.session.player_id, sid = login.sid, "device login completed");
     Ok(response)
@@ -154,7 +158,7 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
         known_client(state, form)?;
     }
     let now = now_ms();
-    let refreshed = match state.auth.refresh(&presented, client_id, now).await {
+    let (refreshed, access_token) = match state.auth.refresh(&presented, client_id, now).await {
         Ok(r) => r,
         Err(RefreshError::Reused { .. }) => {
             state.metrics.reuse_detections.inc();
@@ -164,51 +168,33 @@ async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenRespon
             ));
         }
         Err(RefreshError::Store(e)) => return Err(e.into()),
+        Err(RefreshError::Sign(e)) => return Err(OAuthError::internal(e)),
         Err(e @ RefreshError::TooFrequent { retry_after_secs }) => {
             state.metrics.rate_limited.inc();
             return Err(OAuthError::too_many(retry_after_secs).described(e.to_string()));
         }
         Err(e) => return Err(OAuthError::new(ErrorCode::InvalidGrant, e.to_string())),
     };
-    let response = tokens(
-        state,
-        &refreshed.session,
-        &refreshed.sid,
-        refreshed.refresh_token,
-        now,
-    )?;
     if refreshed.retry {
         state.metrics.refresh_retries.inc();
     } else {
         state.metrics.refreshes.inc();
     }
-    Ok(response)
+    Ok(token_response(state, access_token, refreshed.refresh_token))
 }
 
-fn tokens(
+/// The token endpoint's answer: both tokens and how long the access token lives.
+fn token_response(
     state: &AppState,
-    session: &SessionRecord,
-    sid: &str,
+    access_token: Secret,
     refresh_token: Secret,
-    now_ms: u64,
-) -> Result<Json<TokenResponse>, OAuthError> {
-    let subject = Subject {
-        player_id: &session.player_id,
-        name: &session.player_name,
-        sid,
-        client_id: &session.client_id,
-    };
-    let access_token = state
-        .auth
-        .access
-        .issue(&subject, now_ms / 1000)
-        .map_err(OAuthError::internal)?;
-    Ok(Json(TokenResponse {
+) -> Json<TokenResponse> {
+    Json(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: state.auth.access.ttl().as_secs(),
         refresh_token,
-    }))
+    })
 }
 
 /// `POST /oauth/revoke` (RFC 7009): 200 for unknown tokens too.

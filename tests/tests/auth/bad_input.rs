@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use whack_shared::oauth::ErrorCode;
-use whack_tests::passkey::{approve_new_player, login_new_player, post_json};
+use whack_tests::passkey::{approve_new_player, login_new_player, post_json, try_lookup};
 use whack_tests::{TestServer, oauth};
 
 #[tokio::test]
@@ -145,13 +145,7 @@ async fn bad_page_requests_and_code_guessing() -> anyhow::Result<()> {
 
     // Five wrong codes a minute, then 429 — even for the right code.
     for wrong in ["BCDF-GHJK", "AAAA-AAAA", "short", "<script>", "ZZZZ-ZZZZ"] {
-        let (status, body) = post_json(
-            &http,
-            &url,
-            "/device/api/lookup",
-            &serde_json::json!({"user_code": wrong}),
-        )
-        .await?;
+        let (status, body) = try_lookup(&http, &url, wrong).await?;
         assert_eq!(status, StatusCode::NOT_FOUND, "{wrong}: {body}");
         assert!(body.contains("invalid_user_code"));
     }
@@ -162,13 +156,7 @@ async fn bad_page_requests_and_code_guessing() -> anyhow::Result<()> {
         .await?;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().get("retry-after").is_some());
-    let (status, body) = post_json(
-        &http,
-        &url,
-        "/device/api/lookup",
-        &serde_json::json!({"user_code": auth.user_code}),
-    )
-    .await?;
+    let (status, body) = try_lookup(&http, &url, &auth.user_code).await?;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(body.contains("too_many_attempts"), "{body}");
     let metrics = http

@@ -5,7 +5,7 @@ use std::time::Duration;
 use whack_shared::device_page::Decision;
 use whack_shared::oauth::{DEVICE_CODE_GRANT, ErrorCode};
 use whack_shared::{CLIENT_ID, Secret};
-use whack_tests::passkey::{approve_new_player, decide, post_json};
+use whack_tests::passkey::{approve_new_player, decide, try_lookup};
 use whack_tests::{TestServer, oauth};
 
 #[tokio::test]
@@ -89,13 +89,7 @@ async fn expired_codes_get_expired_token() -> anyhow::Result<()> {
         .expect_err("expired");
     assert_eq!(expired.code(), ErrorCode::ExpiredToken);
     // The page no longer accepts the code either: to it, the code is unknown.
-    let (status, body) = post_json(
-        &http,
-        &url,
-        "/device/api/lookup",
-        &serde_json::json!({"user_code": auth.user_code}),
-    )
-    .await?;
+    let (status, body) = try_lookup(&http, &url, &auth.user_code).await?;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body.contains("invalid_user_code"), "{body}");
     Ok(())

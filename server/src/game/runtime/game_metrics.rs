@@ -163,13 +163,6 @@ impl GameMetrics {
             &self.whack_handling,
         );
     }
-
-    /// The Prometheus text exposition of the game side.
-    pub fn render(&self) -> String {
-        let mut text = String::new();
-        self.describe(&mut Exposition::new(&mut text));
-        text
-    }
 }
 
 #[cfg(test)]
@@ -186,7 +179,8 @@ mod tests {
         m.count_close(CloseCode::GoingAway);
         m.whack_handling
             .observe(std::time::Duration::from_micros(300));
-        let text = m.render();
+        let mut text = String::new();
+        m.describe(&mut Exposition::new(&mut text));
         assert!(text.contains("# TYPE whack_ws_connections gauge\nwhack_ws_connections 2"));
         assert!(text.contains("whack_whacks_dropped_total 1"));
         assert!(text.contains("whack_ws_closed_total{reason=\"flood\"} 1"));

@@ -36,8 +36,10 @@ impl SessionStore for SledStore {
         parent: &Version,
         successor: &SessionRecord,
     ) -> Result<bool, StoreError> {
-        // sled's compare-and-swap compares the stored bytes themselves, so it
-        // holds against a writer in another process as well as in this one.
+        // sled's compare-and-swap compares the stored bytes themselves: no lock
+        // of ours is involved, so it is the same rule a shared store (one sled
+        // database is only ever opened by one process) must keep with its own
+        // atomic compare-and-set.
         let swapped = self
             .sessions
             .compare_and_swap(
