@@ -9,6 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
+use whack_shared::player_name;
 
 /// The message shown instead of the game when the terminal is too small.
 pub fn too_small(frame: &mut Frame<'_>, area: Rect, theme: Theme) {
@@ -76,7 +77,7 @@ pub fn header(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     ];
     if let Some(name) = state.my_name() {
         left.push(Span::styled("  ·  ", theme.dim()));
-        left.push(Span::raw(fit(name, 24)));
+        left.push(Span::raw(fit(name, player_name::MAX_LEN)));
     }
     let (conn, ok) = conn_label(state);
     let right = Span::styled(

@@ -9,6 +9,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
+use whack_shared::player_name;
 
 /// Draws the results in `area`.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, results: &Results, theme: Theme) {
@@ -26,7 +27,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, results: &Results,
     let headline = match (winners.as_slice(), i_won) {
         ([], _) => "Round over".to_owned(),
         ([_], true) => "★ You win! ★".to_owned(),
-        ([one], false) => format!("★ {} wins! ★", fit(one, 24)),
+        ([one], false) => format!("★ {} wins! ★", fit(one, player_name::MAX_LEN)),
         (many, _) => format!("★ Tie: {} ★", fit(&many.join(", "), 40)),
     };
     let rows = u16::try_from(results.ranking.len()).unwrap_or(8);

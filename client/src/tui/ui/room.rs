@@ -8,6 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use whack_shared::player_name;
 use whack_shared::protocol::{MAX_PLAYERS, RoomPhase};
 use whack_shared::user_code;
 
@@ -52,7 +53,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
         let mut spans = vec![
             Span::raw(if p.id == room.host { " ★ " } else { "   " }),
             Span::styled(
-                fit(&p.name, 24),
+                fit(&p.name, player_name::MAX_LEN),
                 if mine {
                     theme.me()
                 } else {
