@@ -31,8 +31,6 @@ pub enum Poll {
     Approved {
         /// The player.
         player_id: String,
-        /// The client.
-        client_id: String,
     },
     /// `authorization_pending`.
     Pending,
@@ -67,7 +65,7 @@ pub struct DeviceGrant {
 
 /// A uniformly random user code (the thread CSPRNG: codes are secrets).
 pub fn random_user_code() -> String {
-    user_code::draw(|| secrets::random_bytes::<1>()[0])
+    user_code::draw(rand::random)
 }
 
 impl DeviceGrant {
@@ -212,7 +210,6 @@ fn poll_once(
             DeviceStatus::Approved { player_id } => {
                 let approved = Poll::Approved {
                     player_id: player_id.clone(),
-                    client_id: record.client_id.clone(),
                 };
                 record.status = DeviceStatus::Exchanged;
                 approved
@@ -284,8 +281,7 @@ mod tests {
         assert_eq!(
             ok(grant.poll(code, "cli", 60_000).await),
             Poll::Approved {
-                player_id: "p1".into(),
-                client_id: "cli".into()
+                player_id: "p1".into()
             }
         );
         assert_eq!(

@@ -9,7 +9,7 @@ use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
 use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
 use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
-use crate::storage::{AccountStore, PlayerRecord, SessionRecord, SharedStore, StoreError};
+use crate::storage::{PlayerRecord, SessionRecord, SharedStore, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use whack_shared::Secret;
@@ -62,7 +62,6 @@ pub struct AuthService {
     /// Revoked sessions, announced to open game sockets.
     pub revocations: Arc<Revocations>,
     refresh: RefreshTokens,
-    accounts: Arc<dyn AccountStore>,
     store: SharedStore,
     revocation_window_ms: u64,
 }
@@ -148,7 +147,6 @@ impl AuthService {
             device_requests: per_minute(config.device_authorizations_per_minute),
             ceremony_starts: per_minute(config.ceremonies_per_minute),
             refresh: RefreshTokens::new(store.clone(), config.refreshes_per_minute),
-            accounts: store.clone(),
             revocations,
             store,
             revocation_window_ms: window,
@@ -157,7 +155,7 @@ impl AuthService {
 
     /// A player by id.
     pub async fn player(&self, id: &str) -> Result<Option<PlayerRecord>, StoreError> {
-        self.accounts.player(id).await
+        self.store.player(id).await
     }
 
     /// Exchanges an approved device code for a new login session.
@@ -168,11 +166,11 @@ impl AuthService {
         now_ms: u64,
     ) -> Result<DeviceLogin, DeviceLoginError> {
         let player_id = match self.devices.poll(device_code, client_id, now_ms).await? {
-            Poll::Approved { player_id, .. } => player_id,
+            Poll::Approved { player_id } => player_id,
             other => return Err(DeviceLoginError::NotApproved(other)),
         };
         let player = self
-            .accounts
+            .store
             .player(&player_id)
             .await?
             .ok_or(DeviceLoginError::PlayerGone)?;
@@ -241,7 +239,7 @@ impl AuthService {
         now_ms: u64,
     ) -> Result<(), ApproveError> {
         if let Some(approver) = approved_by {
-            approver.create_account(self.accounts.as_ref()).await?;
+            approver.create_account(self.store.as_ref()).await?;
         }
         let decided = self
             .devices
@@ -251,7 +249,7 @@ impl AuthService {
             Ok(_) => Ok(()),
             Err(e) => {
                 if let Some(approver) = approved_by.filter(|a| a.is_new_account()) {
-                    self.accounts.delete_player(approver.player_id()).await?;
+                    self.store.delete_player(approver.player_id()).await?;
                 }
                 match e {
                     DecideError::UnknownCode => Err(ApproveError::AlreadyDecided),

@@ -150,6 +150,7 @@ fn poll_error(poll: Poll) -> OAuthError {
         ),
     }
 }
+
 async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenResponse>, OAuthError> {
     let presented = Secret::new(form.require("refresh_token")?);
     check_scope(form)?;

@@ -57,14 +57,15 @@ impl MemoryStore {
     }
 }
 
-fn versioned<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    bytes: &[u8],
-) -> Result<Versioned<T>, StoreError> {
-    Ok(Versioned {
-        record: decode(what, bytes)?,
-        version: Version::new(bytes.to_vec()),
-    })
+/// Replaces `stored` with `next` if it still holds the bytes `expected` names.
+fn compare_and_set(stored: Option<&mut Bytes>, expected: &Version, next: Bytes) -> bool {
+    match stored {
+        Some(stored) if stored.as_slice() == expected.as_bytes() => {
+            *stored = next;
+            true
+        }
+        _ => false,
+    }
 }
 
 #[async_trait]
@@ -148,7 +149,7 @@ impl SessionStore for MemoryStore {
         let maps = self.maps();
         maps.sessions
             .get(sid)
-            .map(|b| versioned("sessions", b))
+            .map(|b| Versioned::decode("sessions", b))
             .transpose()
     }
 
@@ -169,14 +170,11 @@ impl SessionStore for MemoryStore {
         successor: &SessionRecord,
     ) -> Result<bool, StoreError> {
         let bytes = encode(successor)?;
-        let mut maps = self.maps();
-        match maps.sessions.get_mut(sid) {
-            Some(stored) if stored.as_slice() == parent.as_bytes() => {
-                *stored = bytes;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(compare_and_set(
+            self.maps().sessions.get_mut(sid),
+            parent,
+            bytes,
+        ))
     }
 
     async fn legacy_token(&self, hash: &[u8]) -> Result<Option<RefreshRecord>, StoreError> {
@@ -207,7 +205,7 @@ impl DeviceGrantStore for MemoryStore {
         let maps = self.maps();
         maps.devices
             .get(hash)
-            .map(|b| versioned("device_requests", b))
+            .map(|b| Versioned::decode("device_requests", b))
             .transpose()
     }
 
@@ -232,14 +230,11 @@ impl DeviceGrantStore for MemoryStore {
         next: &DeviceRecord,
     ) -> Result<bool, StoreError> {
         let bytes = encode(next)?;
-        let mut maps = self.maps();
-        match maps.devices.get_mut(hash) {
-            Some(stored) if stored.as_slice() == expected.as_bytes() => {
-                *stored = bytes;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(compare_and_set(
+            self.maps().devices.get_mut(hash),
+            expected,
+            bytes,
+        ))
     }
 }
 

@@ -79,6 +79,16 @@ pub struct Versioned<T> {
     pub version: Version,
 }
 
+impl<T: serde::de::DeserializeOwned> Versioned<T> {
+    /// Decodes stored bytes of kind `what`; the bytes themselves are the version.
+    pub(crate) fn decode(what: &'static str, bytes: &[u8]) -> Result<Self, StoreError> {
+        Ok(Self {
+            record: decode(what, bytes)?,
+            version: Version::new(bytes.to_vec()),
+        })
+    }
+}
+
 /// Outcome of creating a player.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreatePlayer {

@@ -1,9 +1,7 @@
 //! Device authorization requests and the index of their user codes.
 
-use super::{SledStore, get};
-use crate::storage::{
-    DeviceGrantStore, DeviceRecord, StoreError, Version, Versioned, decode, encode,
-};
+use super::{SledStore, get, purge_where};
+use crate::storage::{DeviceGrantStore, DeviceRecord, StoreError, Version, Versioned, encode};
 use async_trait::async_trait;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -30,13 +28,10 @@ impl DeviceGrantStore for SledStore {
     }
 
     async fn device(&self, hash: &[u8]) -> Result<Option<Versioned<DeviceRecord>>, StoreError> {
-        let Some(bytes) = self.devices.get(hash)? else {
-            return Ok(None);
-        };
-        Ok(Some(Versioned {
-            record: decode("device_requests", &bytes)?,
-            version: Version::new(bytes.to_vec()),
-        }))
+        self.devices
+            .get(hash)?
+            .map(|bytes| Versioned::decode("device_requests", &bytes))
+            .transpose()
     }
 
     async fn device_by_user_code(
@@ -68,16 +63,12 @@ impl DeviceGrantStore for SledStore {
 
 impl SledStore {
     pub(super) fn purge_devices(&self, now_ms: u64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.devices.iter() {
-            let (key, value) = entry?;
-            let device: DeviceRecord = decode("device_requests", &value)?;
-            if device.expires_at < now_ms {
-                self.user_codes.remove(device.user_code.as_bytes())?;
-                self.devices.remove(key)?;
-                removed += 1;
+        purge_where(&self.devices, "device_requests", |d: &DeviceRecord| {
+            let expired = d.expires_at < now_ms;
+            if expired {
+                self.user_codes.remove(d.user_code.as_bytes())?;
             }
-        }
-        Ok(removed)
+            Ok(expired)
+        })
     }
 }

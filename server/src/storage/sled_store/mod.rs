@@ -109,6 +109,24 @@ fn get<T: DeserializeOwned>(
     tree.get(key)?.map(|v| decode(what, &v)).transpose()
 }
 
+/// Removes every record of `tree` (of kind `what`) for which `expired` says
+/// so; `expired` may also clean up what the record points to. Returns how many went.
+fn purge_where<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    what: &'static str,
+    mut expired: impl FnMut(&T) -> Result<bool, StoreError>,
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        if expired(&decode(what, &value)?)? {
+            tree.remove(key)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[async_trait]
 impl StatsStore for SledStore {
     async fn record_round(&self, ranking: &[RankingEntry]) -> Result<(), StoreError> {

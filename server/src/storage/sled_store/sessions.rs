@@ -1,22 +1,19 @@
 //! Login sessions (each holding its refresh-token chain) and the refresh tokens
 //! issued before chains existed.
 
-use super::{SledStore, get};
+use super::{SledStore, get, purge_where};
 use crate::storage::{
-    RefreshRecord, SessionRecord, SessionStore, StoreError, Version, Versioned, decode, encode,
+    RefreshRecord, SessionRecord, SessionStore, StoreError, Version, Versioned, encode,
 };
 use async_trait::async_trait;
 
 #[async_trait]
 impl SessionStore for SledStore {
     async fn session(&self, sid: &str) -> Result<Option<Versioned<SessionRecord>>, StoreError> {
-        let Some(bytes) = self.sessions.get(sid.as_bytes())? else {
-            return Ok(None);
-        };
-        Ok(Some(Versioned {
-            record: decode("sessions", &bytes)?,
-            version: Version::new(bytes.to_vec()),
-        }))
+        self.sessions
+            .get(sid.as_bytes())?
+            .map(|bytes| Versioned::decode("sessions", &bytes))
+            .transpose()
     }
 
     async fn create_session(&self, sid: &str, session: &SessionRecord) -> Result<bool, StoreError> {
@@ -74,28 +71,14 @@ impl SledStore {
     }
 
     pub(super) fn purge_legacy_tokens(&self, now_ms: u64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.refresh.iter() {
-            let (key, value) = entry?;
-            let record: RefreshRecord = decode("refresh_tokens", &value)?;
-            if record.expires_at < now_ms {
-                self.refresh.remove(key)?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        purge_where(&self.refresh, "refresh_tokens", |t: &RefreshRecord| {
+            Ok(t.expires_at < now_ms)
+        })
     }
 
     pub(super) fn purge_sessions(&self, now_ms: u64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.sessions.iter() {
-            let (key, value) = entry?;
-            let session: SessionRecord = decode("sessions", &value)?;
-            if session.expires_at < now_ms {
-                self.sessions.remove(key)?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        purge_where(&self.sessions, "sessions", |s: &SessionRecord| {
+            Ok(s.expires_at < now_ms)
+        })
     }
 }
