@@ -254,6 +254,19 @@ impl Game {
         self.moles.iter().map(Mole::view).collect()
     }
 
+    /// Records when a mole's `mole_up` actually went out (a moment after its
+    /// scheduled time), so later views of the board say the same. Only what is
+    /// shown changes: no rule reads a mole's `up_at`, so the round still plays
+    /// the same whatever the stamps.
+    pub fn mark_sent(&mut self, mole_id: &str, at: Millis) {
+        if let Some(mole) = self.moles.iter_mut().find(|m| m.id == mole_id)
+            && at > mole.up_at
+            && at < mole.down_at
+        {
+            mole.up_at = at;
+        }
+    }
+
     /// Every player's standing, in join order.
     pub fn players(&self) -> impl ExactSizeIterator<Item = &PlayerStats> {
         self.seats.iter().map(|s| &s.stats)

@@ -476,3 +476,21 @@ fn bad_settings_are_refused() {
     assert_eq!(GameConfig::new(5).round_secs, 60);
     assert_eq!(RoomPhase::from(Phase::Playing), RoomPhase::Playing);
 }
+
+#[test]
+fn a_mole_marked_sent_shows_its_send_time_and_plays_the_same() {
+    let mut game = start(7, 2);
+    let mole = pop_until(&mut game, |_| true);
+    let sent = mole.up_at + 0.3;
+    game.mark_sent(&mole.mole_id, sent);
+    // Marks outside the mole's life are not taken.
+    game.mark_sent(&mole.mole_id, mole.down_at + 1.0);
+    game.mark_sent(&mole.mole_id, mole.up_at - 1.0);
+    let shown = game.moles_up();
+    let shown = shown
+        .iter()
+        .find(|m| m.mole_id == mole.mole_id)
+        .unwrap_or_else(|| panic!("the mole is up"));
+    assert_eq!(shown.up_at, sent);
+    assert_eq!(shown.down_at, mole.down_at);
+}

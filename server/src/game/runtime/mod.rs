@@ -18,6 +18,7 @@ pub mod handles;
 pub mod hub;
 mod messages;
 pub mod outbox;
+mod precise_timer;
 mod room;
 pub mod room_env;
 pub mod room_error;

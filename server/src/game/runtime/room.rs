@@ -6,6 +6,7 @@
 
 use super::handles::{ConnLink, RoomCmd};
 use super::outbox::encode;
+use super::precise_timer::PreciseTimer;
 use super::room_env::{Lobby, Services};
 use super::room_error::RoomError;
 use crate::game::rules::{Audience, Event, Game, GameConfig, Phase, WhackError};
@@ -74,11 +75,12 @@ pub(super) async fn run(
         fill_until: None,
         published: None,
     };
+    let mut timer = PreciseTimer::new();
     loop {
         let wake = room.next_wake();
         let command = tokio::select! {
             command = commands.recv() => command,
-            () = sleep_until(wake) => {
+            () = timer.sleep_until(wake) => {
                 room.on_timer().await;
                 if room.seats.is_empty() {
                     break;
@@ -111,13 +113,6 @@ pub(super) async fn run(
     }
     lobby.close_room(&id);
     tracing::debug!(room = %id, "room closed");
-}
-
-async fn sleep_until(wake: Option<Instant>) {
-    match wake {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 impl Room {
@@ -358,7 +353,16 @@ impl Room {
 
     async fn dispatch(&mut self, events: Vec<Event>) {
         let mut finished = false;
-        for event in events {
+        for mut event in events {
+            if let ServerMsg::MoleUp { mole_id, up_at, .. } = &mut event.msg {
+                // The schedule said when the mole was due; the wire says when it
+                // went out, so a client's view of its life is true.
+                let sent = self.services.clock.now().max(*up_at);
+                *up_at = sent;
+                if let Some(game) = self.game.as_mut() {
+                    game.mark_sent(mole_id, sent);
+                }
+            }
             if let ServerMsg::GameOver { ranking } = &event.msg {
                 finished = true;
                 if let Err(e) = self.record(ranking).await {
