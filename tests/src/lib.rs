@@ -10,6 +10,7 @@ pub mod keyring;
 pub mod machine;
 pub mod oauth;
 pub mod passkey;
+pub mod peer;
 pub mod scrape;
 pub mod server;
 pub mod ws;
