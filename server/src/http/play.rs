@@ -44,8 +44,9 @@ pub async fn play(
     };
     let addr = peer.ip();
     let tokens: Arc<dyn TokenCheck> = Arc::new(Tokens(state));
+    let player = session::player_of(claims);
     session::limit(ws)
-        .on_upgrade(move |socket| session::run(game, socket, claims, registration, addr, tokens))
+        .on_upgrade(move |socket| session::run(game, socket, player, registration, addr, tokens))
 }
 
 /// 503 while the server is shutting down.

@@ -4,7 +4,7 @@
 //! They refer to each other, so they live together; the tasks behind them
 //! (hub, room, session) import this module and not one another's internals.
 
-use super::outbox::{CloseSignal, Out, encode};
+use super::outbox::{CloseSignal, Out, Outbox, Refused, encode};
 use super::room_error::RoomError;
 use axum::extract::ws::Utf8Bytes;
 use std::net::IpAddr;
@@ -92,7 +92,7 @@ pub struct ConnLink {
     /// Unique for the server's lifetime.
     pub id: u64,
     /// The connection's outgoing queue.
-    pub tx: mpsc::Sender<Out>,
+    pub outbox: Arc<Outbox>,
     /// Raise to close the connection.
     pub close: Arc<CloseSignal>,
     /// The client's address (join-code guesses are counted per address).
@@ -102,11 +102,11 @@ pub struct ConnLink {
 }
 
 impl ConnLink {
-    /// A link for connection `id` from `addr`, with its outgoing queue.
-    pub fn new(id: u64, tx: mpsc::Sender<Out>, close: Arc<CloseSignal>, addr: IpAddr) -> Self {
+    /// A link for connection `id` from `addr`, with a new empty outgoing queue.
+    pub fn new(id: u64, close: Arc<CloseSignal>, addr: IpAddr) -> Self {
         Self {
             id,
-            tx,
+            outbox: Arc::default(),
             close,
             addr,
             seat: Arc::default(),
@@ -116,13 +116,13 @@ impl ConnLink {
     /// Queues a frame without waiting; a connection whose queue is full is not
     /// keeping up and is closed rather than allowed to hold the room back.
     pub fn send(&self, frame: &Utf8Bytes) -> bool {
-        match self.tx.try_send(Out::Text(frame.clone())) {
+        match self.outbox.push(Out::Text(frame.clone())) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 self.close.raise(CloseCode::TooSlow);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(Refused::Closed) => false,
         }
     }
 
@@ -136,17 +136,18 @@ impl ConnLink {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn full_queues_close_as_too_slow() {
-        let (tx, _rx) = mpsc::channel(1);
+    #[test]
+    fn full_queues_close_as_too_slow() {
         let link = ConnLink::new(
             1,
-            tx,
             Arc::new(CloseSignal::default()),
             IpAddr::from([127, 0, 0, 1]),
         );
         let frame = Utf8Bytes::from_static("{}");
-        assert!(link.send(&frame));
+        for _ in 0..super::super::outbox::OUT_QUEUE {
+            assert!(link.send(&frame));
+        }
+        assert_eq!(link.close.code(), None);
         assert!(!link.send(&frame));
         assert_eq!(link.close.code(), Some(CloseCode::TooSlow));
     }

@@ -3,7 +3,7 @@
 
 use super::handles::{ConnLink, RoomHandle};
 use super::hub::{CreateRoom, GameHub};
-use super::outbox::{CloseSignal, OUT_QUEUE, Out};
+use super::outbox::{CloseSignal, Out};
 use super::room_error::RoomError;
 use super::settings::GameSettings;
 use crate::auth::revocation::Revocations;
@@ -11,7 +11,6 @@ use crate::storage::memory::MemoryStore;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use whack_shared::protocol::{
     CloseCode, ErrorCode, MAX_PLAYERS, PlayerRef, RoomPhase, RoomView, ServerMsg,
 };
@@ -36,7 +35,6 @@ fn fixture(settings: GameSettings) -> Result<Fixture, Box<dyn std::error::Error>
 struct Peer {
     player: PlayerRef,
     link: ConnLink,
-    rx: mpsc::Receiver<Out>,
 }
 
 fn peer(id: u64, name: &str) -> Peer {
@@ -45,24 +43,22 @@ fn peer(id: u64, name: &str) -> Peer {
 
 /// Another connection (id `id`) of player `name`, from `addr`.
 fn peer_from(id: u64, name: &str, addr: IpAddr) -> Peer {
-    let (tx, rx) = mpsc::channel(OUT_QUEUE);
     Peer {
         player: PlayerRef {
             id: format!("p-{name}"),
             name: name.to_owned(),
         },
-        link: ConnLink::new(id, tx, Arc::new(CloseSignal::default()), addr),
-        rx,
+        link: ConnLink::new(id, Arc::new(CloseSignal::default()), addr),
     }
 }
 
 impl Peer {
     async fn next(&mut self) -> ServerMsg {
-        let out = tokio::time::timeout(Duration::from_secs(5), self.rx.recv())
+        let out = tokio::time::timeout(Duration::from_secs(5), self.link.outbox.recv())
             .await
             .unwrap_or_else(|_| panic!("{} got nothing", self.player.name));
         match out {
-            Some(Out::Text(text)) => {
+            Out::Text(text) => {
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
             }
             other => panic!("{} got {other:?}", self.player.name),
@@ -108,7 +104,7 @@ async fn seats_hosts_and_closing() -> TestResult {
             .await?;
         assert_eq!(p.room().await.id, room.id);
     }
-    let mut late = peer(99, "Late");
+    let late = peer(99, "Late");
     let full = hub
         .join(
             Some(&handle.id),
@@ -118,7 +114,10 @@ async fn seats_hosts_and_closing() -> TestResult {
         )
         .await;
     assert_eq!(full.err(), Some(RoomError::RoomFull));
-    assert!(late.rx.try_recv().is_err(), "a refused join sends nothing");
+    assert!(
+        late.link.outbox.try_recv().is_none(),
+        "a refused join sends nothing"
+    );
 
     // The host leaves: the next in join order hosts, the others are told.
     hub.leave(&ann.player.id, &ann.link).await?;
@@ -436,7 +435,7 @@ async fn racing_seat_changes_of_one_player_leave_no_orphan_room() -> TestResult 
         }
         // Nobody reads these queues in the race; keep them from filling.
         for p in &mut sockets {
-            while p.rx.try_recv().is_ok() {}
+            while p.link.outbox.try_recv().is_some() {}
         }
         let seat = hub.seat_of("p-Ann").ok_or("Ann has a seat")?;
         assert_eq!(hub.room_count(), 1, "round {round}: one room, Ann's");
@@ -572,7 +571,7 @@ async fn sockets_per_player_and_rooms_are_capped() -> TestResult {
 async fn pushes(p: &mut Peer, within: Duration) -> Vec<Vec<whack_shared::protocol::RoomSummary>> {
     let until = tokio::time::Instant::now() + within;
     let mut seen = Vec::new();
-    while let Ok(Some(out)) = tokio::time::timeout_at(until, p.rx.recv()).await {
+    while let Ok(out) = tokio::time::timeout_at(until, p.link.outbox.recv()).await {
         if let Out::Text(text) = out
             && let Ok(ServerMsg::Rooms { rooms }) = serde_json::from_str(&text)
         {

@@ -16,6 +16,10 @@ use super::conn::Conn;
 use whack_shared::protocol::ClientMsg;
 
 /// Hands one parsed message to its handler.
+///
+/// The handlers that wait on the hub or a room are boxed: their futures are
+/// large and rare, and inline they would size every idle connection's task for
+/// them. Whacks and pings never wait, so the hot path allocates nothing.
 pub async fn dispatch(conn: &mut Conn, msg: ClientMsg) {
     match msg {
         ClientMsg::Hello { protocol_version } => hello::handle(conn, protocol_version),
@@ -25,11 +29,13 @@ pub async fn dispatch(conn: &mut Conn, msg: ClientMsg) {
             private,
             round_secs,
             seed,
-        } => create_room::handle(conn, name, private, round_secs, seed).await,
-        ClientMsg::JoinRoom { room_id, code } => join_room::handle(conn, room_id, code).await,
-        ClientMsg::QuickMatch => quick_match::handle(conn).await,
-        ClientMsg::LeaveRoom => leave_room::handle(conn).await,
-        ClientMsg::StartGame => start_game::handle(conn).await,
+        } => Box::pin(create_room::handle(conn, name, private, round_secs, seed)).await,
+        ClientMsg::JoinRoom { room_id, code } => {
+            Box::pin(join_room::handle(conn, room_id, code)).await
+        }
+        ClientMsg::QuickMatch => Box::pin(quick_match::handle(conn)).await,
+        ClientMsg::LeaveRoom => Box::pin(leave_room::handle(conn)).await,
+        ClientMsg::StartGame => Box::pin(start_game::handle(conn)).await,
         ClientMsg::Whack { hole } => whack::handle(conn, hole),
         ClientMsg::Reauth { access_token } => reauth::handle(conn, access_token.expose()),
         ClientMsg::Ping { t } => ping::handle(conn, t),
