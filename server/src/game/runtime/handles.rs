@@ -134,6 +134,7 @@ impl ConnLink {
 
 #[cfg(test)]
 mod tests {
+    use super::super::outbox::OUT_QUEUE;
     use super::*;
 
     #[test]
@@ -144,7 +145,7 @@ mod tests {
             IpAddr::from([127, 0, 0, 1]),
         );
         let frame = Utf8Bytes::from_static("{}");
-        for _ in 0..super::super::outbox::OUT_QUEUE {
+        for _ in 0..OUT_QUEUE {
             assert!(link.send(&frame));
         }
         assert_eq!(link.close.code(), None);

@@ -61,8 +61,7 @@ pub fn player_of(claims: AccessClaims) -> (PlayerRef, Millis) {
 ///
 /// Not an `async fn`: the socket is split and the connection's state built
 /// before the task's future exists, so the future does not also carry its
-/// arguments (an idle connection is mostly this future; see the README's
-/// figures).
+/// arguments (an idle connection is mostly this future).
 pub fn run(
     hub: GameHub,
     socket: WebSocket,
