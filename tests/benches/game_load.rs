@@ -24,6 +24,7 @@ use futures_util::stream;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use whack_shared::protocol::{ClientMsg, MAX_PLAYERS, ServerMsg};
+use whack_tests::figures::{self, quantile};
 use whack_tests::peer::Peer;
 use whack_tests::ws::{self, GameClient};
 use whack_tests::{TestServer, machine, scrape};
@@ -56,14 +57,6 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))
-}
-
-/// The sample at quantile `q` of sorted `samples`.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 /// Prints a latency line; returns (p50, p99).
@@ -422,28 +415,11 @@ struct Run {
     peer: (Idle, FanOut),
 }
 
-/// A figure across runs: every run's value, their median, and the ratio of the
-/// medians (Whack over the peer).
+/// A row of the table: `pick` of every run, for both servers.
 fn compare(label: &str, target: &str, runs: &[Run], pick: impl Fn(&(Idle, FanOut)) -> f64) {
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        quantile(values, 0.5)
-    };
-    let list = |values: &[f64]| {
-        values
-            .iter()
-            .map(|v| format!("{v:.2}"))
-            .collect::<Vec<_>>()
-            .join(" / ")
-    };
-    let mut whack: Vec<f64> = runs.iter().map(|r| pick(&r.whack)).collect();
-    let mut peer: Vec<f64> = runs.iter().map(|r| pick(&r.peer)).collect();
-    let (w_list, p_list) = (list(&whack), list(&peer));
-    let (w, p) = (median(&mut whack), median(&mut peer));
-    println!(
-        "| {label} | {w_list} (median {w:.2}) | {p_list} (median {p:.2}) | {:.2}× | {target} |",
-        w / p
-    );
+    let whack: Vec<f64> = runs.iter().map(|r| pick(&r.whack)).collect();
+    let peer: Vec<f64> = runs.iter().map(|r| pick(&r.peer)).collect();
+    println!("{}", figures::row(label, target, &whack, &peer));
 }
 
 #[tokio::main]

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod figures;
 pub mod home;
 pub mod jwt;
 pub mod keyring;
@@ -78,6 +79,10 @@ pub fn bin_path(name: &str) -> PathBuf {
                 "shared/src",
                 "Cargo.lock",
             ],
+        ),
+        "durable_echo" => (
+            "whack-tests",
+            &["tests/src/bin", "server/src", "Cargo.lock"],
         ),
         _ => (
             name,

@@ -1,10 +1,12 @@
 //! Group commit: every acknowledged change waits for a flush that started after it
-//! was written, and concurrent waiters share one flush.
+//! was written, and concurrent waiters share one flush. What a flush does is a
+//! [`Flush`]: sled's here, a bare append-and-`fdatasync` in the refresh bench's
+//! reference, so both are batched by the same code.
 
 use crate::metrics::Histogram;
 use crate::storage::sled_store::seal::{self, SealFile, WriteSeal};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use tokio::sync::{Notify, watch};
 
@@ -12,6 +14,38 @@ use tokio::sync::{Notify, watch};
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("could not flush the database to disk: {0}")]
 pub struct FlushError(String);
+
+/// One flush of everything written so far; runs on a blocking thread, one at a time.
+pub trait Flush: Send + 'static {
+    /// Makes every write made before this call durable.
+    fn flush(&mut self) -> Result<(), String>;
+}
+
+/// sled's flush, carrying the next write sequence to disk when sealed.
+struct SledFlush {
+    db: sled::Db,
+    seal: Option<WriteSeal>,
+}
+
+impl Flush for SledFlush {
+    fn flush(&mut self) -> Result<(), String> {
+        // The sequence is written before the flush, so the flush that
+        // acknowledges this batch also carries its number to disk.
+        let seq = match &mut self.seal {
+            Some(seal) => {
+                let seq = seal.next_seq();
+                seal::bump(&self.db, seq).map_err(|e| e.to_string())?;
+                Some(seq)
+            }
+            None => None,
+        };
+        self.db.flush().map_err(|e| e.to_string())?;
+        if let (Some(seq), Some(seal)) = (seq, &self.seal) {
+            seal.file().flushed(seq);
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 struct Flushed {
@@ -58,17 +92,27 @@ impl Durability {
     }
 
     fn spawn(db: sled::Db, seal: Option<WriteSeal>) -> Self {
+        let file = seal.as_ref().map(WriteSeal::file);
+        Self::start_inner(SledFlush { db, seal }, file)
+    }
+
+    /// Starts the flusher task for any [`Flush`], without a seal.
+    pub fn start_with(flush: impl Flush) -> Self {
+        Self::start_inner(flush, None)
+    }
+
+    fn start_inner(flush: impl Flush, seal: Option<Arc<SealFile>>) -> Self {
         let inner = Arc::new(Inner {
             requested: AtomicU64::new(0),
             wake: Notify::new(),
             flushed: watch::Sender::new(Flushed::default()),
             flush_time: Histogram::new(FLUSH_BUCKETS),
-            seal: seal.as_ref().map(WriteSeal::file),
+            seal,
         });
         if let Some(file) = &inner.seal {
             tokio::spawn(seal_writer(Arc::clone(file)));
         }
-        tokio::spawn(flusher(db, Arc::clone(&inner), seal));
+        tokio::spawn(flusher(Arc::new(Mutex::new(flush)), Arc::clone(&inner)));
         Self { inner }
     }
 
@@ -130,7 +174,7 @@ async fn write_seal_file(file: Arc<SealFile>) {
     }
 }
 
-async fn flusher(db: sled::Db, inner: Arc<Inner>, mut seal: Option<WriteSeal>) {
+async fn flusher<F: Flush>(flush: Arc<Mutex<F>>, inner: Arc<Inner>) {
     loop {
         inner.wake.notified().await;
         loop {
@@ -144,24 +188,17 @@ async fn flusher(db: sled::Db, inner: Arc<Inner>, mut seal: Option<WriteSeal>) {
                 break;
             }
             // A blocking flush on tokio's reused blocking threads: sled's own
-            // `flush_async` starts a pool thread per flush under load.
-            let db = db.clone();
+            // `flush_async` starts a pool thread per flush under load. Only this
+            // task flushes, so the lock is never contended; a flush that panicked
+            // left nothing half-done that the next one would not redo.
+            let flush = Arc::clone(&flush);
             let started = Instant::now();
-            // The sequence is written before the flush, so the flush that
-            // acknowledges this batch also carries its number to disk.
-            let seq = seal.as_mut().map(WriteSeal::next_seq);
             let result = tokio::task::spawn_blocking(move || {
-                if let Some(seq) = seq {
-                    seal::bump(&db, seq)?;
-                }
-                db.flush()
+                flush.lock().unwrap_or_else(PoisonError::into_inner).flush()
             })
             .await
             .map_err(|e| e.to_string())
-            .and_then(|r| r.map(drop).map_err(|e| e.to_string()));
-            if let (Ok(()), Some(seq), Some(file)) = (&result, seq, &inner.seal) {
-                file.flushed(seq);
-            }
+            .and_then(|r| r);
             let error = result
                 .err()
                 .inspect(|e| tracing::error!(error = %e, "database flush failed"));
