@@ -39,6 +39,30 @@ pub struct DataDirArgs {
     pub data_dir: PathBuf,
 }
 
+/// A Redis URL; its `Debug` form leaves out the credentials it may hold.
+#[derive(Clone)]
+pub struct RedisUrl(String);
+
+impl std::str::FromStr for RedisUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(..)")
+    }
+}
+
+impl RedisUrl {
+    /// The URL, for the one place that connects with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// `whack-server` configuration.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "whack-server", version, about = "Whack game and login server")]
@@ -55,6 +79,18 @@ pub struct Config {
     /// Where the sled database and the signing key live.
     #[arg(long, env = "WHACK_DATA_DIR", default_value = "./whack-data")]
     pub data_dir: PathBuf,
+
+    /// Keep every shared record (accounts, passkeys, sessions, device
+    /// requests, stats) in this Redis or Redis Cluster instead of the data
+    /// dir's sled database, e.g. `redis://127.0.0.1:6379`. It must run with
+    /// `appendonly yes` and `appendfsync always`.
+    #[arg(long, env = "WHACK_REDIS_URL")]
+    pub redis_url: Option<RedisUrl>,
+
+    /// Accept a Redis without `appendonly yes` and `appendfsync always`, with a
+    /// warning: writes it acknowledged can be lost in a crash (development only).
+    #[arg(long, env = "WHACK_REDIS_ALLOW_VOLATILE")]
+    pub redis_allow_volatile: bool,
 
     /// OAuth clients allowed to start a device login (comma-separated), each
     /// `id` or `id=Name shown on the sign-in page`.

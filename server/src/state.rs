@@ -1,12 +1,13 @@
 //! What every request handler shares: the configuration, the login service,
 //! the game service and the counters. Built once at start-up.
 
-use crate::auth::keys::{KeyError, SigningKey};
+use crate::auth::keys::{IfMissing, KeyError, SigningKey};
 use crate::auth::revocation::Revocations;
 use crate::auth::service::AuthService;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::storage::{SharedStore, SledStore, StoreError};
+use crate::storage::redis_store::Durability;
+use crate::storage::{RedisStore, SharedStore, SledStore, StoreError};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ pub enum StartError {
     /// The database failed to open.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// The Redis given with `--redis-url` is unusable or not durable.
+    #[error(transparent)]
+    Redis(#[from] crate::storage::redis_store::RedisStartError),
     /// The signing key failed to load.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -56,19 +60,42 @@ impl AppState {
     /// Opens the data dir (database, signing key) and builds every service.
     /// Must run inside a tokio runtime (the flusher is a task).
     pub async fn open(config: Config) -> Result<Self, StartError> {
-        let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
-        let key = SigningKey::open(
-            &config.data_dir,
-            verified.if_key_missing(config.accept_new_signing_key),
-        )?;
-        let sled = Arc::new(SledStore::sealed(verified.db, verified.seal)?);
+        let (store, key): (SharedStore, _) = match &config.redis_url {
+            None => {
+                let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
+                let key = SigningKey::open(
+                    &config.data_dir,
+                    verified.if_key_missing(config.accept_new_signing_key),
+                )?;
+                (
+                    Arc::new(SledStore::sealed(verified.db, verified.seal)?),
+                    key,
+                )
+            }
+            Some(url) => {
+                let durability = if config.redis_allow_volatile {
+                    Durability::AllowVolatile
+                } else {
+                    Durability::Required
+                };
+                let store = RedisStore::connect(url.expose(), durability).await?;
+                // The data dir keeps only the signing key here. Tokens are
+                // opaque and live in Redis, so a new key costs at most the
+                // access tokens (minutes) signed with the old one.
+                crate::data_dir::permissions::private_dir(&config.data_dir)
+                    .map_err(crate::data_dir::IntegrityError::from)?;
+                (
+                    Arc::new(store),
+                    SigningKey::open(&config.data_dir, IfMissing::Create)?,
+                )
+            }
+        };
         let revocations = Arc::new(Revocations::new());
         let game = crate::game::GameHub::new(
             config.game_settings(),
-            sled.clone(),
+            store.clone(),
             Arc::clone(&revocations),
         );
-        let store: SharedStore = sled;
         let now = crate::clock::now_ms();
         let auth = AuthService::open(
             &config.auth_settings(),

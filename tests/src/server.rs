@@ -108,6 +108,12 @@ impl TestServer {
         self.restart().await
     }
 
+    /// [`Self::start_refused`] with `extra` flags added for good.
+    pub async fn start_refused_with(&mut self, extra: &[&str]) -> anyhow::Result<RefusedStart> {
+        self.args.extend(extra.iter().map(|s| (*s).to_owned()));
+        self.start_refused().await
+    }
+
     /// Starts the server again on the same port and data dir (stopping it
     /// first), expecting it to refuse: its exit status and output. An error if
     /// it is still running after 20 s or answers `/healthz` (then it is killed).

@@ -1,6 +1,7 @@
 //! One contract every store keeps, run against each implementation: the same
 //! test bodies over the in-memory store and over sled in a temporary directory.
 
+use super::redis_store::test_redis::TestRedis;
 use super::*;
 use std::collections::HashSet;
 use webauthn_authenticator_rs::AuthenticatorBackend;
@@ -291,52 +292,90 @@ macro_rules! contract {
         mod $backend {
             use super::*;
 
-            async fn store() -> SharedStore {
+            /// The store, and whatever must live as long as it (a Redis).
+            async fn store() -> Option<(SharedStore, Box<dyn std::any::Any + Send>)> {
                 $make
             }
 
             #[tokio::test]
             async fn accounts_keep_names_and_credentials_unique() -> TestResult {
-                super::accounts_keep_names_and_credentials_unique(store().await).await
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::accounts_keep_names_and_credentials_unique(store).await
             }
 
             #[tokio::test]
             async fn sessions_change_only_by_compare_and_set() -> TestResult {
-                super::sessions_change_only_by_compare_and_set(store().await).await
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::sessions_change_only_by_compare_and_set(store).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn one_of_many_racing_rotations_wins() -> TestResult {
-                super::one_of_many_racing_rotations_wins(store().await).await
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::one_of_many_racing_rotations_wins(store).await
             }
 
             #[tokio::test]
             async fn device_requests_keep_user_codes_unique() -> TestResult {
-                super::device_requests_keep_user_codes_unique(store().await).await
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::device_requests_keep_user_codes_unique(store).await
             }
 
             #[tokio::test]
             async fn stats_add_up_and_rank_best_first() -> TestResult {
-                super::stats_add_up_and_rank_best_first(store().await).await
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::stats_add_up_and_rank_best_first(store).await
             }
 
             #[tokio::test]
             async fn revocations_and_purge_see_what_matters() -> TestResult {
-                super::revocations_and_purge_see_what_matters(store().await).await
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::revocations_and_purge_see_what_matters(store).await
             }
         }
     };
 }
 
-contract!(in_memory, Arc::new(MemoryStore::new()));
+contract!(
+    in_memory,
+    Some((Arc::new(MemoryStore::new()), Box::new(())))
+);
 contract!(
     on_sled,
-    Arc::new(
-        sled::Config::new()
-            .temporary(true)
-            .open()
-            .map_err(StoreError::from)
-            .and_then(SledStore::unsealed)
-            .unwrap_or_else(|e| panic!("cannot open a temporary sled store: {e}"))
-    )
+    Some((
+        Arc::new(
+            sled::Config::new()
+                .temporary(true)
+                .open()
+                .map_err(StoreError::from)
+                .and_then(SledStore::unsealed)
+                .unwrap_or_else(|e| panic!("cannot open a temporary sled store: {e}"))
+        ),
+        Box::new(())
+    ))
 );
+contract!(on_redis, on_redis(TestRedis::single()).await);
+contract!(on_redis_cluster, on_redis(TestRedis::cluster()).await);
+
+/// A Redis store on a fresh Redis that `started` brought up, if Redis is here.
+async fn on_redis(
+    started: Result<Option<TestRedis>, Box<dyn std::error::Error + Send + Sync>>,
+) -> Option<(SharedStore, Box<dyn std::any::Any + Send>)> {
+    let redis = started.unwrap_or_else(|e| panic!("cannot start Redis: {e}"))?;
+    let store = RedisStore::connect(&redis.url, redis_store::Durability::Required)
+        .await
+        .unwrap_or_else(|e| panic!("cannot use the test Redis: {e}"));
+    Some((Arc::new(store), Box::new(redis)))
+}

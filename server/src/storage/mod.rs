@@ -1,6 +1,6 @@
 //! Storage: one trait per concern, each implemented by the embedded sled store
-//! ([`SledStore`], the default) and by an in-memory store ([`MemoryStore`], for
-//! unit tests). Services hold an [`Arc<dyn Store>`](Store); nothing above this
+//! ([`SledStore`], the default), by Redis for several nodes ([`RedisStore`])
+//! and by an in-memory store ([`MemoryStore`], for unit tests). Services hold an [`Arc<dyn Store>`](Store); nothing above this
 //! module sees sled.
 //!
 //! Two rules every implementation keeps, checked by one contract suite run
@@ -16,6 +16,7 @@
 pub mod leaderboard;
 pub mod memory;
 pub mod records;
+pub mod redis_store;
 pub mod sled_store;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use records::{
     CredentialRecord, DeviceRecord, DeviceStatus, PlayerRecord, RefreshChain, RefreshRecord,
     RefreshState, RotatedParent, SessionRecord,
 };
+pub use redis_store::RedisStore;
 pub use sled_store::SledStore;
 use std::sync::Arc;
 use whack_shared::api::{LeaderboardEntry, PlayerStats};

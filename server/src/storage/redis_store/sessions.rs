@@ -1,0 +1,153 @@
+//! Sessions, one `{session:<sid>}` tag each so rotations spread over a cluster,
+//! and two indexes under `{sessions}`: expiry (for the purge) and revocations.
+//!
+//! The record is the truth; the indexes follow it, each a step of its own (a
+//! cluster slot apart). A new session's expiry is filed before the session is
+//! written, so none is ever missed by the purge; a stale expiry is harmless,
+//! because the purge checks the record itself before deleting and re-files
+//! what it finds. A revocation is filed only after it happened; a crash in
+//! between loses the entry, which matters only for that session's access
+//! tokens (minutes) after every node restarted.
+
+use super::{PURGE_BATCH, RedisStore, keys, scripts};
+use crate::storage::{
+    RefreshRecord, SessionRecord, SessionStore, StoreError, Version, Versioned, decode, encode,
+};
+use async_trait::async_trait;
+
+impl RedisStore {
+    /// Files a session's expiry for the purge.
+    async fn file_expiry(&self, sid: &str, session: &SessionRecord) -> Result<(), StoreError> {
+        let _: i64 = self
+            .run(
+                redis::cmd("ZADD")
+                    .arg(keys::session_expiry())
+                    .arg(session.expires_at)
+                    .arg(sid),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Files a session's revocation, if it is revoked.
+    async fn file_revocation(&self, sid: &str, session: &SessionRecord) -> Result<(), StoreError> {
+        if let Some(at) = session.revoked_at {
+            let _: i64 = self
+                .run(redis::cmd("ZADD").arg(keys::revocations()).arg(at).arg(sid))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes expired sessions (at most [`PURGE_BATCH`]); returns how many.
+    pub(super) async fn purge_sessions(&self, now_ms: u64) -> Result<usize, StoreError> {
+        let due: Vec<String> = self
+            .run(
+                redis::cmd("ZRANGE")
+                    .arg(keys::session_expiry())
+                    .arg("-inf")
+                    .arg(format!("({now_ms}"))
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(PURGE_BATCH),
+            )
+            .await?;
+        let mut removed = 0;
+        for sid in due {
+            let expires_at: i64 = self
+                .script(scripts::PURGE_SESSION.key(keys::session(&sid)).arg(now_ms))
+                .await?;
+            if expires_at >= 0 {
+                // Still live (a successor moved its expiry): file it again.
+                let _: i64 = self
+                    .run(
+                        redis::cmd("ZADD")
+                            .arg(keys::session_expiry())
+                            .arg(expires_at)
+                            .arg(&sid),
+                    )
+                    .await?;
+                continue;
+            }
+            removed += usize::from(expires_at == -2);
+            for index in [keys::revocations(), keys::session_expiry()] {
+                let _: i64 = self.run(redis::cmd("ZREM").arg(index).arg(&sid)).await?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn session(&self, sid: &str) -> Result<Option<Versioned<SessionRecord>>, StoreError> {
+        let bytes: Option<Vec<u8>> = self.run(redis::cmd("GET").arg(keys::session(sid))).await?;
+        bytes.map(|b| Versioned::decode("sessions", &b)).transpose()
+    }
+
+    async fn create_session(&self, sid: &str, session: &SessionRecord) -> Result<bool, StoreError> {
+        self.file_expiry(sid, session).await?;
+        let created: Option<String> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(keys::session(sid))
+                    .arg(encode(session)?)
+                    .arg("NX"),
+            )
+            .await?;
+        if created.is_some() {
+            self.file_revocation(sid, session).await?;
+        }
+        Ok(created.is_some())
+    }
+
+    async fn rotate(
+        &self,
+        sid: &str,
+        parent: &Version,
+        successor: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let replaced: i64 = self
+            .script(
+                scripts::COMPARE_AND_SET
+                    .key(keys::session(sid))
+                    .arg(parent.as_bytes())
+                    .arg(encode(successor)?),
+            )
+            .await?;
+        if replaced != 1 {
+            return Ok(false);
+        }
+        // The indexes change only when what they file changed (most rotations
+        // keep both), saving the round trips on the hot path.
+        let before: Option<SessionRecord> = decode("sessions", parent.as_bytes()).ok();
+        if before
+            .as_ref()
+            .is_none_or(|b| b.expires_at != successor.expires_at)
+        {
+            self.file_expiry(sid, successor).await?;
+        }
+        if before
+            .as_ref()
+            .is_none_or(|b| b.revoked_at != successor.revoked_at)
+        {
+            self.file_revocation(sid, successor).await?;
+        }
+        Ok(true)
+    }
+
+    async fn legacy_token(&self, hash: &[u8]) -> Result<Option<RefreshRecord>, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .run(redis::cmd("GET").arg(keys::legacy_token(hash)))
+            .await?;
+        bytes.map(|b| decode("refresh_tokens", &b)).transpose()
+    }
+
+    async fn remove_legacy_token(&self, hash: &[u8]) -> Result<(), StoreError> {
+        let _: i64 = self
+            .run(redis::cmd("DEL").arg(keys::legacy_token(hash)))
+            .await?;
+        Ok(())
+    }
+}
