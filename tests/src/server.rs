@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+use whack_server::storage::redis_store::test_redis::TestRedis;
 
 /// A running server; killed (SIGKILL) on drop.
 pub struct TestServer {
@@ -15,6 +16,14 @@ pub struct TestServer {
     open_files: Option<u64>,
     data_dir: tempfile::TempDir,
     log_path: PathBuf,
+    /// The Redis this server stores in, when `WHACK_TEST_STORE=redis`.
+    redis: Option<TestRedis>,
+}
+
+/// Whether every test server stores in a Redis of its own (`WHACK_TEST_STORE=redis`),
+/// so the end-to-end suites run against the Redis store as well as sled.
+fn on_redis() -> bool {
+    std::env::var("WHACK_TEST_STORE").is_ok_and(|v| v == "redis")
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -36,13 +45,26 @@ impl TestServer {
     pub async fn start_limited(args: &[&str], open_files: Option<u64>) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new().prefix("whack-e2e-").tempdir()?;
         let log_path = data_dir.path().join("server.log");
+        let redis = match on_redis() {
+            true => Some(
+                TestRedis::single()
+                    .map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))?
+                    .ok_or_else(|| anyhow::anyhow!("WHACK_TEST_STORE=redis needs redis-server"))?,
+            ),
+            false => None,
+        };
+        let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        if let Some(redis) = &redis {
+            args.extend(["--redis-url".to_owned(), redis.url.clone()]);
+        }
         let mut server = Self {
             child: None,
             port: 0,
-            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            args,
             open_files,
             data_dir,
             log_path,
+            redis,
         };
         // A port picked free can be taken before the server binds it; try again.
         let mut last_error = None;
@@ -184,6 +206,11 @@ impl TestServer {
     /// `ws://localhost:PORT/play`.
     pub fn ws_url(&self) -> String {
         format!("ws://localhost:{}/play", self.port)
+    }
+
+    /// The Redis it stores in (`WHACK_TEST_STORE=redis`), if any.
+    pub fn redis(&self) -> Option<&TestRedis> {
+        self.redis.as_ref()
     }
 
     /// The port.
