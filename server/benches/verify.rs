@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use whack_server::auth::access_token::{AccessTokens, Subject};
+use whack_server::auth::key_set::KeySet;
 use whack_server::auth::keys::SigningKey;
 use whack_server::auth::revocation::Revocations;
 
@@ -18,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         revocations.revoke(&format!("revoked-{i}"), 0);
     }
     let tokens = AccessTokens::new(
-        SigningKey::load_or_create(dir.path())?,
+        KeySet::single(SigningKey::load_or_create(dir.path())?),
         "http://localhost:8080".into(),
         Duration::from_secs(900),
         revocations,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The command line: no subcommand serves (with [`Config`]'s flags); the
-/// subcommands are offline tools on a data dir.
+/// subcommands are tools: offline on a data dir, or on a shared Redis.
 #[derive(Debug, Parser)]
 #[command(
     name = "whack-server",
@@ -29,6 +29,32 @@ pub enum Command {
     /// Verify a data dir offline (seal, every record, the signing key) and print
     /// what it holds; exits non-zero when it is damaged. Stop the server first.
     Check(DataDirArgs),
+    /// Manage the token-signing keys of a Redis that several nodes share.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `whack-server keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key: every node signs with it within seconds, and the
+    /// previous key stays published until the tokens it signed have expired.
+    Rotate(RotateArgs),
+}
+
+/// Flags of `whack-server keys rotate`.
+#[derive(Debug, Clone, Args)]
+pub struct RotateArgs {
+    /// The Redis (or Redis Cluster) the nodes share.
+    #[arg(long, env = "WHACK_REDIS_URL")]
+    pub redis_url: RedisUrl,
+    /// Accept a Redis that can lose writes (as the server's flag).
+    #[arg(long, env = "WHACK_REDIS_ALLOW_VOLATILE")]
+    pub redis_allow_volatile: bool,
+    /// The nodes' access-token lifetime, if not the default: the previous key
+    /// stays published this long (plus the time nodes take to notice).
+    #[arg(long, env = "WHACK_ACCESS_TOKEN_TTL", default_value_t = whack_shared::claims::ACCESS_TOKEN_TTL_SECS)]
+    pub access_token_ttl_secs: u64,
 }
 
 /// The data dir an offline tool works on.

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
-use whack_server::config::{Cli, Command, Config};
+use whack_server::config::{Cli, Command, Config, KeysCommand, RotateArgs};
 use whack_server::state::AppState;
 
 #[tokio::main]
@@ -14,7 +14,38 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Check(args)) => check(&args.data_dir),
+        Some(Command::Keys(KeysCommand::Rotate(args))) => rotate_keys(&args).await,
     }
+}
+
+/// `whack-server keys rotate`: a new signing key in the shared Redis.
+async fn rotate_keys(args: &RotateArgs) -> anyhow::Result<()> {
+    use whack_server::storage::RedisStore;
+    use whack_server::storage::redis_store::Durability;
+    let durability = if args.redis_allow_volatile {
+        Durability::AllowVolatile
+    } else {
+        Durability::Required
+    };
+    let store = RedisStore::connect(args.redis_url.expose(), durability).await?;
+    // Tokens signed with the old key until the nodes notice, then their lifetime.
+    let keep = std::time::Duration::from_secs(args.access_token_ttl_secs)
+        + whack_server::state::KEY_SET_POLL * 2
+        + std::time::Duration::from_secs(whack_server::auth::access_token::LEEWAY_SECS);
+    let now = whack_server::clock::now_ms();
+    let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
+    let (kid, previous) = whack_server::auth::key_set::rotate(&store, now, keep_ms).await?;
+    println!(
+        "new signing key {kid}; every node signs with it within {} s",
+        whack_server::state::KEY_SET_POLL.as_secs()
+    );
+    if let Some((old, _)) = previous {
+        println!(
+            "the previous key {old} stays published for {} s",
+            keep.as_secs()
+        );
+    }
+    Ok(())
 }
 
 /// `whack-server check`: the summary on stdout and exit 0, or the reason and a

@@ -1,15 +1,17 @@
 //! What every request handler shares: the configuration, the login service,
 //! the game service and the counters. Built once at start-up.
 
-use crate::auth::keys::{IfMissing, KeyError, SigningKey};
+use crate::auth::key_set::{self, KeySet, KeySetError};
+use crate::auth::keys::{KeyError, SigningKey};
 use crate::auth::revocation::Revocations;
 use crate::auth::service::AuthService;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::storage::redis_store::Durability;
-use crate::storage::{RedisStore, SharedStore, SledStore, StoreError};
+use crate::storage::{KeyStore, RedisStore, SharedStore, SledStore, StoreError};
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,9 @@ pub enum StartError {
     /// The Redis given with `--redis-url` is unusable or not durable.
     #[error(transparent)]
     Redis(#[from] crate::storage::redis_store::RedisStartError),
+    /// The shared signing keys could not be used.
+    #[error(transparent)]
+    KeySet(#[from] KeySetError),
     /// The signing key failed to load.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -56,62 +61,90 @@ impl Deref for AppState {
     }
 }
 
+/// How often a node on a shared store looks for a rotated key set.
+pub const KEY_SET_POLL: Duration = Duration::from_secs(5);
+
+/// Keeps the node's key set the one in the shared store (another node or
+/// `whack-server keys rotate` may change it), for as long as the server lives.
+async fn follow_keys(store: Arc<dyn KeyStore>, state: std::sync::Weak<Shared>) {
+    let mut every = tokio::time::interval(KEY_SET_POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        match key_set::reload(store.as_ref(), crate::clock::now_ms()).await {
+            Ok(Some(keys)) if keys.kids() != state.auth.access.keys().kids() => {
+                tracing::info!(
+                    signing = keys.signing().kid(),
+                    published = keys.kids().len(),
+                    "the signing keys changed"
+                );
+                state.auth.access.replace_keys(keys);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reload the signing keys; keeping the ones in use")
+            }
+        }
+    }
+}
+
 impl AppState {
     /// Opens the data dir (database, signing key) and builds every service.
     /// Must run inside a tokio runtime (the flusher is a task).
     pub async fn open(config: Config) -> Result<Self, StartError> {
-        let (store, key): (SharedStore, _) = match &config.redis_url {
-            None => {
-                let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
-                let key = SigningKey::open(
-                    &config.data_dir,
-                    verified.if_key_missing(config.accept_new_signing_key),
-                )?;
-                (
-                    Arc::new(SledStore::sealed(verified.db, verified.seal)?),
-                    key,
-                )
-            }
-            Some(url) => {
-                let durability = if config.redis_allow_volatile {
-                    Durability::AllowVolatile
-                } else {
-                    Durability::Required
-                };
-                let store = RedisStore::connect(url.expose(), durability).await?;
-                // The data dir keeps only the signing key here. Tokens are
-                // opaque and live in Redis, so a new key costs at most the
-                // access tokens (minutes) signed with the old one.
-                crate::data_dir::permissions::private_dir(&config.data_dir)
-                    .map_err(crate::data_dir::IntegrityError::from)?;
-                (
-                    Arc::new(store),
-                    SigningKey::open(&config.data_dir, IfMissing::Create)?,
-                )
-            }
-        };
+        let now = crate::clock::now_ms();
+        let (store, keys, shared_keys): (SharedStore, _, Option<Arc<dyn KeyStore>>) =
+            match &config.redis_url {
+                None => {
+                    let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
+                    let key = SigningKey::open(
+                        &config.data_dir,
+                        verified.if_key_missing(config.accept_new_signing_key),
+                    )?;
+                    let store = SledStore::sealed(verified.db, verified.seal)?;
+                    (Arc::new(store), KeySet::single(key), None)
+                }
+                Some(url) => {
+                    let durability = if config.redis_allow_volatile {
+                        Durability::AllowVolatile
+                    } else {
+                        Durability::Required
+                    };
+                    // Every node signs with the keys in Redis, so each verifies
+                    // the others' tokens; the data dir is not used.
+                    let store = Arc::new(RedisStore::connect(url.expose(), durability).await?);
+                    let keys = key_set::open_shared(store.as_ref(), now).await?;
+                    (store.clone(), keys, Some(store))
+                }
+            };
         let revocations = Arc::new(Revocations::new());
         let game = crate::game::GameHub::new(
             config.game_settings(),
             store.clone(),
             Arc::clone(&revocations),
         );
-        let now = crate::clock::now_ms();
         let auth = AuthService::open(
             &config.auth_settings(),
-            key,
+            keys,
             store.clone(),
             revocations,
             now,
         )
         .await?;
-        Ok(Self(Arc::new(Shared {
+        let shared = Arc::new(Shared {
             config,
             auth,
             game,
             metrics: Metrics::default(),
             store,
-        })))
+        });
+        if let Some(keys) = shared_keys {
+            tokio::spawn(follow_keys(keys, Arc::downgrade(&shared)));
+        }
+        Ok(Self(shared))
     }
 
     /// Periodic housekeeping: purge what can no longer matter.

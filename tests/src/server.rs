@@ -45,7 +45,9 @@ impl TestServer {
     pub async fn start_limited(args: &[&str], open_files: Option<u64>) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new().prefix("whack-e2e-").tempdir()?;
         let log_path = data_dir.path().join("server.log");
-        let redis = match on_redis() {
+        // A test that brings its own Redis keeps it.
+        let own_redis = args.contains(&"--redis-url");
+        let redis = match on_redis() && !own_redis {
             true => Some(
                 TestRedis::single()
                     .map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))?
@@ -95,9 +97,12 @@ impl TestServer {
         };
         command
             .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--public-url")
-            .arg(self.url())
+            .arg(format!("127.0.0.1:{}", self.port));
+        // Nodes behind one address share its public URL (the issuer).
+        if !self.args.iter().any(|a| a == "--public-url") {
+            command.arg("--public-url").arg(self.url());
+        }
+        command
             .arg("--data-dir")
             .arg(self.data_dir.path().join("data"))
             .args(&self.args)

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reqwest::StatusCode;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use whack_server::storage::redis_store::test_redis::TestRedis;
 use whack_shared::oauth::{ErrorCode, TokenResponse};
@@ -203,4 +204,147 @@ async fn a_round_on_a_redis_cluster_is_stored_and_ranked() -> anyhow::Result<()>
         return Ok(());
     };
     a_round_is_stored(&redis).await
+}
+
+/// `n` nodes sharing `redis` and one public URL (the first node's, as if a
+/// load balancer answered there), so their tokens have one issuer.
+async fn nodes(redis: &TestRedis, n: usize) -> anyhow::Result<Vec<TestServer>> {
+    let first = TestServer::start_with(&["--redis-url", &redis.url]).await?;
+    let public = first.url();
+    let mut nodes = vec![first];
+    for _ in 1..n {
+        nodes.push(
+            TestServer::start_with(&["--redis-url", &redis.url, "--public-url", &public]).await?,
+        );
+    }
+    Ok(nodes)
+}
+
+async fn kids(http: &reqwest::Client, node: &TestServer) -> anyhow::Result<Vec<String>> {
+    let jwks: whack_shared::oauth::Jwks = http
+        .get(format!("{}/.well-known/jwks.json", node.url()))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(jwks.keys.into_iter().map(|k| k.kid).collect())
+}
+
+fn kid_of(token: &whack_shared::Secret) -> anyhow::Result<String> {
+    jsonwebtoken::decode_header(token.expose())?
+        .kid
+        .ok_or_else(|| anyhow::anyhow!("no kid"))
+}
+
+#[tokio::test]
+async fn nodes_on_one_redis_verify_each_others_tokens_and_follow_a_key_rotation()
+-> anyhow::Result<()> {
+    let Some(redis) = redis(TestRedis::single())? else {
+        return Ok(());
+    };
+    let [a, b] = <[TestServer; 2]>::try_from(nodes(&redis, 2).await?)
+        .map_err(|_| anyhow::anyhow!("two nodes"))?;
+    let http = reqwest::Client::new();
+    let (login, player) = login_new_player(&a.url(), "Roamer").await?;
+    let (status, body) = oauth::me(&http, &b.url(), login.access_token.expose()).await?;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "node B refused node A's token: {body}"
+    );
+    assert!(body.contains(&player.id));
+    let before = kids(&http, &a).await?;
+    assert_eq!(before.len(), 1);
+    assert_eq!(before, kids(&http, &b).await?, "one key set");
+
+    let rotated = std::process::Command::new(whack_tests::bin_path("whack-server"))
+        .args(["keys", "rotate", "--redis-url", &redis.url])
+        .output()?;
+    let said = String::from_utf8_lossy(&rotated.stdout).into_owned();
+    assert!(
+        rotated.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(
+        said.contains("new signing key") && said.contains(&before[0]),
+        "{said}"
+    );
+
+    // Within a few seconds both nodes publish the new key first and the old one after.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let (ka, kb) = (kids(&http, &a).await?, kids(&http, &b).await?);
+        if ka.len() == 2 && ka == kb {
+            break ka;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the rotation never reached both nodes: {ka:?} {kb:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(after[1], before[0], "the previous key stays published");
+    // Old tokens still verify everywhere; new ones carry the new key and verify everywhere.
+    for node in [&a, &b] {
+        let (status, _) = oauth::me(&http, &node.url(), login.access_token.expose()).await?;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let next = refresh_when_back(&http, &b.url(), &login.refresh_token).await?;
+    assert_eq!(kid_of(&next.access_token)?, after[0]);
+    let (status, _) = oauth::me(&http, &a.url(), next.access_token.expose()).await?;
+    assert_eq!(status, StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn fifty_refreshes_over_three_nodes_make_one_successor_and_reuse_anywhere_revokes()
+-> anyhow::Result<()> {
+    let Some(redis) = redis(TestRedis::single())? else {
+        return Ok(());
+    };
+    let nodes = nodes(&redis, 3).await?;
+    let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
+    let http = reqwest::Client::new();
+    let (t0, _) = login_new_player(&urls[0], "Racer").await?;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (http, url, token) = (http.clone(), urls[i % 3].clone(), t0.refresh_token.clone());
+        tasks.push(tokio::spawn(async move {
+            oauth::refresh(&http, &url, &token).await
+        }));
+    }
+    let mut successors = HashSet::new();
+    for task in tasks {
+        let refreshed = task
+            .await??
+            .map_err(|r| anyhow::anyhow!("refused: {r:?}"))?;
+        successors.insert(refreshed.refresh_token.expose().to_owned());
+    }
+    assert_eq!(
+        successors.len(),
+        1,
+        "exactly one successor across the nodes"
+    );
+    let successor = whack_shared::Secret::new(successors.into_iter().next().unwrap_or_default());
+    // A retry within the grace, on yet another node, gets that same successor.
+    let retry = oauth::refresh(&http, &urls[2], &t0.refresh_token)
+        .await?
+        .map_err(|r| anyhow::anyhow!("grace retry refused: {r:?}"))?;
+    assert_eq!(retry.refresh_token.expose(), successor.expose());
+    // The chain goes on from it on node B; then the first token, two
+    // rotations back, shown to node C is reuse: the session is revoked, and
+    // node A refuses its newest refresh token.
+    let next = oauth::refresh(&http, &urls[1], &successor)
+        .await?
+        .map_err(|r| anyhow::anyhow!("refused: {r:?}"))?;
+    let reuse = oauth::refresh(&http, &urls[2], &t0.refresh_token)
+        .await?
+        .expect_err("reuse");
+    assert_eq!(reuse.code(), ErrorCode::InvalidGrant);
+    let refused = oauth::refresh(&http, &urls[0], &next.refresh_token)
+        .await?
+        .expect_err("revoked on every node");
+    assert_eq!(refused.code(), ErrorCode::InvalidGrant);
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Issuing and verifying access tokens: RFC 9068 `at+jwt`, EdDSA, RFC 8725 rules.
 
-use crate::auth::keys::SigningKey;
+use crate::auth::key_set::{KeySet, SharedKeys};
 use crate::auth::revocation::Revocations;
 use crate::storage::SessionRecord;
 use base64::Engine;
@@ -56,25 +56,24 @@ impl<'a> Subject<'a> {
     }
 }
 
-/// Signs and verifies access tokens with the server's one key.
+/// Signs and verifies access tokens with the server's key set.
 pub struct AccessTokens {
-    key: SigningKey,
+    keys: SharedKeys,
     issuer: String,
     ttl: Duration,
     validation: Validation,
     revocations: Arc<Revocations>,
-    /// The base64url JOSE header, the same for every token.
-    encoded_header: String,
+}
+
+/// The base64url JOSE header of tokens signed with `kid`.
+fn encoded_header(kid: &str) -> String {
+    let header = serde_json::json!({ "alg": "EdDSA", "typ": ACCESS_TOKEN_TYP, "kid": kid });
+    URL_SAFE_NO_PAD.encode(header.to_string())
 }
 
 impl AccessTokens {
     /// A token service for `issuer` whose tokens live `ttl`.
-    pub fn new(
-        key: SigningKey,
-        issuer: String,
-        ttl: Duration,
-        revocations: Arc<Revocations>,
-    ) -> Self {
+    pub fn new(keys: KeySet, issuer: String, ttl: Duration, revocations: Arc<Revocations>) -> Self {
         crate::auth::jwt_crypto::install();
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
@@ -84,12 +83,8 @@ impl AccessTokens {
         validation.set_issuer(&[&issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        let header =
-            serde_json::json!({ "alg": "EdDSA", "typ": ACCESS_TOKEN_TYP, "kid": key.kid() });
-        let encoded_header = URL_SAFE_NO_PAD.encode(header.to_string());
         Self {
-            encoded_header,
-            key,
+            keys: SharedKeys::new(keys),
             issuer,
             ttl,
             validation,
@@ -97,9 +92,14 @@ impl AccessTokens {
         }
     }
 
-    /// The signing key (for the JWKS).
-    pub fn key(&self) -> &SigningKey {
-        &self.key
+    /// The key set as it is now (for the JWKS).
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.get()
+    }
+
+    /// Replaces the key set (a rotation in the shared store).
+    pub fn replace_keys(&self, keys: KeySet) {
+        self.keys.replace(keys);
     }
 
     /// Lifetime of new tokens.
@@ -124,18 +124,20 @@ impl AccessTokens {
         // Compact JWS (RFC 7515 §7.1) signed with the cached key pair; verification
         // (here and at any other service) goes through jsonwebtoken.
         let payload = serde_json::to_vec(&claims).map_err(|_| AccessError::Signing)?;
+        let keys = self.keys.get();
+        let key = keys.signing();
         let mut token = format!(
             "{}.{}",
-            self.encoded_header,
+            encoded_header(key.kid()),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let signature = URL_SAFE_NO_PAD.encode(self.key.sign(token.as_bytes()));
+        let signature = URL_SAFE_NO_PAD.encode(key.sign(token.as_bytes()));
         token.push('.');
         token.push_str(&signature);
         Ok(Secret::new(token))
     }
 
-    /// Verifies a presented token: our key by `kid` only, EdDSA only, `typ` required,
+    /// Verifies a presented token: one of our keys by `kid` only, EdDSA only, `typ` required,
     /// issuer, audience, expiry, not-before, and the revocation list.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, AccessError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AccessError::Invalid)?;
@@ -144,19 +146,20 @@ impl AccessTokens {
         });
         // Keys come from our own set only: a token naming its own key is refused outright.
         let foreign_key = header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some();
-        if !typ_ok
-            || foreign_key
-            || header.alg != Algorithm::EdDSA
-            || header.kid.as_deref() != Some(self.key.kid())
-        {
+        if !typ_ok || foreign_key || header.alg != Algorithm::EdDSA {
             return Err(AccessError::Invalid);
         }
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, self.key.decoding(), &self.validation)
-                .map_err(|e| match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => AccessError::Expired,
-                    _ => AccessError::Invalid,
-                })?;
+        let keys = self.keys.get();
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| keys.find(kid))
+            .ok_or(AccessError::Invalid)?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key.decoding(), &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AccessError::Expired,
+                _ => AccessError::Invalid,
+            })?;
         if self.revocations.is_revoked(&data.claims.sid) {
             return Err(AccessError::Revoked);
         }
@@ -168,11 +171,13 @@ impl AccessTokens {
 mod tests {
     use super::*;
 
+    use crate::auth::keys::SigningKey;
+
     fn service(dir: &std::path::Path, ttl_secs: u64) -> (AccessTokens, Arc<Revocations>) {
         let revocations = Arc::new(Revocations::new());
         let key = SigningKey::load_or_create(dir).unwrap_or_else(|e| panic!("{e}"));
         let tokens = AccessTokens::new(
-            key,
+            KeySet::single(key),
             "http://localhost:8080".into(),
             Duration::from_secs(ttl_secs),
             Arc::clone(&revocations),
@@ -199,7 +204,11 @@ mod tests {
         let header = jsonwebtoken::decode_header(token.expose())?;
         assert_eq!(
             (header.alg, header.typ.as_deref(), header.kid.as_deref()),
-            (Algorithm::EdDSA, Some("at+jwt"), Some(tokens.key().kid()))
+            (
+                Algorithm::EdDSA,
+                Some("at+jwt"),
+                Some(tokens.keys().signing().kid())
+            )
         );
         let claims = tokens.verify(token.expose())?;
         assert_eq!(
@@ -231,6 +240,33 @@ mod tests {
             tokens.verify(within_leeway.expose()).err(),
             Some(AccessError::Revoked)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn tokens_of_a_rotated_away_key_verify_while_it_is_published()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let (tokens, _) = service(dir.path(), 300);
+        let before = tokens.issue(&SUBJECT, now())?;
+        let old = tokens.keys();
+        let reloaded = |k: &SigningKey| SigningKey::from_pkcs8(&k.to_pkcs8().unwrap_or_default());
+        let (new, kept) = (SigningKey::generate(), reloaded(old.signing()));
+        let (new, kept) = (new.ok_or("no key")?, kept.ok_or("no key")?);
+        tokens.replace_keys(KeySet::new(new, vec![kept]));
+        tokens.verify(before.expose())?;
+        let after = tokens.issue(&SUBJECT, now())?;
+        let header = jsonwebtoken::decode_header(after.expose())?;
+        assert_eq!(header.kid.as_deref(), Some(tokens.keys().signing().kid()));
+        assert_ne!(header.kid.as_deref(), Some(old.signing().kid()));
+        // Once the old key is no longer published, its tokens are refused.
+        let newest = reloaded(tokens.keys().signing()).ok_or("no key")?;
+        tokens.replace_keys(KeySet::single(newest));
+        assert!(matches!(
+            tokens.verify(before.expose()),
+            Err(AccessError::Invalid)
+        ));
+        tokens.verify(after.expose())?;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use whack_shared::oauth::{Jwk, Jwks};
+use whack_shared::oauth::Jwk;
 
 /// File name of the private key inside the data dir.
 pub const KEY_FILE: &str = "signing-key.p8";
@@ -149,7 +149,25 @@ impl SigningKey {
             .ok_or(KeyError::Malformed { path })
     }
 
-    fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
+    /// A new random key (for a key set that lives in a shared store); `None`
+    /// only if it failed to encode.
+    pub fn generate() -> Option<Self> {
+        let pair =
+            ed25519_dalek::SigningKey::from_bytes(&crate::auth::secrets::random_bytes::<32>());
+        let doc = pair.to_pkcs8_der().ok()?;
+        Self::from_pkcs8(doc.as_bytes())
+    }
+
+    /// The key as PKCS#8 DER, to store it.
+    pub fn to_pkcs8(&self) -> Option<Vec<u8>> {
+        self.pair
+            .to_pkcs8_der()
+            .ok()
+            .map(|doc| doc.as_bytes().to_vec())
+    }
+
+    /// Parses an Ed25519 PKCS#8 key.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Option<Self> {
         let pair = ed25519_dalek::SigningKey::from_pkcs8_der(pkcs8).ok()?;
         let x = URL_SAFE_NO_PAD.encode(pair.verifying_key().as_bytes());
         // RFC 7638 thumbprint: members in lexicographic order, no white space.
@@ -188,11 +206,9 @@ impl SigningKey {
         &self.decoding
     }
 
-    /// The public key set to publish.
-    pub fn jwks(&self) -> Jwks {
-        Jwks {
-            keys: vec![self.jwk.clone()],
-        }
+    /// The public key, as published.
+    pub fn jwk(&self) -> &Jwk {
+        &self.jwk
     }
 }
 
@@ -213,10 +229,7 @@ mod tests {
             .filter_map(|i| u8::from_str_radix(&der[i..i + 2], 16).ok())
             .collect();
         let key = SigningKey::from_pkcs8(&bytes).unwrap_or_else(|| panic!("a v2 key file"));
-        assert_eq!(
-            key.jwks().keys[0].x,
-            "6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"
-        );
+        assert_eq!(key.jwk().x, "6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw");
     }
 
     #[test]
@@ -229,7 +242,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let again = SigningKey::load_or_create(dir.path())?;
         assert_eq!(first.kid(), again.kid());
-        assert_eq!(first.jwks(), again.jwks());
+        assert_eq!(first.jwk(), again.jwk());
         Ok(())
     }
 

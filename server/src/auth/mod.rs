@@ -4,6 +4,7 @@
 pub mod access_token;
 pub mod device_grant;
 pub mod jwt_crypto;
+pub mod key_set;
 pub mod keys;
 pub mod passkeys;
 pub mod refresh;

@@ -4,7 +4,7 @@
 
 use crate::auth::access_token::AccessTokens;
 use crate::auth::device_grant::{DecideError, DeviceGrant, Poll};
-use crate::auth::keys::SigningKey;
+use crate::auth::key_set::KeySet;
 use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
 use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
@@ -121,7 +121,7 @@ impl AuthService {
     /// the sessions revoked recently enough to matter.
     pub async fn open(
         config: &AuthSettings,
-        key: SigningKey,
+        keys: KeySet,
         store: SharedStore,
         revocations: Arc<Revocations>,
         now_ms: u64,
@@ -133,7 +133,7 @@ impl AuthService {
         let per_minute = |n: u32| WindowLimiter::new(usize::try_from(n).unwrap_or(usize::MAX));
         Ok(Self {
             access: AccessTokens::new(
-                key,
+                keys,
                 config.issuer(),
                 config.access_token_ttl,
                 Arc::clone(&revocations),

@@ -7,7 +7,7 @@ use whack_shared::oauth::{DEVICE_CODE_GRANT, Jwks, REFRESH_TOKEN_GRANT, ServerMe
 
 /// `GET /.well-known/jwks.json`.
 pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
-    Json(state.auth.access.key().jwks())
+    Json(state.auth.access.keys().jwks())
 }
 
 /// `GET /.well-known/oauth-authorization-server`.

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 pub use memory::MemoryStore;
 pub use records::{
     CredentialRecord, DeviceRecord, DeviceStatus, PlayerRecord, RefreshChain, RefreshRecord,
-    RefreshState, RotatedParent, SessionRecord,
+    RefreshState, RotatedParent, SessionRecord, StoredKey,
 };
 pub use redis_store::RedisStore;
 pub use sled_store::SledStore;
@@ -186,6 +186,26 @@ pub trait StatsStore: Send + Sync {
 pub trait RevocationStore: Send + Sync {
     /// Sessions revoked at or after `since_ms`, with when.
     async fn revoked_since(&self, since_ms: u64) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+/// The token-signing keys of a store that several nodes share (Redis); the
+/// single-machine store keeps its one key in the data dir instead.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The signing key's id and every stored key (retired ones included).
+    async fn signing_keys(&self) -> Result<(Option<String>, Vec<StoredKey>), StoreError>;
+    /// Stores `key` as the signing key if there is none yet; returns the id of
+    /// the signing key, this one or the one another node stored first.
+    async fn first_signing_key(&self, key: &StoredKey) -> Result<String, StoreError>;
+    /// Makes `key` the signing key; the previous one (stored again as
+    /// `previous`, with its `retire_at`) stays published; keys retired before
+    /// `now_ms` are deleted.
+    async fn rotate_signing_key(
+        &self,
+        key: &StoredKey,
+        previous: Option<&StoredKey>,
+        now_ms: u64,
+    ) -> Result<(), StoreError>;
 }
 
 /// Every concern, plus the housekeeping a server runs.

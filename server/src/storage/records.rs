@@ -123,6 +123,22 @@ pub enum RefreshState {
     },
 }
 
+/// A token-signing key kept in a shared store, so every node signs with keys
+/// every other node verifies. No `Debug`: it holds the private key.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StoredKey {
+    /// Its key id (the JWK thumbprint).
+    pub kid: String,
+    /// The Ed25519 private key, PKCS#8 DER.
+    #[serde(with = "sealed_bytes")]
+    pub pkcs8: Vec<u8>,
+    /// Created, Unix ms.
+    pub created_at: u64,
+    /// When it stops being published (its last tokens have expired), Unix ms;
+    /// `None` while it is the signing key.
+    pub retire_at: Option<u64>,
+}
+
 /// Sealed bytes as base64url text, a third the size of serde's default array of
 /// numbers. Records written as arrays before still read.
 mod sealed_bytes {

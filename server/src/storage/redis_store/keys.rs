@@ -8,6 +8,7 @@
 //! - `{sessions}`: the expiry and revocation indexes over all sessions.
 //! - `{devices}`: device requests and their user codes (short-lived and few).
 //! - `{stats}`: per-player stats and the leaderboard's sorted set.
+//! - `{keys}`: the token-signing keys every node shares.
 //! - `{legacy}`: refresh tokens from before sessions kept their chain (only ever
 //!   written by a migration).
 
@@ -85,6 +86,16 @@ pub fn user_code_prefix() -> String {
     format!("{PREFIX}{{devices}}:code:")
 }
 
+/// Hash: key id → stored signing key (JSON).
+pub fn signing_keys() -> String {
+    format!("{PREFIX}{{keys}}:all")
+}
+
+/// The id of the key new tokens are signed with.
+pub fn signing_key_id() -> String {
+    format!("{PREFIX}{{keys}}:signing")
+}
+
 /// Hash: player id → their name at the last round and their stats (JSON).
 pub fn stats() -> String {
     format!("{PREFIX}{{stats}}:players")
@@ -124,6 +135,7 @@ mod tests {
         assert_eq!(tag(&device(b"h")), tag(&user_code("BCDF")));
         assert_eq!(tag(&device(b"h")), tag(&device_expiry()));
         assert_eq!(tag(&stats()), tag(&board()));
+        assert_eq!(tag(&signing_keys()), tag(&signing_key_id()));
         assert_eq!(tag(&session_expiry()), tag(&revocations()));
         assert_ne!(tag(&session("a")), tag(&session("b")), "sessions spread");
         assert!(device(b"h").starts_with(&device_prefix()));

@@ -22,6 +22,7 @@ mod durability;
 mod keys;
 mod scripts;
 mod sessions;
+mod signing_keys;
 mod stats;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_redis;

@@ -148,3 +148,31 @@ return out
 ",
     )
 });
+
+/// KEYS: keys hash, signing-key id. ARGV: kid, key JSON. Stores the key as the
+/// signing key unless there is one; returns the signing key's id.
+pub static FIRST_SIGNING_KEY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local current = redis.call('GET', KEYS[2])
+if current then return current end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+return ARGV[1]
+",
+    )
+});
+
+/// KEYS: keys hash, signing-key id. ARGV: kid, key JSON, the previous key's kid
+/// and JSON (empty when none), ids of retired keys to delete…
+pub static ROTATE_SIGNING_KEY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
+for i = 5, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+redis.call('SET', KEYS[2], ARGV[1])
+return 1
+",
+    )
+});
