@@ -4,11 +4,12 @@
 use crate::auth::key_set::{self, KeySet, KeySetError};
 use crate::auth::keys::{KeyError, SigningKey};
 use crate::auth::revocation::Revocations;
+use crate::auth::revocation_feed::{self, FeedHealth};
 use crate::auth::service::AuthService;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::storage::redis_store::Durability;
-use crate::storage::{KeyStore, RedisStore, SharedStore, SledStore, StoreError};
+use crate::storage::{RedisStore, RevocationFeed, SharedStore, SledStore, StoreError};
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +53,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Kept for housekeeping and shutdown only: services own their storage.
     store: SharedStore,
+    /// Whether the revocation feed is being followed (nodes on a shared store).
+    feed_health: Option<Arc<FeedHealth>>,
 }
 
 impl Deref for AppState {
@@ -66,7 +69,7 @@ pub const KEY_SET_POLL: Duration = Duration::from_secs(5);
 
 /// Keeps the node's key set the one in the shared store (another node or
 /// `whack-server keys rotate` may change it), for as long as the server lives.
-async fn follow_keys(store: Arc<dyn KeyStore>, state: std::sync::Weak<Shared>) {
+async fn follow_keys(store: Arc<RedisStore>, state: std::sync::Weak<Shared>) {
     let mut every = tokio::time::interval(KEY_SET_POLL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -96,7 +99,7 @@ impl AppState {
     /// Must run inside a tokio runtime (the flusher is a task).
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let now = crate::clock::now_ms();
-        let (store, keys, shared_keys): (SharedStore, _, Option<Arc<dyn KeyStore>>) =
+        let (store, keys, shared): (SharedStore, _, Option<Arc<RedisStore>>) =
             match &config.redis_url {
                 None => {
                     let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
@@ -126,25 +129,57 @@ impl AppState {
             store.clone(),
             Arc::clone(&revocations),
         );
-        let auth = AuthService::open(
+        // Where this node starts following the feed: taken before the
+        // revocations are read back, so none falls between the two.
+        let feed_start = match &shared {
+            Some(redis) => Some(redis.feed_head().await?),
+            None => None,
+        };
+        let mut auth = AuthService::open(
             &config.auth_settings(),
             keys,
             store.clone(),
-            revocations,
+            Arc::clone(&revocations),
             now,
         )
         .await?;
-        let shared = Arc::new(Shared {
+        let feed_health = shared.as_ref().map(|_| Arc::new(FeedHealth::new()));
+        if let (Some(redis), Some(start), Some(health)) = (&shared, feed_start, &feed_health) {
+            let feed: Arc<dyn RevocationFeed> = redis.clone();
+            auth = auth.with_feed(Arc::clone(&feed));
+            tokio::spawn(revocation_feed::follow(
+                feed,
+                store.clone(),
+                revocations,
+                Arc::clone(health),
+                start,
+                auth.revocation_window_ms(),
+            ));
+        }
+        let state = Arc::new(Shared {
             config,
             auth,
             game,
             metrics: Metrics::default(),
             store,
+            feed_health,
         });
-        if let Some(keys) = shared_keys {
-            tokio::spawn(follow_keys(keys, Arc::downgrade(&shared)));
+        if let Some(redis) = shared {
+            tokio::spawn(follow_keys(redis, Arc::downgrade(&state)));
         }
-        Ok(Self(shared))
+        Ok(Self(state))
+    }
+
+    /// `Err` with the reason while this node cannot vouch that it knows every
+    /// revocation (it cannot read the shared feed): refreshes and new game
+    /// sockets wait until it can.
+    pub fn revocations_current(&self) -> Result<(), &'static str> {
+        match &self.feed_health {
+            Some(health) if !health.ok() => {
+                Err("this node cannot read the revocation feed from the shared store")
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Periodic housekeeping: purge what can no longer matter.

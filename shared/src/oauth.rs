@@ -77,6 +77,8 @@ pub enum ErrorCode {
     TooManyRequests,
     /// The server failed.
     ServerError,
+    /// The server cannot answer this now (RFC 6749 §4.1.2.1); try again shortly.
+    TemporarilyUnavailable,
     /// A code this client does not know.
     #[serde(other)]
     Unknown,

@@ -213,6 +213,23 @@ impl TestServer {
         format!("ws://localhost:{}/play", self.port)
     }
 
+    /// The key it signs access tokens with, PKCS#8 DER: from its data dir, or
+    /// from its Redis.
+    pub fn signing_key(&self) -> anyhow::Result<Vec<u8>> {
+        let Some(redis) = &self.redis else {
+            return Ok(std::fs::read(self.data_dir().join("signing-key.p8"))?);
+        };
+        let cli = |args: &[&str]| redis.cli(args, None).map_err(|e| anyhow::anyhow!("{e}"));
+        let kid = String::from_utf8(cli(&["GET", "whack:{keys}:signing"])?)?;
+        let stored: serde_json::Value =
+            serde_json::from_slice(&cli(&["HGET", "whack:{keys}:all", &kid])?)?;
+        let pkcs8 = stored["pkcs8"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no pkcs8 in the stored key"))?;
+        use base64::Engine;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(pkcs8)?)
+    }
+
     /// The Redis it stores in (`WHACK_TEST_STORE=redis`), if any.
     pub fn redis(&self) -> Option<&TestRedis> {
         self.redis.as_ref()

@@ -348,3 +348,67 @@ async fn fifty_refreshes_over_three_nodes_make_one_successor_and_reuse_anywhere_
     assert_eq!(refused.code(), ErrorCode::InvalidGrant);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_logout_on_one_node_closes_the_sockets_on_another_within_a_second() -> anyhow::Result<()>
+{
+    let Some(mut redis) = redis(TestRedis::single())? else {
+        return Ok(());
+    };
+    let [a, b] = <[TestServer; 2]>::try_from(nodes(&redis, 2).await?)
+        .map_err(|_| anyhow::anyhow!("two nodes"))?;
+    let http = reqwest::Client::new();
+    let logout_on_a = async |name: &str| -> anyhow::Result<(GameClient, String)> {
+        let (login, _) = login_new_player(&a.url(), name).await?;
+        let socket = ws::connect(&b.ws_url(), login.access_token.expose()).await?;
+        let status = oauth::revoke(&http, &a.url(), &login.refresh_token).await?;
+        assert_eq!(status, StatusCode::OK);
+        Ok((socket, login.access_token.expose().to_owned()))
+    };
+    let (mut socket, access) = logout_on_a("Leaver").await?;
+    let closed = socket.expect_close(Duration::from_secs(1)).await?;
+    assert_eq!(closed, 4001, "closed as revoked on node B");
+    let (status, _) = oauth::me(&http, &b.url(), &access).await?;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "node B refuses its access token"
+    );
+
+    // Redis restarted under both nodes: node B says it cannot vouch for
+    // revocations while Redis is gone, recovers on its own, and follows the
+    // feed from where it was.
+    redis.kill9();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = http.get(format!("{}/healthz", b.url())).send().await?;
+        if health.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(health.text().await?.contains("revocation feed"));
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "node B stayed healthy without Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    redis
+        .restart()
+        .map_err(|e| anyhow::anyhow!("cannot restart Redis: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let health = http.get(format!("{}/healthz", b.url())).send().await;
+        if health.is_ok_and(|h| h.status() == StatusCode::OK) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "node B never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (mut socket, _) = logout_on_a("Later").await?;
+    let closed = socket.expect_close(Duration::from_secs(1)).await?;
+    assert_eq!(
+        closed, 4001,
+        "revocations reach node B again after Redis came back"
+    );
+    Ok(())
+}

@@ -9,5 +9,6 @@ pub mod keys;
 pub mod passkeys;
 pub mod refresh;
 pub mod revocation;
+pub mod revocation_feed;
 pub mod secrets;
 pub mod service;

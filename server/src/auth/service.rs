@@ -8,8 +8,9 @@ use crate::auth::key_set::KeySet;
 use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
 use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
+use crate::auth::revocation_feed;
 use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
-use crate::storage::{PlayerRecord, SessionRecord, SharedStore, StoreError};
+use crate::storage::{PlayerRecord, RevocationFeed, SessionRecord, SharedStore, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use whack_shared::Secret;
@@ -63,6 +64,8 @@ pub struct AuthService {
     pub revocations: Arc<Revocations>,
     refresh: RefreshTokens,
     store: SharedStore,
+    /// The feed other nodes learn this node's revocations from, if shared.
+    feed: Option<Arc<dyn RevocationFeed>>,
     revocation_window_ms: u64,
 }
 
@@ -149,8 +152,29 @@ impl AuthService {
             refresh: RefreshTokens::new(store.clone(), config.refreshes_per_minute),
             revocations,
             store,
+            feed: None,
             revocation_window_ms: window,
         })
+    }
+
+    /// Announces this node's revocations on `feed` too (a store other nodes share).
+    pub fn with_feed(mut self, feed: Arc<dyn RevocationFeed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// How far back revocations matter (the access tokens' lifetime and leeway).
+    pub fn revocation_window_ms(&self) -> u64 {
+        self.revocation_window_ms
+    }
+
+    /// Refuses `sid`'s access tokens here and tells this node's sockets, then
+    /// every other node through the feed.
+    async fn revoked(&self, sid: &str, now_ms: u64) {
+        self.revocations.revoke(sid, now_ms);
+        if let Some(feed) = &self.feed {
+            revocation_feed::publish(feed, sid, now_ms).await;
+        }
     }
 
     /// A player by id.
@@ -200,7 +224,7 @@ impl AuthService {
             .refresh_with(presented, client_id, now_ms, &sign)
             .await;
         if let Err(RefreshError::Reused { sid }) = &result {
-            self.revocations.revoke(sid, now_ms);
+            self.revoked(sid, now_ms).await;
             tracing::warn!(sid, "refresh token reuse detected; session revoked");
         }
         result
@@ -223,7 +247,7 @@ impl AuthService {
             },
         };
         if let Some(sid) = &sid {
-            self.revocations.revoke(sid, now_ms);
+            self.revoked(sid, now_ms).await;
             tracing::info!(sid, "session revoked by the client");
         }
         Ok(sid)

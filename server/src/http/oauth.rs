@@ -152,6 +152,10 @@ fn poll_error(poll: Poll) -> OAuthError {
 }
 
 async fn refresh_grant(state: &AppState, form: &Form) -> Result<Json<TokenResponse>, OAuthError> {
+    // A node that may have missed a revocation must not hand out access tokens.
+    state
+        .revocations_current()
+        .map_err(|why| OAuthError::new(ErrorCode::TemporarilyUnavailable, why))?;
     let presented = Secret::new(form.require("refresh_token")?);
     check_scope(form)?;
     let client_id = form.get("client_id");

@@ -3,12 +3,20 @@
 use crate::metrics::Exposition;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
-/// `GET /healthz`: the server is up and serving.
-pub async fn healthz() -> &'static str {
-    "ok\n"
+/// `GET /healthz`: `ok` while the server is up and serving; 503 and the reason
+/// while it cannot vouch for revocations (a node cut off from the shared feed).
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.revocations_current() {
+        Ok(()) => "ok\n".into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {why}\n"),
+        )
+            .into_response(),
+    }
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -34,6 +34,14 @@ pub async fn play(
     if game.is_shutting_down() {
         return shutting_down();
     }
+    if let Err(why) = state.revocations_current() {
+        return AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            why,
+        )
+        .into_response();
+    }
     if let Err(retry_after) = game.admit_connect(&claims.sub, peer.ip()) {
         return connecting_too_fast(retry_after);
     }

@@ -208,6 +208,26 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// One entry of a [`RevocationFeed`]: its id, the session, when it was revoked.
+pub type FeedEntry = (String, String, u64);
+
+/// The revocations of a store several nodes share, as an ordered feed every
+/// node reads from the last entry it saw, so one that was cut off catches up.
+#[async_trait]
+pub trait RevocationFeed: Send + Sync {
+    /// Appends that `sid` was revoked at `at_ms`.
+    async fn publish_revocation(&self, sid: &str, at_ms: u64) -> Result<(), StoreError>;
+    /// The id of the newest entry, where a new reader starts (`0-0` when empty).
+    async fn feed_head(&self) -> Result<String, StoreError>;
+    /// The entries after `after`, waiting up to `block` for the first; one
+    /// reader per node (it holds a connection of its own while it waits).
+    async fn read_feed(
+        &self,
+        after: &str,
+        block: std::time::Duration,
+    ) -> Result<Vec<FeedEntry>, StoreError>;
+}
+
 /// Every concern, plus the housekeeping a server runs.
 #[async_trait]
 pub trait Store:

@@ -44,8 +44,7 @@ async fn forged_and_altered_tokens_are_refused() -> anyhow::Result<()> {
         .json()
         .await?;
     let kid = jwks.keys[0].kid.clone();
-    let real_key =
-        EncodingKey::from_ed_der(&std::fs::read(server.data_dir().join("signing-key.p8"))?);
+    let real_key = EncodingKey::from_ed_der(&server.signing_key()?);
 
     let claims = serde_json::to_value(&genuine)?;
     let header = |alg: Algorithm, kid: &str| {

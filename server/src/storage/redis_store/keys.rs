@@ -8,6 +8,7 @@
 //! - `{sessions}`: the expiry and revocation indexes over all sessions.
 //! - `{devices}`: device requests and their user codes (short-lived and few).
 //! - `{stats}`: per-player stats and the leaderboard's sorted set.
+//! - `{feed}`: the revocation stream every node follows.
 //! - `{keys}`: the token-signing keys every node shares.
 //! - `{legacy}`: refresh tokens from before sessions kept their chain (only ever
 //!   written by a migration).
@@ -84,6 +85,11 @@ pub fn device_prefix() -> String {
 /// The prefix of user-code keys.
 pub fn user_code_prefix() -> String {
     format!("{PREFIX}{{devices}}:code:")
+}
+
+/// Stream: every revocation, in order (`sid`, `at`).
+pub fn revocation_feed() -> String {
+    format!("{PREFIX}{{feed}}:revocations")
 }
 
 /// Hash: key id → stored signing key (JSON).

@@ -19,6 +19,7 @@
 mod accounts;
 mod devices;
 mod durability;
+mod feed;
 mod keys;
 mod scripts;
 mod sessions;
@@ -116,8 +117,13 @@ impl ConnectionLike for Link {
 #[derive(Clone)]
 pub struct RedisStore {
     link: Link,
+    /// The revocation feed's reader waits on this one alone.
+    feed_reader: Link,
     round_trips: std::sync::Arc<Histogram>,
 }
+
+/// How long the feed reader's connection lets a blocked read last.
+const FEED_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `url` without its password, for messages.
 fn redact(url: &str) -> String {
@@ -142,37 +148,49 @@ impl RedisStore {
             detail: e.to_string(),
         };
         let client = redis::Client::open(url).map_err(failed)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT));
-        let mut single = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(failed)?;
+        let single = |timeout| {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(timeout));
+            client.get_connection_manager_with_config(config)
+        };
+        let mut first = single(TIMEOUT).await.map_err(failed)?;
         let info: String = redis::cmd("INFO")
             .arg("cluster")
-            .query_async(&mut single)
+            .query_async(&mut first)
             .await
             .map_err(failed)?;
-        let link = if info.contains("cluster_enabled:1") {
-            let cluster = redis::cluster::ClusterClient::builder([url])
-                .connection_timeout(TIMEOUT)
-                .response_timeout(TIMEOUT)
-                .build()
-                .map_err(failed)?;
-            let masters = durability::masters(&mut single, url)
-                .await
-                .map_err(failed)?;
+        let (link, feed_reader) = if info.contains("cluster_enabled:1") {
+            let masters = durability::masters(&mut first, url).await.map_err(failed)?;
             for node in &masters {
                 durability.check(node).await?;
             }
-            Link::Cluster(cluster.get_async_connection().await.map_err(failed)?)
+            let cluster = |timeout| {
+                redis::cluster::ClusterClient::builder([url])
+                    .connection_timeout(TIMEOUT)
+                    .response_timeout(timeout)
+                    .build()
+            };
+            let link = cluster(TIMEOUT)
+                .map_err(failed)?
+                .get_async_connection()
+                .await;
+            let reader = cluster(FEED_TIMEOUT)
+                .map_err(failed)?
+                .get_async_connection()
+                .await;
+            (
+                Link::Cluster(link.map_err(failed)?),
+                Link::Cluster(reader.map_err(failed)?),
+            )
         } else {
             durability.check(url).await?;
-            Link::Single(single)
+            let reader = single(FEED_TIMEOUT).await.map_err(failed)?;
+            (Link::Single(first), Link::Single(reader))
         };
         Ok(Self {
             link,
+            feed_reader,
             round_trips: std::sync::Arc::new(Histogram::new(RTT_BUCKETS)),
         })
     }

@@ -119,6 +119,30 @@ impl TestRedis {
         Ok(Some(redis))
     }
 
+    /// Runs `redis-cli ARGS` against this Redis (`input` on its stdin, as for
+    /// `-x`) and returns what it printed (`--raw`).
+    pub fn cli(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, Error> {
+        use std::io::Write;
+        let mut child = Command::new("redis-cli")
+            .args(["-u", &self.url, "--raw"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(input)?;
+        }
+        let mut out = child.wait_with_output()?;
+        if !out.status.success() {
+            return Err(format!("redis-cli {args:?} failed").into());
+        }
+        // `--raw` ends a value with a newline of its own.
+        if out.stdout.last() == Some(&b'\n') {
+            out.stdout.pop();
+        }
+        Ok(out.stdout)
+    }
+
     /// Rewrites every value whose key matches `pattern` with what `change`
     /// makes of it (`None` leaves it); returns how many changed. For tests that
     /// damage or age records behind the server's back.
@@ -127,34 +151,14 @@ impl TestRedis {
         pattern: &str,
         mut change: impl FnMut(&[u8]) -> Option<Vec<u8>>,
     ) -> Result<usize, Error> {
-        let cli = |args: &[&str], input: Option<&[u8]>| -> Result<Vec<u8>, Error> {
-            use std::io::Write;
-            let mut child = Command::new("redis-cli")
-                .args(["-u", &self.url, "--raw"])
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()?;
-            if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-                stdin.write_all(input)?;
-            }
-            let out = child.wait_with_output()?;
-            if !out.status.success() {
-                return Err(format!("redis-cli {args:?} failed").into());
-            }
-            Ok(out.stdout)
-        };
+        let cli = |args: &[&str], input: Option<&[u8]>| self.cli(args, input);
         let listed = cli(&["--scan", "--pattern", pattern], None)?;
         let mut changed = 0;
         for key in String::from_utf8_lossy(&listed)
             .lines()
             .filter(|k| !k.is_empty())
         {
-            let mut value = cli(&["GET", key], None)?;
-            // `--raw` ends the value with a newline of its own.
-            if value.last() == Some(&b'\n') {
-                value.pop();
-            }
+            let value = cli(&["GET", key], None)?;
             if let Some(next) = change(&value) {
                 cli(&["-x", "SET", key], Some(&next))?;
                 changed += 1;
