@@ -29,9 +29,30 @@ pub enum Command {
     /// Verify a data dir offline (seal, every record, the signing key) and print
     /// what it holds; exits non-zero when it is damaged. Stop the server first.
     Check(DataDirArgs),
+    /// Copy a stopped server's data dir (sled) into Redis: accounts, passkeys,
+    /// logins and stats, and its signing key, so its players carry on there.
+    Migrate(MigrateArgs),
     /// Manage the token-signing keys of a Redis that several nodes share.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+/// Flags of `whack-server migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The data dir to copy from (the server must be stopped).
+    #[arg(long, env = "WHACK_DATA_DIR", default_value = "./whack-data")]
+    pub data_dir: PathBuf,
+    /// The Redis (or Redis Cluster) to copy into, e.g. `redis://127.0.0.1:6379`.
+    #[arg(long)]
+    pub to: RedisUrl,
+    /// Copy although the target already holds Whack data (records it has are
+    /// kept as they are).
+    #[arg(long)]
+    pub into_non_empty: bool,
+    /// Accept a Redis that can lose writes (as the server's flag).
+    #[arg(long, env = "WHACK_REDIS_ALLOW_VOLATILE")]
+    pub redis_allow_volatile: bool,
 }
 
 /// `whack-server keys …`.

@@ -4,8 +4,10 @@
 use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
-use whack_server::config::{Cli, Command, Config, KeysCommand, RotateArgs};
+use whack_server::config::{Cli, Command, Config, KeysCommand, MigrateArgs, RotateArgs};
 use whack_server::state::AppState;
+use whack_server::storage::RedisStore;
+use whack_server::storage::redis_store::Durability;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,19 +17,57 @@ async fn main() -> anyhow::Result<()> {
         None => serve(cli.serve).await,
         Some(Command::Check(args)) => check(&args.data_dir),
         Some(Command::Keys(KeysCommand::Rotate(args))) => rotate_keys(&args).await,
+        Some(Command::Migrate(args)) => migrate(&args).await,
     }
+}
+
+fn durability(allow_volatile: bool) -> Durability {
+    if allow_volatile {
+        Durability::AllowVolatile
+    } else {
+        Durability::Required
+    }
+}
+
+/// `whack-server migrate`: the data dir's store copied into Redis.
+async fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
+    use whack_server::storage::StoredKey;
+    use whack_server::storage::migrate::Export;
+    let (db, key) = whack_server::data_dir::open_for_export(&args.data_dir)?;
+    let target =
+        RedisStore::connect(args.to.expose(), durability(args.redis_allow_volatile)).await?;
+    if !args.into_non_empty && !target.is_empty().await? {
+        anyhow::bail!(
+            "the target Redis already holds Whack data; nothing was copied (pass --into-non-empty to add to it, keeping what it has)"
+        );
+    }
+    let export = Export::read(&db)?;
+    let now = whack_server::clock::now_ms();
+    let key = key
+        .map(|k| {
+            Ok::<_, anyhow::Error>(StoredKey {
+                kid: k.kid().to_owned(),
+                pkcs8: k
+                    .to_pkcs8()
+                    .ok_or_else(|| anyhow::anyhow!("cannot encode the signing key"))?,
+                created_at: now,
+                retire_at: None,
+            })
+        })
+        .transpose()?;
+    let moved = export.copy_into(&target, key).await?;
+    println!("copied {} into Redis: {moved}", args.data_dir.display());
+    println!("start the server with --redis-url to serve from it");
+    Ok(())
 }
 
 /// `whack-server keys rotate`: a new signing key in the shared Redis.
 async fn rotate_keys(args: &RotateArgs) -> anyhow::Result<()> {
-    use whack_server::storage::RedisStore;
-    use whack_server::storage::redis_store::Durability;
-    let durability = if args.redis_allow_volatile {
-        Durability::AllowVolatile
-    } else {
-        Durability::Required
-    };
-    let store = RedisStore::connect(args.redis_url.expose(), durability).await?;
+    let store = RedisStore::connect(
+        args.redis_url.expose(),
+        durability(args.redis_allow_volatile),
+    )
+    .await?;
     // Tokens signed with the old key until the nodes notice, then their lifetime.
     let keep = std::time::Duration::from_secs(args.access_token_ttl_secs)
         + whack_server::state::KEY_SET_POLL * 2

@@ -6,9 +6,10 @@ use reqwest::StatusCode;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use whack_server::storage::redis_store::test_redis::TestRedis;
+use whack_shared::device_page::Decision;
 use whack_shared::oauth::{ErrorCode, TokenResponse};
 use whack_shared::protocol::{ClientMsg, MIN_ROUND_SECS, ServerMsg};
-use whack_tests::passkey::login_new_player;
+use whack_tests::passkey::{SoftAuthenticator, decide, login_new_player};
 use whack_tests::ws::{self, GameClient};
 use whack_tests::{TestServer, e2e_available, oauth};
 
@@ -126,20 +127,15 @@ async fn player(server: &TestServer, name: &str) -> anyhow::Result<GameClient> {
     Ok(ws::connect(&server.ws_url(), login.access_token.expose()).await?)
 }
 
-/// Two players play a seeded round to the end on a node backed by `redis`;
-/// the ranking is stored in Redis and the leaderboard shows it.
-async fn a_round_is_stored(redis: &TestRedis) -> anyhow::Result<()> {
-    let server = TestServer::start_with(&[
-        "--redis-url",
-        &redis.url,
-        "--allow-seeded-rooms",
-        "--countdown-ms",
-        "300",
-    ])
-    .await?;
-    let url = server.url();
-    let mut host = player(&server, "Ann").await?;
-    let mut guest = player(&server, "Bob").await?;
+/// The flags of a node that plays short seeded rounds.
+const ROUND_FLAGS: [&str; 3] = ["--allow-seeded-rooms", "--countdown-ms", "300"];
+
+/// `host` and `guest` play one seeded round to the end; both must see one
+/// ranking, which is returned.
+async fn play_round(
+    mut host: GameClient,
+    mut guest: GameClient,
+) -> anyhow::Result<Vec<whack_shared::protocol::RankingEntry>> {
     host.send(&ClientMsg::CreateRoom {
         name: None,
         private: false,
@@ -177,16 +173,35 @@ async fn a_round_is_stored(redis: &TestRedis) -> anyhow::Result<()> {
             rankings.push(ranking);
         }
     }
-    assert_eq!(rankings.len(), 2);
+    anyhow::ensure!(rankings.len() == 2, "a player saw no game_over");
     assert_eq!(rankings[0], rankings[1], "both players see one ranking");
-    let board: serde_json::Value = reqwest::get(format!("{url}/api/leaderboard"))
+    Ok(rankings.swap_remove(0))
+}
+
+/// The leaderboard's (name, games) rows.
+async fn board(url: &str) -> anyhow::Result<Vec<(String, u64)>> {
+    let board: whack_shared::api::Leaderboard = reqwest::get(format!("{url}/api/leaderboard"))
         .await?
         .json()
         .await?;
-    let text = board.to_string();
-    for name in ["Ann", "Bob"] {
-        assert!(text.contains(name), "{name} missing from {text}");
-    }
+    Ok(board
+        .entries
+        .into_iter()
+        .map(|e| (e.name, e.games))
+        .collect())
+}
+
+/// Two players play a seeded round to the end on a node backed by `redis`;
+/// the ranking is stored in Redis and the leaderboard shows it.
+async fn a_round_is_stored(redis: &TestRedis) -> anyhow::Result<()> {
+    let mut flags = vec!["--redis-url", &redis.url];
+    flags.extend(ROUND_FLAGS);
+    let server = TestServer::start_with(&flags).await?;
+    let ranking = play_round(player(&server, "Ann").await?, player(&server, "Bob").await?).await?;
+    assert_eq!(ranking.len(), 2);
+    let mut rows = board(&server.url()).await?;
+    rows.sort();
+    assert_eq!(rows, [("Ann".to_owned(), 1), ("Bob".to_owned(), 1)]);
     Ok(())
 }
 
@@ -410,5 +425,102 @@ async fn a_logout_on_one_node_closes_the_sockets_on_another_within_a_second() ->
         closed, 4001,
         "revocations reach node B again after Redis came back"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn migrate_moves_a_sled_store_and_its_players_log_in_and_play_on_redis() -> anyhow::Result<()>
+{
+    let Some(redis) = redis(TestRedis::single())? else {
+        return Ok(());
+    };
+    let mut server = TestServer::start_with(&ROUND_FLAGS).await?;
+    let (url, http) = (server.url(), reqwest::Client::new());
+    // Ann keeps her passkey, to sign in again after the move.
+    let mut ann_key = SoftAuthenticator::new(&url)?;
+    let auth = oauth::device_authorize(&http, &url).await?;
+    let signed_up = ann_key.register(&http, &auth.user_code, "Ann").await?;
+    let (status, _) = decide(
+        &http,
+        &url,
+        &auth.user_code,
+        Decision::Approve,
+        Some(&signed_up.approval),
+    )
+    .await?;
+    assert!(status.is_success());
+    let ann = oauth::poll_once(&http, &url, &auth.device_code)
+        .await?
+        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
+    let (bob, _) = login_new_player(&url, "Bob").await?;
+    let ws_url = server.ws_url();
+    let connect = async |token: &whack_shared::Secret| ws::connect(&ws_url, token.expose()).await;
+    play_round(
+        connect(&ann.access_token).await?,
+        connect(&bob.access_token).await?,
+    )
+    .await?;
+    server.terminate().await?;
+
+    let migrate = |extra: &[&str]| {
+        std::process::Command::new(whack_tests::bin_path("whack-server"))
+            .arg("migrate")
+            .arg("--data-dir")
+            .arg(server.data_dir())
+            .args(["--to", &redis.url])
+            .args(extra)
+            .output()
+    };
+    let moved = migrate(&[])?;
+    let said = String::from_utf8_lossy(&moved.stdout).into_owned();
+    assert!(
+        moved.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    assert!(said.contains("2 players, 2 passkeys, 2 sessions"), "{said}");
+    let again = migrate(&[])?;
+    assert!(
+        !again.status.success(),
+        "a second migration must not overwrite"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--into-non-empty"));
+
+    // The same address, now on Redis: the players' logins, stats and passkeys came along.
+    server.restart_with(&["--redis-url", &redis.url]).await?;
+    let mut rows = board(&url).await?;
+    rows.sort();
+    assert_eq!(rows, [("Ann".to_owned(), 1), ("Bob".to_owned(), 1)]);
+    let (status, _) = oauth::me(&http, &url, ann.access_token.expose()).await?;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "access tokens of the old key verify"
+    );
+    let bob_next = oauth::refresh(&http, &url, &bob.refresh_token)
+        .await?
+        .map_err(|r| anyhow::anyhow!("Bob's login did not move: {r:?}"))?;
+    let auth = oauth::device_authorize(&http, &url).await?;
+    let signed_in = ann_key.sign_in(&http, &auth.user_code).await?;
+    let (status, _) = decide(
+        &http,
+        &url,
+        &auth.user_code,
+        Decision::Approve,
+        Some(&signed_in.approval),
+    )
+    .await?;
+    assert!(status.is_success(), "Ann's passkey did not move");
+    let ann_again = oauth::poll_once(&http, &url, &auth.device_code)
+        .await?
+        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
+    play_round(
+        connect(&ann_again.access_token).await?,
+        connect(&bob_next.access_token).await?,
+    )
+    .await?;
+    let mut rows = board(&url).await?;
+    rows.sort();
+    assert_eq!(rows, [("Ann".to_owned(), 2), ("Bob".to_owned(), 2)]);
     Ok(())
 }

@@ -379,6 +379,13 @@ pub struct CheckReport {
     pub loose: Vec<(PathBuf, u32)>,
 }
 
+/// Opens a stopped server's data dir to copy it elsewhere (`migrate`): every
+/// check of [`check`] on the database, and the signing key if there is one.
+pub fn open_for_export(dir: &Path) -> Result<(sled::Db, Option<SigningKey>), IntegrityError> {
+    let opened = open_checked(dir, Purpose::Check)?;
+    Ok((opened.db, SigningKey::load(dir)?))
+}
+
 /// Checks the data dir `dir` offline: the seal, every record in every tree, the
 /// signing key. Changes no data (sled may rewrite its own snapshot on open).
 pub fn check(dir: &Path) -> Result<CheckReport, IntegrityError> {

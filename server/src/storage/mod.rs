@@ -15,6 +15,7 @@
 
 pub mod leaderboard;
 pub mod memory;
+pub mod migrate;
 pub mod records;
 pub mod redis_store;
 pub mod sled_store;

@@ -218,22 +218,37 @@ impl RedisStore {
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         match &self.link {
             Link::Single(_) => {
-                let (_, found): (u64, Vec<String>) = self
-                    .run(
-                        redis::cmd("SCAN")
-                            .arg(0)
-                            .arg("MATCH")
-                            .arg(keys::pattern())
-                            .arg("COUNT")
-                            .arg(1_000),
-                    )
-                    .await?;
-                Ok(found.is_empty())
+                // A page can come back empty before the scan is over.
+                let mut cursor = 0u64;
+                loop {
+                    let (next, found): (u64, Vec<String>) = self
+                        .run(
+                            redis::cmd("SCAN")
+                                .arg(cursor)
+                                .arg("MATCH")
+                                .arg(keys::pattern())
+                                .arg("COUNT")
+                                .arg(1_000),
+                        )
+                        .await?;
+                    if !found.is_empty() {
+                        return Ok(false);
+                    }
+                    if next == 0 {
+                        return Ok(true);
+                    }
+                    cursor = next;
+                }
             }
-            // Every record lives under one of a few tags: a cluster is empty
-            // when none of the indexes or account keys exist.
+            // Scanning would mean every master: a cluster that served has a
+            // signing key, and any login left an index behind.
             Link::Cluster(_) => {
-                for key in [keys::stats(), keys::session_expiry(), keys::device_expiry()] {
+                for key in [
+                    keys::signing_key_id(),
+                    keys::stats(),
+                    keys::session_expiry(),
+                    keys::device_expiry(),
+                ] {
                     if self.run::<bool>(redis::cmd("EXISTS").arg(key)).await? {
                         return Ok(false);
                     }

@@ -16,6 +16,28 @@ use crate::storage::{
 use async_trait::async_trait;
 
 impl RedisStore {
+    /// Stores a pre-chain refresh token as it is elsewhere (`migrate`); Redis
+    /// drops it when it expires. Returns false for one that has expired already.
+    pub(crate) async fn import_legacy_token(
+        &self,
+        hash: &[u8],
+        record: &RefreshRecord,
+    ) -> Result<bool, StoreError> {
+        if record.expires_at <= crate::clock::now_ms() {
+            return Ok(false);
+        }
+        let _: String = self
+            .run(
+                redis::cmd("SET")
+                    .arg(keys::legacy_token(hash))
+                    .arg(encode(record)?)
+                    .arg("PXAT")
+                    .arg(record.expires_at),
+            )
+            .await?;
+        Ok(true)
+    }
+
     /// Files a session's expiry for the purge.
     async fn file_expiry(&self, sid: &str, session: &SessionRecord) -> Result<(), StoreError> {
         let _: i64 = self

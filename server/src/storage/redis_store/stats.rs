@@ -32,6 +32,32 @@ fn board_score(stats: &PlayerStats) -> f64 {
 }
 
 impl RedisStore {
+    /// Sets a player's stats as they are elsewhere (`migrate`).
+    pub(crate) async fn import_stats(
+        &self,
+        player_id: &str,
+        name: &str,
+        stats: &PlayerStats,
+    ) -> Result<(), StoreError> {
+        let row = Row {
+            name: name.to_owned(),
+            stats: *stats,
+        };
+        let _: i64 = self
+            .script(
+                scripts::RECORD_ROUND
+                    .key(keys::stats())
+                    .key(keys::board())
+                    .arg(1)
+                    .arg(player_id)
+                    .arg(self.row(player_id).await?.unwrap_or_default())
+                    .arg(encode(&row)?)
+                    .arg(board_score(stats)),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn row(&self, player_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.run(redis::cmd("HGET").arg(keys::stats()).arg(player_id))
             .await
