@@ -190,6 +190,9 @@ impl AppState {
     /// Appends the store's own series (flush times) to a `/metrics` body.
     pub fn render_store_metrics(&self, out: &mut String) {
         self.store.render_metrics(out);
+        if let Some(feed) = &self.feed_health {
+            feed.render_metrics(out);
+        }
     }
 
     /// Makes everything durable and closes the store (at shutdown).

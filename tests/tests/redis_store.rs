@@ -389,6 +389,15 @@ async fn a_logout_on_one_node_closes_the_sockets_on_another_within_a_second() ->
         StatusCode::UNAUTHORIZED,
         "node B refuses its access token"
     );
+    let metrics = whack_tests::scrape::metrics(&http, &b.url()).await?;
+    assert_eq!(
+        whack_tests::scrape::value(&metrics, "whack_revocation_feed_up"),
+        1.0
+    );
+    assert!(
+        whack_tests::scrape::value(&metrics, "whack_revocation_feed_lag_seconds_count") >= 1.0,
+        "node B counts the revocation it applied"
+    );
 
     // Redis restarted under both nodes: node B says it cannot vouch for
     // revocations while Redis is gone, recovers on its own, and follows the

@@ -5,6 +5,7 @@
 //! ([`FeedHealth`]) and refuses refreshes and new game sockets until it can.
 
 use crate::auth::revocation::Revocations;
+use crate::metrics::{Exposition, Histogram};
 use crate::storage::{RevocationFeed, SharedStore};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,23 +21,45 @@ const RETRY: Duration = Duration::from_millis(250);
 /// How long a revocation that could not be appended is retried.
 const PUBLISH_FOR: Duration = Duration::from_secs(60);
 
-/// Whether this node is following the feed.
-#[derive(Debug)]
-pub struct FeedHealth(AtomicBool);
+/// Lag buckets: a revocation normally arrives within a few milliseconds.
+const LAG_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0];
+
+/// Whether this node is following the feed, and how late revocations reach it.
+pub struct FeedHealth {
+    ok: AtomicBool,
+    lag: Histogram,
+}
 
 impl FeedHealth {
     /// Healthy until the first read fails.
     pub fn new() -> Self {
-        Self(AtomicBool::new(true))
+        Self {
+            ok: AtomicBool::new(true),
+            lag: Histogram::new(LAG_BUCKETS),
+        }
     }
 
     /// Whether the last read of the feed succeeded.
     pub fn ok(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.ok.load(Ordering::SeqCst)
     }
 
     fn set(&self, ok: bool) -> bool {
-        self.0.swap(ok, Ordering::SeqCst)
+        self.ok.swap(ok, Ordering::SeqCst)
+    }
+
+    /// Appends the feed's series in Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        Exposition::new(out).gauge(
+            "whack_revocation_feed_up",
+            "1 while this node reads the shared revocation feed, else 0.",
+            usize::from(self.ok()),
+        );
+        self.lag.render(
+            out,
+            "whack_revocation_feed_lag_seconds",
+            "From a revocation on any node to this node applying it.",
+        );
     }
 }
 
@@ -101,8 +124,12 @@ pub async fn follow(
                         }
                     }
                 }
+                let now = crate::clock::now_ms();
                 for (id, sid, at) in entries {
                     revocations.revoke(&sid, at);
+                    health
+                        .lag
+                        .observe(Duration::from_millis(now.saturating_sub(at)));
                     after = id;
                 }
             }
