@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use whack_server::config::{Cli, Command, Config, KeysCommand, MigrateArgs, RotateArgs};
 use whack_server::state::AppState;
 use whack_server::storage::RedisStore;
-use whack_server::storage::redis_store::Durability;
+use whack_server::storage::redis_store::DurabilityCheck;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -21,21 +21,16 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn durability(allow_volatile: bool) -> Durability {
-    if allow_volatile {
-        Durability::AllowVolatile
-    } else {
-        Durability::Required
-    }
-}
-
 /// `whack-server migrate`: the data dir's store copied into Redis.
 async fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
     use whack_server::storage::StoredKey;
     use whack_server::storage::migrate::Export;
     let (db, key) = whack_server::data_dir::open_for_export(&args.data_dir)?;
-    let target =
-        RedisStore::connect(args.to.expose(), durability(args.redis_allow_volatile)).await?;
+    let target = RedisStore::connect(
+        args.to.expose(),
+        DurabilityCheck::allowing_volatile(args.redis_allow_volatile),
+    )
+    .await?;
     if !args.into_non_empty && !target.is_empty().await? {
         anyhow::bail!(
             "the target Redis already holds Whack data; nothing was copied (pass --into-non-empty to add to it, keeping what it has)"
@@ -65,7 +60,7 @@ async fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
 async fn rotate_keys(args: &RotateArgs) -> anyhow::Result<()> {
     let store = RedisStore::connect(
         args.redis_url.expose(),
-        durability(args.redis_allow_volatile),
+        DurabilityCheck::allowing_volatile(args.redis_allow_volatile),
     )
     .await?;
     // Tokens signed with the old key until the nodes notice, then their lifetime.

@@ -8,7 +8,7 @@ use crate::auth::revocation_feed::{self, FeedHealth};
 use crate::auth::service::AuthService;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::storage::redis_store::Durability;
+use crate::storage::redis_store::DurabilityCheck;
 use crate::storage::{RedisStore, RevocationFeed, SharedStore, SledStore, StoreError};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -99,30 +99,27 @@ impl AppState {
     /// Must run inside a tokio runtime (the flusher is a task).
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let now = crate::clock::now_ms();
-        let (store, keys, shared): (SharedStore, _, Option<Arc<RedisStore>>) =
-            match &config.redis_url {
-                None => {
-                    let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
-                    let key = SigningKey::open(
-                        &config.data_dir,
-                        verified.if_key_missing(config.accept_new_signing_key),
-                    )?;
-                    let store = SledStore::sealed(verified.db, verified.seal)?;
-                    (Arc::new(store), KeySet::single(key), None)
-                }
-                Some(url) => {
-                    let durability = if config.redis_allow_volatile {
-                        Durability::AllowVolatile
-                    } else {
-                        Durability::Required
-                    };
-                    // Every node signs with the keys in Redis, so each verifies
-                    // the others' tokens; the data dir is not used.
-                    let store = Arc::new(RedisStore::connect(url.expose(), durability).await?);
-                    let keys = key_set::open_shared(store.as_ref(), now).await?;
-                    (store.clone(), keys, Some(store))
-                }
-            };
+        let (store, keys, shared): (SharedStore, _, Option<Arc<RedisStore>>) = match &config
+            .redis_url
+        {
+            None => {
+                let verified = crate::data_dir::open_for_serving(&config.data_dir)?;
+                let key = SigningKey::open(
+                    &config.data_dir,
+                    verified.if_key_missing(config.accept_new_signing_key),
+                )?;
+                let store = SledStore::sealed(verified.db, verified.seal)?;
+                (Arc::new(store), KeySet::single(key), None)
+            }
+            Some(url) => {
+                let durability = DurabilityCheck::allowing_volatile(config.redis_allow_volatile);
+                // Every node signs with the keys in Redis, so each verifies
+                // the others' tokens; the data dir is not used.
+                let store = Arc::new(RedisStore::connect(url.expose(), durability).await?);
+                let keys = key_set::open_shared(store.as_ref(), now).await?;
+                (store.clone(), keys, Some(store))
+            }
+        };
         let revocations = Arc::new(Revocations::new());
         let game = crate::game::GameHub::new(
             config.game_settings(),

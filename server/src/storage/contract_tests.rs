@@ -374,7 +374,7 @@ async fn on_redis(
     started: Result<Option<TestRedis>, Box<dyn std::error::Error + Send + Sync>>,
 ) -> Option<(SharedStore, Box<dyn std::any::Any + Send>)> {
     let redis = started.unwrap_or_else(|e| panic!("cannot start Redis: {e}"))?;
-    let store = RedisStore::connect(&redis.url, redis_store::Durability::Required)
+    let store = RedisStore::connect(&redis.url, redis_store::DurabilityCheck::Required)
         .await
         .unwrap_or_else(|e| panic!("cannot use the test Redis: {e}"));
     Some((Arc::new(store), Box::new(redis)))

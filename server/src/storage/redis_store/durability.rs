@@ -6,14 +6,23 @@ use redis::aio::ConnectionLike;
 
 /// What the operator accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub enum DurabilityCheck {
     /// Refuse a Redis that could lose acknowledged writes.
     Required,
     /// Accept it with a warning (`--redis-allow-volatile`, for development).
     AllowVolatile,
 }
 
-impl Durability {
+impl DurabilityCheck {
+    /// The check `--redis-allow-volatile` asks for.
+    pub fn allowing_volatile(allow: bool) -> Self {
+        if allow {
+            Self::AllowVolatile
+        } else {
+            Self::Required
+        }
+    }
+
     /// Checks the node at `url`.
     pub(super) async fn check(self, url: &str) -> Result<(), RedisStartError> {
         let node = redact(url);

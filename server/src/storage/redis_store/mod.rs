@@ -31,7 +31,7 @@ pub mod test_redis;
 use super::{RevocationStore, Store, StoreError};
 use crate::metrics::Histogram;
 use async_trait::async_trait;
-pub use durability::Durability;
+pub use durability::DurabilityCheck;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisFuture, ScriptInvocation, Value};
@@ -142,7 +142,7 @@ impl RedisStore {
     /// Connects to the Redis (or Redis Cluster: found by asking the node) at
     /// `url` and checks that it is durable, unless `durability` accepts a
     /// volatile one.
-    pub async fn connect(url: &str, durability: Durability) -> Result<Self, RedisStartError> {
+    pub async fn connect(url: &str, durability: DurabilityCheck) -> Result<Self, RedisStartError> {
         let failed = |e: redis::RedisError| RedisStartError::Connect {
             url: redact(url),
             detail: e.to_string(),
