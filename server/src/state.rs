@@ -95,8 +95,9 @@ async fn follow_keys(store: Arc<RedisStore>, state: std::sync::Weak<Shared>) {
 }
 
 impl AppState {
-    /// Opens the data dir (database, signing key) and builds every service.
-    /// Must run inside a tokio runtime (the flusher is a task).
+    /// Opens the store (the data dir's sled database and signing key, or the
+    /// Redis of `--redis-url` with its shared keys and revocation feed) and
+    /// builds every service. Must run inside a tokio runtime (it spawns tasks).
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let now = crate::clock::now_ms();
         let (store, keys, shared): (SharedStore, _, Option<Arc<RedisStore>>) = match &config
