@@ -23,7 +23,6 @@ async fn main() -> anyhow::Result<()> {
 
 /// `whack-server migrate`: the data dir's store copied into Redis.
 async fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
-    use whack_server::storage::StoredKey;
     use whack_server::storage::migrate::Export;
     let (db, key) = whack_server::data_dir::open_for_export(&args.data_dir)?;
     let target = RedisStore::connect(
@@ -39,16 +38,7 @@ async fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
     let export = Export::read(&db)?;
     let now = whack_server::clock::now_ms();
     let key = key
-        .map(|k| {
-            Ok::<_, anyhow::Error>(StoredKey {
-                kid: k.kid().to_owned(),
-                pkcs8: k
-                    .to_pkcs8()
-                    .ok_or_else(|| anyhow::anyhow!("cannot encode the signing key"))?,
-                created_at: now,
-                retire_at: None,
-            })
-        })
+        .map(|k| whack_server::auth::key_set::stored(&k, now))
         .transpose()?;
     let moved = export.copy_into(&target, key).await?;
     println!("copied {} into Redis: {moved}", args.data_dir.display());

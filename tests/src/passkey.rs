@@ -234,6 +234,33 @@ pub async fn approve_new_player(
     })
 }
 
+/// A whole device login with `key`: a sign-up as `name`, or (`None`) a sign-in
+/// with the passkey it registered last; the approval must succeed.
+pub async fn login_with(
+    key: &mut SoftAuthenticator,
+    url: &str,
+    name: Option<&str>,
+) -> anyhow::Result<TokenResponse> {
+    let http = reqwest::Client::new();
+    let auth = crate::oauth::device_authorize(&http, url).await?;
+    let signed_in = match name {
+        Some(name) => key.register(&http, &auth.user_code, name).await?,
+        None => key.sign_in(&http, &auth.user_code).await?,
+    };
+    let (status, body) = decide(
+        &http,
+        url,
+        &auth.user_code,
+        Decision::Approve,
+        Some(&signed_in.approval),
+    )
+    .await?;
+    anyhow::ensure!(status.is_success(), "approve: {status}: {body}");
+    crate::oauth::poll_once(&http, url, &auth.device_code)
+        .await?
+        .map_err(|r| anyhow::anyhow!("token exchange refused: {r:?}"))
+}
+
 /// A whole device login for a new player: authorize, approve with a soft passkey,
 /// exchange the device code.
 pub async fn login_new_player(url: &str, name: &str) -> anyhow::Result<(TokenResponse, PlayerRef)> {

@@ -6,19 +6,18 @@ use reqwest::StatusCode;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use whack_server::storage::redis_store::test_redis::TestRedis;
-use whack_shared::device_page::Decision;
 use whack_shared::oauth::{ErrorCode, TokenResponse};
 use whack_shared::protocol::{ClientMsg, MIN_ROUND_SECS, ServerMsg};
-use whack_tests::passkey::{SoftAuthenticator, decide, login_new_player};
+use whack_tests::passkey::{SoftAuthenticator, login_new_player, login_with};
 use whack_tests::ws::{self, GameClient};
-use whack_tests::{TestServer, e2e_available, oauth};
+use whack_tests::{TestServer, oauth};
 
-/// A running Redis from `started`, or `None` (the test is skipped) without Redis.
+/// A running Redis from `started`, or `None` (the test is skipped) without
+/// Redis; `TestRedis` itself fails instead when `WHACK_REQUIRE_E2E=1`.
 fn redis(
     started: Result<Option<TestRedis>, Box<dyn std::error::Error + Send + Sync>>,
 ) -> anyhow::Result<Option<TestRedis>> {
-    let redis = started.map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))?;
-    Ok(redis.filter(|_| e2e_available("redis-server", true)))
+    started.map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))
 }
 
 /// Refreshes until Redis answers again (the node reconnects on its own).
@@ -447,20 +446,7 @@ async fn migrate_moves_a_sled_store_and_its_players_log_in_and_play_on_redis() -
     let (url, http) = (server.url(), reqwest::Client::new());
     // Ann keeps her passkey, to sign in again after the move.
     let mut ann_key = SoftAuthenticator::new(&url)?;
-    let auth = oauth::device_authorize(&http, &url).await?;
-    let signed_up = ann_key.register(&http, &auth.user_code, "Ann").await?;
-    let (status, _) = decide(
-        &http,
-        &url,
-        &auth.user_code,
-        Decision::Approve,
-        Some(&signed_up.approval),
-    )
-    .await?;
-    assert!(status.is_success());
-    let ann = oauth::poll_once(&http, &url, &auth.device_code)
-        .await?
-        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
+    let ann = login_with(&mut ann_key, &url, Some("Ann")).await?;
     let (bob, _) = login_new_player(&url, "Bob").await?;
     let ws_url = server.ws_url();
     let connect = async |token: &whack_shared::Secret| ws::connect(&ws_url, token.expose()).await;
@@ -509,20 +495,9 @@ async fn migrate_moves_a_sled_store_and_its_players_log_in_and_play_on_redis() -
     let bob_next = oauth::refresh(&http, &url, &bob.refresh_token)
         .await?
         .map_err(|r| anyhow::anyhow!("Bob's login did not move: {r:?}"))?;
-    let auth = oauth::device_authorize(&http, &url).await?;
-    let signed_in = ann_key.sign_in(&http, &auth.user_code).await?;
-    let (status, _) = decide(
-        &http,
-        &url,
-        &auth.user_code,
-        Decision::Approve,
-        Some(&signed_in.approval),
-    )
-    .await?;
-    assert!(status.is_success(), "Ann's passkey did not move");
-    let ann_again = oauth::poll_once(&http, &url, &auth.device_code)
-        .await?
-        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
+    let ann_again = login_with(&mut ann_key, &url, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("Ann's passkey did not move: {e}"))?;
     play_round(
         connect(&ann_again.access_token).await?,
         connect(&bob_next.access_token).await?,

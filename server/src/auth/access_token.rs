@@ -1,12 +1,13 @@
 //! Issuing and verifying access tokens: RFC 9068 `at+jwt`, EdDSA, RFC 8725 rules.
 
-use crate::auth::key_set::{KeySet, SharedKeys};
+use crate::auth::key_set::KeySet;
 use crate::auth::revocation::Revocations;
 use crate::storage::SessionRecord;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use std::sync::Arc;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 use whack_shared::claims::{ACCESS_TOKEN_TYP, AccessClaims};
 use whack_shared::{AUDIENCE, Secret};
@@ -58,17 +59,31 @@ impl<'a> Subject<'a> {
 
 /// Signs and verifies access tokens with the server's key set.
 pub struct AccessTokens {
-    keys: SharedKeys,
+    /// Replaced as a whole when the shared set changes; tokens being signed
+    /// with the old one finish with it.
+    signing: RwLock<Arc<Signing>>,
     issuer: String,
     ttl: Duration,
     validation: Validation,
     revocations: Arc<Revocations>,
 }
 
-/// The base64url JOSE header of tokens signed with `kid`.
-fn encoded_header(kid: &str) -> String {
-    let header = serde_json::json!({ "alg": "EdDSA", "typ": ACCESS_TOKEN_TYP, "kid": kid });
-    URL_SAFE_NO_PAD.encode(header.to_string())
+/// A key set with the base64url JOSE header of the tokens its signing key
+/// signs, made once per set rather than per token.
+struct Signing {
+    keys: Arc<KeySet>,
+    encoded_header: String,
+}
+
+impl Signing {
+    fn new(keys: KeySet) -> Arc<Self> {
+        let kid = keys.signing().kid();
+        let header = serde_json::json!({ "alg": "EdDSA", "typ": ACCESS_TOKEN_TYP, "kid": kid });
+        Arc::new(Self {
+            encoded_header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            keys: Arc::new(keys),
+        })
+    }
 }
 
 impl AccessTokens {
@@ -84,7 +99,7 @@ impl AccessTokens {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         Self {
-            keys: SharedKeys::new(keys),
+            signing: RwLock::new(Signing::new(keys)),
             issuer,
             ttl,
             validation,
@@ -92,14 +107,18 @@ impl AccessTokens {
         }
     }
 
+    fn signing(&self) -> Arc<Signing> {
+        Arc::clone(&self.signing.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// The key set as it is now (for the JWKS).
     pub fn keys(&self) -> Arc<KeySet> {
-        self.keys.get()
+        Arc::clone(&self.signing().keys)
     }
 
     /// Replaces the key set (a rotation in the shared store).
     pub fn replace_keys(&self, keys: KeySet) {
-        self.keys.replace(keys);
+        *self.signing.write().unwrap_or_else(PoisonError::into_inner) = Signing::new(keys);
     }
 
     /// Lifetime of new tokens.
@@ -124,11 +143,11 @@ impl AccessTokens {
         // Compact JWS (RFC 7515 §7.1) signed with the cached key pair; verification
         // (here and at any other service) goes through jsonwebtoken.
         let payload = serde_json::to_vec(&claims).map_err(|_| AccessError::Signing)?;
-        let keys = self.keys.get();
-        let key = keys.signing();
+        let signing = self.signing();
+        let key = signing.keys.signing();
         let mut token = format!(
             "{}.{}",
-            encoded_header(key.kid()),
+            signing.encoded_header,
             URL_SAFE_NO_PAD.encode(payload)
         );
         let signature = URL_SAFE_NO_PAD.encode(key.sign(token.as_bytes()));
@@ -149,7 +168,7 @@ impl AccessTokens {
         if !typ_ok || foreign_key || header.alg != Algorithm::EdDSA {
             return Err(AccessError::Invalid);
         }
-        let keys = self.keys.get();
+        let keys = self.keys();
         let key = header
             .kid
             .as_deref()

@@ -1,10 +1,9 @@
 //! The keys access tokens are signed and verified with: one signs, and every
 //! published key verifies, so tokens signed before a rotation (or by another
-//! node) keep verifying until they expire. Swappable while the server runs.
+//! node) keep verifying until they expire.
 
 use crate::auth::keys::SigningKey;
 use crate::storage::{KeyStore, StoreError, StoredKey};
-use std::sync::{Arc, PoisonError, RwLock};
 use whack_shared::oauth::Jwks;
 
 /// Why the shared key set could not be used.
@@ -55,7 +54,8 @@ pub fn from_stored(
     Ok(KeySet::new(parse(current)?, others))
 }
 
-fn stored(key: &SigningKey, now_ms: u64) -> Result<StoredKey, KeySetError> {
+/// `key` as a shared store keeps it, made at `now_ms`, not retired.
+pub fn stored(key: &SigningKey, now_ms: u64) -> Result<StoredKey, KeySetError> {
     Ok(StoredKey {
         kid: key.kid().to_owned(),
         pkcs8: key.to_pkcs8().ok_or(KeySetError::Generate)?,
@@ -170,26 +170,6 @@ impl KeySet {
     }
 }
 
-/// The current key set, replaced as a whole when the stored set changes.
-pub struct SharedKeys(RwLock<Arc<KeySet>>);
-
-impl SharedKeys {
-    /// Starts with `set`.
-    pub fn new(set: KeySet) -> Self {
-        Self(RwLock::new(Arc::new(set)))
-    }
-
-    /// The set as it is now.
-    pub fn get(&self) -> Arc<KeySet> {
-        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Puts `set` in place; tokens being signed with the old one finish with it.
-    pub fn replace(&self, set: KeySet) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,11 +191,10 @@ mod tests {
     }
 
     fn stored_key(key: &SigningKey, retire_at: Option<u64>) -> StoredKey {
+        let stored = stored(key, 0).unwrap_or_else(|e| panic!("{e}"));
         StoredKey {
-            kid: key.kid().to_owned(),
-            pkcs8: key.to_pkcs8().unwrap_or_default(),
-            created_at: 0,
             retire_at,
+            ..stored
         }
     }
 

@@ -2,11 +2,11 @@
 //! [`FEED_LENGTH`] entries. Readers block on a connection of their own, so a
 //! wait never holds up the commands of the shared one.
 
-use super::{Link, RedisStore, keys};
+use super::{RedisStore, keys};
 use crate::storage::{FeedEntry, RevocationFeed, StoreError};
 use async_trait::async_trait;
 use redis::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Entries kept: a node cut off for longer than this many revocations takes
 /// also rebuilds its list from the sessions themselves when it is back.
@@ -65,22 +65,21 @@ impl RevocationFeed for RedisStore {
     }
 
     async fn read_feed(&self, after: &str, block: Duration) -> Result<Vec<FeedEntry>, StoreError> {
-        let started = Instant::now();
         let block_ms = u64::try_from(block.as_millis()).unwrap_or(u64::MAX);
-        let cmd = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(1_000)
-            .arg("BLOCK")
-            .arg(block_ms)
-            .arg("STREAMS")
-            .arg(keys::revocation_feed())
-            .arg(after)
-            .to_owned();
-        let mut reader: Link = self.feed_reader.clone();
         // Nil when nothing came within `block`; else [[stream, [[id, fields]…]]].
-        let answer: Option<Vec<(String, Vec<(String, Vec<Value>)>)>> =
-            cmd.query_async(&mut reader).await?;
-        self.round_trips.observe(started.elapsed());
+        let answer: Option<Vec<(String, Vec<(String, Vec<Value>)>)>> = self
+            .run_on(
+                &self.feed_reader,
+                redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(1_000)
+                    .arg("BLOCK")
+                    .arg(block_ms)
+                    .arg("STREAMS")
+                    .arg(keys::revocation_feed())
+                    .arg(after),
+            )
+            .await?;
         Ok(answer
             .into_iter()
             .flatten()

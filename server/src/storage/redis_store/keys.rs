@@ -117,7 +117,7 @@ pub fn hash_member(hash: &[u8]) -> String {
     b64(hash)
 }
 
-/// Every key prefix, for `migrate`'s is-it-empty check and the tests.
+/// A pattern matching every Whack key (`migrate`'s is-it-empty check).
 pub fn pattern() -> String {
     format!("{PREFIX}*")
 }

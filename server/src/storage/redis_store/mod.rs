@@ -197,8 +197,13 @@ impl RedisStore {
 
     /// Runs one command.
     async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        self.run_on(&self.link, cmd).await
+    }
+
+    /// Runs one command on `link`, timing the round trip.
+    async fn run_on<T: FromRedisValue>(&self, link: &Link, cmd: &Cmd) -> Result<T, StoreError> {
         let started = Instant::now();
-        let result = cmd.query_async(&mut self.link.clone()).await;
+        let result = cmd.query_async(&mut link.clone()).await;
         self.round_trips.observe(started.elapsed());
         Ok(result?)
     }

@@ -151,16 +151,15 @@ impl TestRedis {
         pattern: &str,
         mut change: impl FnMut(&[u8]) -> Option<Vec<u8>>,
     ) -> Result<usize, Error> {
-        let cli = |args: &[&str], input: Option<&[u8]>| self.cli(args, input);
-        let listed = cli(&["--scan", "--pattern", pattern], None)?;
+        let listed = self.cli(&["--scan", "--pattern", pattern], None)?;
         let mut changed = 0;
         for key in String::from_utf8_lossy(&listed)
             .lines()
             .filter(|k| !k.is_empty())
         {
-            let value = cli(&["GET", key], None)?;
+            let value = self.cli(&["GET", key], None)?;
             if let Some(next) = change(&value) {
-                cli(&["-x", "SET", key], Some(&next))?;
+                self.cli(&["-x", "SET", key], Some(&next))?;
                 changed += 1;
             }
         }
