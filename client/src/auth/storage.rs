@@ -127,8 +127,9 @@ impl Storage {
                         }
                         other => other,
                     };
-                    keyring_save(&probe, &Secret::new("write check")).map_err(unwritable)?;
-                    keyring_clear(&probe).map_err(unwritable)
+                    retrying(|| keyring_save(&probe, &Secret::new("write check")))
+                        .map_err(unwritable)?;
+                    retrying(|| keyring_clear(&probe)).map_err(unwritable)
                 })
                 .await
             }
@@ -165,7 +166,7 @@ impl Storage {
         match &self.kind {
             StorageKind::Keyring { account } => {
                 let account = account.clone();
-                with_timeout(move || keyring_load(&account)).await
+                with_timeout(move || retrying(|| keyring_load(&account))).await
             }
             StorageKind::InsecureFile { path } => file_load(path),
         }
@@ -177,7 +178,7 @@ impl Storage {
             StorageKind::Keyring { account } => {
                 let account = account.clone();
                 let token = token.clone();
-                with_timeout(move || keyring_save(&account, &token)).await
+                with_timeout(move || retrying(|| keyring_save(&account, &token))).await
             }
             StorageKind::InsecureFile { path } => file_save(path, token),
         }
@@ -188,7 +189,7 @@ impl Storage {
         match &self.kind {
             StorageKind::Keyring { account } => {
                 let account = account.clone();
-                with_timeout(move || keyring_clear(&account)).await
+                with_timeout(move || retrying(|| keyring_clear(&account))).await
             }
             StorageKind::InsecureFile { path } => match std::fs::remove_file(path) {
                 Ok(()) => Ok(()),
@@ -206,6 +207,25 @@ fn keyring_name() -> &'static str {
         "Windows Credential Manager"
     } else {
         "Secret Service"
+    }
+}
+
+/// Tries a keyring call again when the bus itself failed (a dropped D-Bus
+/// connection, a daemon still starting): a just-rotated refresh token lost to one
+/// hiccup would sign the player out. Refusals and missing entries are final.
+fn retrying<T>(mut call: impl FnMut() -> Result<T, StorageError>) -> Result<T, StorageError> {
+    const TRIES: u32 = 3;
+    const PAUSE: Duration = Duration::from_millis(200);
+    let mut tried = 1;
+    loop {
+        match call() {
+            Err(StorageError::KeyringUnreachable { detail }) if tried < TRIES => {
+                tracing::debug!(%detail, tried, "keyring call failed; trying again");
+                tried += 1;
+                std::thread::sleep(PAUSE);
+            }
+            result => return result,
+        }
     }
 }
 

@@ -81,6 +81,16 @@ fn login_states() {
             "login_failed",
             LoginEvent::Failed("The OS keyring did not answer within 5 s.".into()),
         ),
+        (
+            "login_failed_long",
+            LoginEvent::Failed(
+                "could not store the login: no OS keyring is reachable (zbus error: \
+                 org.freedesktop.DBus.Error.ServiceUnknown); start a Secret Service \
+                 (e.g. gnome-keyring or KeePassXC) in your desktop session, or pass \
+                 --insecure-storage to keep the token in a plain 0600 file instead"
+                    .into(),
+            ),
+        ),
     ] {
         let mut s = waiting_login();
         update(&mut s, T0 + 2_000.0, Action::Login(event));

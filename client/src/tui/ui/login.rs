@@ -76,23 +76,22 @@ fn spinning<'a>(state: &State, text: &str) -> Line<'a> {
 
 /// A titled box in the middle of the screen.
 fn message(frame: &mut Frame<'_>, area: Rect, theme: Theme, title: Line<'_>, body: Vec<Line<'_>>) {
+    const W: u16 = 70;
     let mut lines = vec![title, Line::default()];
     lines.extend(body);
-    let h = u16::try_from(lines.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
-    let rect = centered(area, 70, h);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border())
         .title(Line::styled(" Sign in ", theme.title()));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .alignment(Alignment::Center)
-            .wrap(Wrap { trim: true }),
-        rect,
-    );
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true });
+    // As tall as the wrapped text (inside the borders): an error's fix is often
+    // its last words.
+    let inner = W.min(area.width).saturating_sub(2);
+    let h = u16::try_from(paragraph.line_count(inner)).unwrap_or(u16::MAX);
+    frame.render_widget(paragraph, centered(area, W, h));
 }
 
 /// Columns the instructions want (the big code is 53 wide).
