@@ -206,6 +206,10 @@ impl Sanitize for ServerMsg {
                 *server_time = time(*server_time);
             }
             Self::ReauthOk { expires_at } => *expires_at = time(*expires_at),
+            Self::Redirect { url, room_id, .. } => {
+                url.sanitize();
+                room_id.sanitize();
+            }
             Self::Shutdown { message } => message.sanitize(),
             Self::Error { message, .. } => message.sanitize(),
         }

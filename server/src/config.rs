@@ -123,6 +123,13 @@ pub struct Config {
     #[arg(long, env = "WHACK_PUBLIC_URL", default_value = whack_shared::DEFAULT_SERVER_URL)]
     pub public_url: url::Url,
 
+    /// This node's own base URL, where players are sent to play the rooms it
+    /// holds when several nodes share one Redis (default: --public-url). Give
+    /// each node its own, reachable by players, on the public URL's host or
+    /// one of its subdomains (clients follow no other).
+    #[arg(long, env = "WHACK_NODE_URL")]
+    pub node_url: Option<url::Url>,
+
     /// Where the sled database and the signing key live.
     #[arg(long, env = "WHACK_DATA_DIR", default_value = "./whack-data")]
     pub data_dir: PathBuf,
@@ -315,6 +322,16 @@ impl Config {
     /// The issuer: the public URL without a trailing slash.
     pub fn issuer(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// This node's base URL, without a trailing slash.
+    pub fn node_url(&self) -> String {
+        self.node_url
+            .as_ref()
+            .unwrap_or(&self.public_url)
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// An absolute URL on this server.

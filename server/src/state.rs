@@ -7,9 +7,12 @@ use crate::auth::revocation::Revocations;
 use crate::auth::revocation_feed::{self, FeedHealth};
 use crate::auth::service::AuthService;
 use crate::config::Config;
+use crate::game::runtime::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::storage::redis_store::DurabilityCheck;
-use crate::storage::{RedisStore, RevocationFeed, SharedStore, SledStore, StoreError};
+use crate::storage::{
+    RedisStore, RevocationFeed, RoomDirectory, SharedStore, SledStore, StoreError,
+};
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,10 +125,15 @@ impl AppState {
             }
         };
         let revocations = Arc::new(Revocations::new());
+        let cluster = shared.as_ref().map(|redis| {
+            let directory: Arc<dyn RoomDirectory> = redis.clone();
+            Cluster::new(directory, config.node_url())
+        });
         let game = crate::game::GameHub::new(
             config.game_settings(),
             store.clone(),
             Arc::clone(&revocations),
+            cluster,
         );
         // Where this node starts following the feed: taken before the
         // revocations are read back, so none falls between the two.

@@ -214,6 +214,12 @@ error_codes! {
     /// The round ended but its result could not be stored.
     ResultsNotSaved = "results_not_saved",
         when: "the round ended but its result could not be stored: no `game_over` follows, the room is back to waiting";
+    /// A seat ticket that is not this player's, was used, or expired.
+    BadTicket = "bad_ticket",
+        when: "`join_room` with a `ticket` refused: it is not this player's, was used already, or expired (tickets last 30 s)";
+    /// The node cannot reach the store it shares with the other nodes.
+    Unavailable = "unavailable",
+        when: "a room request could not be served: this node cannot reach the store it shares with the other nodes; try again";
     /// The server is shutting down.
     ShuttingDown = "shutting_down", when: "the server is shutting down";
 }

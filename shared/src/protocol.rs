@@ -23,6 +23,8 @@ pub const DEFAULT_ROUND_SECS: u32 = 60;
 pub const MAX_WHACKS_PER_SEC: u32 = 15;
 /// How long a dropped player keeps their seat, in seconds.
 pub const RECONNECT_GRACE_SECS: u64 = 30;
+/// How long the seat ticket of a `redirect` is good for.
+pub const SEAT_TICKET_SECS: u64 = 30;
 /// Longest room name, in characters (the server trims longer ones).
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
 
@@ -81,6 +83,10 @@ pub enum ClientMsg {
         /// matter). A secret: never printed by `Debug`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<Secret>,
+        /// The seat ticket of a `redirect` to this node: lets the player into
+        /// `room_id` (a private room too) without its code. A secret.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<Secret>,
     },
     /// Joins any public room that is waiting, or opens one.
     QuickMatch,
@@ -204,6 +210,16 @@ pub enum ServerMsg {
     ReauthOk {
         /// When it expires.
         expires_at: Millis,
+    },
+    /// The room asked for is played on another node of this server: connect
+    /// to `url` (same login) and send `join_room` with `room_id` and `ticket`.
+    Redirect {
+        /// The other node's base URL (`http(s)://host[:port]`).
+        url: String,
+        /// The room.
+        room_id: String,
+        /// A one-time seat ticket for that room, valid for [`SEAT_TICKET_SECS`].
+        ticket: Secret,
     },
     /// The server is going away; the connection closes with 1001 next.
     Shutdown {

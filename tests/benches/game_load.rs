@@ -315,6 +315,7 @@ async fn seat_tables(target: &Target, tokens: &[String]) -> anyhow::Result<Vec<V
                     .send(&ClientMsg::JoinRoom {
                         room_id: Some(room_id.clone()),
                         code: None,
+                        ticket: None,
                     })
                     .await?;
                 client

@@ -153,6 +153,7 @@ async fn play_round(
         .send(&ClientMsg::JoinRoom {
             room_id: Some(room_id),
             code: None,
+            ticket: None,
         })
         .await?;
     host.wait_for(

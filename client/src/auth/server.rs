@@ -175,6 +175,27 @@ impl ServerUrl {
         Ok(Self { base: url, origin })
     }
 
+    /// Whether this server may send the game connection (and with it the
+    /// access token) to `node`, another node of it: only to this host or one of
+    /// its subdomains, any port, and never from https down to http. Anything
+    /// else is a server trying to hand our token to someone else.
+    pub fn may_redirect_to(&self, node: &ServerUrl) -> bool {
+        use url::Host;
+        let secure_enough = node.is_https() || !self.is_https();
+        let same_host = match (self.base.host(), node.base.host()) {
+            (Some(Host::Domain(ours)), Some(Host::Domain(theirs))) => {
+                let (ours, theirs) = (ours.to_ascii_lowercase(), theirs.to_ascii_lowercase());
+                theirs == ours
+                    || theirs
+                        .strip_suffix(ours.as_str())
+                        .is_some_and(|sub| sub.ends_with('.'))
+            }
+            (Some(ours), Some(theirs)) => ours == theirs,
+            _ => false,
+        };
+        secure_enough && same_host
+    }
+
     /// `scheme://host[:port]`: the keyring account and what users are shown.
     pub fn origin(&self) -> &str {
         &self.origin
@@ -427,5 +448,29 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(msg.contains("http://localhost:8080"), "{msg}");
+    }
+
+    #[test]
+    fn redirects_stay_on_the_servers_host() {
+        let home = ok("http://localhost:8080");
+        assert!(home.may_redirect_to(&ok("http://localhost:8081")));
+        assert!(home.may_redirect_to(&ok("https://localhost:9000/whack")));
+        assert!(!home.may_redirect_to(&ok("http://evil.example:8081")));
+        assert!(!home.may_redirect_to(&ok("http://127.0.0.1:8081")));
+        assert!(!home.may_redirect_to(&ok("http://notlocalhost:8081")));
+
+        let home = ok("https://whack.example");
+        assert!(home.may_redirect_to(&ok("https://node1.whack.example")));
+        assert!(home.may_redirect_to(&ok("https://WHACK.example:8443")));
+        assert!(
+            !home.may_redirect_to(&ok("http://node1.whack.example")),
+            "no downgrade"
+        );
+        assert!(!home.may_redirect_to(&ok("https://evilwhack.example")));
+        assert!(!home.may_redirect_to(&ok("https://whack.example.evil")));
+
+        let home = ok("http://10.0.0.5:8080");
+        assert!(home.may_redirect_to(&ok("http://10.0.0.5:8081")));
+        assert!(!home.may_redirect_to(&ok("http://10.0.0.6:8080")));
     }
 }

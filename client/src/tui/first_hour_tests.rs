@@ -254,7 +254,8 @@ fn enter_on_a_room_that_just_appeared_joins_it_and_says_so() {
         sent(&fx),
         vec![ClientMsg::JoinRoom {
             room_id: Some("r1".into()),
-            code: None
+            code: None,
+            ticket: None
         }]
     );
     assert!(
@@ -316,7 +317,8 @@ fn whack_join_code_goes_straight_into_the_room_or_says_the_code_is_wrong() {
         vec![
             ClientMsg::JoinRoom {
                 room_id: None,
-                code: Some("BCDFGHJK".into())
+                code: Some("BCDFGHJK".into()),
+                ticket: None
             },
             ClientMsg::ListRooms
         ]

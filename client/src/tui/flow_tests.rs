@@ -289,7 +289,8 @@ fn a_dropped_connection_rejoins_the_room() {
         sent(&fx),
         vec![ClientMsg::JoinRoom {
             room_id: Some("r9".into()),
-            code: None
+            code: None,
+            ticket: None
         }]
     );
     msg(
@@ -417,7 +418,8 @@ fn join_by_code_quick_match_and_selection() {
         sent(&fx),
         vec![ClientMsg::JoinRoom {
             room_id: None,
-            code: Some("BCDFGHJQ".into())
+            code: Some("BCDFGHJQ".into()),
+            ticket: None
         }]
     );
     assert_eq!(
@@ -431,7 +433,8 @@ fn join_by_code_quick_match_and_selection() {
         sent(&fx),
         vec![ClientMsg::JoinRoom {
             room_id: Some("r3".into()),
-            code: None
+            code: None,
+            ticket: None
         }]
     );
 }
@@ -464,7 +467,8 @@ fn mouse_clicks_whack_holes_select_rooms_and_press_footer_buttons() {
         sent(&fx),
         vec![ClientMsg::JoinRoom {
             room_id: Some("r3".into()),
-            code: None
+            code: None,
+            ticket: None
         }]
     );
     // The footer's first button is "Enter join"; "m quick match" comes next.

@@ -118,6 +118,7 @@ fn join_selected(state: &mut State, fx: &mut Vec<Effect>) {
                 ClientMsg::JoinRoom {
                     room_id: Some(room_id),
                     code: None,
+                    ticket: None,
                 },
                 fx,
             );
@@ -195,6 +196,7 @@ fn submit(state: &mut State, fx: &mut Vec<Effect>) {
                     ClientMsg::JoinRoom {
                         room_id: None,
                         code: Some(code.into()),
+                        ticket: None,
                     },
                     fx,
                 );

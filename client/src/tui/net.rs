@@ -2,7 +2,14 @@
 //! authenticates the upgrade with a bearer token, says `hello`, keeps the token
 //! fresh with `reauth`, and reconnects with backoff. Everything it hears becomes an
 //! [`Action`]; everything to send arrives on a channel.
+//!
+//! A server of several nodes may answer a join with `redirect`: the connection
+//! moves to that node at once and takes the seat with the ticket, unseen by the
+//! screen, if the node is on the server's own host ([`ServerUrl::may_redirect_to`]).
+//! After a drop it connects to the server it was given again, which sends it
+//! on to wherever its room is.
 
+use crate::auth::server::ServerUrl;
 use crate::auth::{AuthError, TokenManager};
 use crate::sanitize;
 use crate::tui::action::{Action, NetEvent};
@@ -26,6 +33,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const REAUTH_BEFORE_EXPIRY: Duration = Duration::from_secs(30);
 /// Give up on a connection attempt after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirects followed in a row before the connection backs off (nodes that
+/// keep sending us on, or a server that loops).
+const MAX_REDIRECTS: u32 = 3;
 /// The largest message (and frame) read from the server, in bytes. Frames are
 /// meant to stay within 4 KiB; a long room list may be bigger, but a hostile server
 /// must not make us buffer tungstenite's default of 64 MiB.
@@ -39,15 +49,15 @@ pub struct NetHandle {
 }
 
 impl NetHandle {
-    /// Starts connecting to `url` (a `ws://` or `wss://` URL of `/play`).
+    /// Starts connecting to `server`'s `/play`.
     pub fn spawn(
-        url: String,
+        server: ServerUrl,
         tokens: TokenManager,
         actions: mpsc::UnboundedSender<Action>,
     ) -> Self {
         let (out, out_rx) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(run(url, tokens, actions, out_rx, Arc::clone(&wake)));
+        let task = tokio::spawn(run(server, tokens, actions, out_rx, Arc::clone(&wake)));
         Self { out, wake, task }
     }
 
@@ -76,6 +86,14 @@ enum Ended {
     AuthLost,
     /// Versions do not match; trying again will not help.
     Incompatible(String),
+    /// Sent to another node of the server.
+    Redirected(Box<Redirect>),
+}
+
+/// Where a `redirect` sends the connection, and what it says there.
+struct Redirect {
+    node: ServerUrl,
+    join: ClientMsg,
 }
 
 /// The delay before attempt `n` (1-based) after a failure, with a little jitter so a
@@ -88,7 +106,7 @@ pub fn backoff(attempt: u32, jitter_seed: u32) -> Duration {
 }
 
 async fn run(
-    url: String,
+    server: ServerUrl,
     tokens: TokenManager,
     actions: mpsc::UnboundedSender<Action>,
     mut out: mpsc::UnboundedReceiver<ClientMsg>,
@@ -97,12 +115,46 @@ async fn run(
     let net = |e: NetEvent| {
         let _ = actions.send(Action::Net(e));
     };
+    let home = server.ws_endpoint("/play");
     let mut attempt: u32 = 1;
+    // Where the next attempt goes, and what it says after `hello`.
+    let mut target = (home.clone(), None);
+    let mut redirects = 0;
     loop {
-        net(NetEvent::Connecting(attempt));
-        match session(&url, &tokens, &actions, &mut out).await {
+        if redirects == 0 {
+            net(NetEvent::Connecting(attempt));
+        }
+        let (url, join) = std::mem::replace(&mut target, (home.clone(), None));
+        let ended = session(&url, join, &tokens, &actions, &mut out).await;
+        let ended = match ended {
+            Ended::Redirected(redirect) if redirects < MAX_REDIRECTS => {
+                let Redirect { node, join } = *redirect;
+                if server.may_redirect_to(&node) {
+                    tracing::info!(node = node.as_str(), "following a redirect to another node");
+                    redirects += 1;
+                    target = (node.ws_endpoint("/play"), Some(join));
+                    continue;
+                }
+                tracing::warn!(
+                    node = node.as_str(),
+                    "refused a redirect off the server's host"
+                );
+                Ended::Dropped {
+                    reason: format!(
+                        "the server sent us to {}, which is not on its own host; not following",
+                        node.origin()
+                    ),
+                    online: false,
+                }
+            }
+            Ended::Redirected(_) => dropped("the server kept sending us to other nodes"),
+            other => other,
+        };
+        redirects = 0;
+        match ended {
             Ended::AuthLost => return net(NetEvent::AuthLost),
             Ended::Incompatible(message) => return net(NetEvent::Incompatible(message)),
+            Ended::Redirected(_) => {}
             Ended::Dropped { reason, online } => {
                 if online {
                     attempt = 1;
@@ -239,9 +291,10 @@ fn reauth_at(tokens: &TokenManager) -> tokio::time::Instant {
     now + in_.max(Duration::from_secs(5))
 }
 
-/// One connection, from upgrade to close.
+/// One connection, from upgrade to close; `join` is said right after `hello`.
 async fn session(
     url: &str,
+    join: Option<ClientMsg>,
     tokens: &TokenManager,
     actions: &mpsc::UnboundedSender<Action>,
     out: &mut mpsc::UnboundedReceiver<ClientMsg>,
@@ -254,8 +307,10 @@ async fn session(
     let hello = ClientMsg::Hello {
         protocol_version: PROTOCOL_VERSION,
     };
-    if let Err(e) = send(&mut sink, &hello).await {
-        return dropped(&describe(&e));
+    for msg in std::iter::once(&hello).chain(join.as_ref()) {
+        if let Err(e) = send(&mut sink, msg).await {
+            return dropped(&describe(&e));
+        }
     }
     let _ = actions.send(Action::Net(NetEvent::Connected));
     let mut online = false;
@@ -277,6 +332,9 @@ async fn session(
                 };
                 match frame {
                     Message::Text(text) => match decode(&text) {
+                        Ok(ServerMsg::Redirect { url, room_id, ticket }) => {
+                            return redirected(&url, room_id, ticket, online);
+                        }
                         Ok(msg) => {
                             if matches!(msg, ServerMsg::Welcome { .. }) {
                                 online = true;
@@ -303,6 +361,24 @@ async fn session(
                 reauth.as_mut().reset(reauth_at(tokens));
             }
         }
+    }
+}
+
+/// A `redirect` to another node, or why it cannot be followed.
+fn redirected(url: &str, room_id: String, ticket: Secret, online: bool) -> Ended {
+    match ServerUrl::parse(url) {
+        Ok(node) => Ended::Redirected(Box::new(Redirect {
+            node,
+            join: ClientMsg::JoinRoom {
+                room_id: Some(room_id),
+                code: None,
+                ticket: Some(ticket),
+            },
+        })),
+        Err(e) => Ended::Dropped {
+            reason: format!("the server sent us to a node with a bad URL: {e}"),
+            online,
+        },
     }
 }
 

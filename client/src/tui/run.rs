@@ -183,8 +183,12 @@ impl Runtime {
             }
             Effect::Connect => {
                 if self.net.is_none() {
-                    let url = self.config.server.ws_endpoint("/play");
-                    self.net = Some(NetHandle::spawn(url, self.tokens.clone(), self.tx.clone()));
+                    let server = self.config.server.clone();
+                    self.net = Some(NetHandle::spawn(
+                        server,
+                        self.tokens.clone(),
+                        self.tx.clone(),
+                    ));
                 }
             }
             Effect::ReconnectNow => {

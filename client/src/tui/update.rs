@@ -239,6 +239,7 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 fx.push(Effect::Send(ClientMsg::JoinRoom {
                     room_id,
                     code: None,
+                    ticket: None,
                 }));
                 state.rejoining = true;
             } else {
@@ -247,6 +248,7 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
                     fx.push(Effect::Send(ClientMsg::JoinRoom {
                         room_id: None,
                         code: Some(code.clone().into()),
+                        ticket: None,
                     }));
                     state.joining_code = Some(code);
                 }
@@ -254,6 +256,8 @@ fn server_msg(state: &mut State, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 state.next_rooms_at = state.now + ROOMS_REFRESH_MS;
             }
         }
+        // The connection follows it before the screen hears of it (net.rs).
+        ServerMsg::Redirect { .. } => {}
         ServerMsg::Rooms { rooms } => {
             // The server pushes the list as it changes: the cursor stays on the
             // room it was on (rooms above it may have closed), so Enter joins

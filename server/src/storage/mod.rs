@@ -18,6 +18,7 @@ pub mod memory;
 pub mod migrate;
 pub mod records;
 pub mod redis_store;
+pub mod room_directory;
 pub mod sled_store;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub use records::{
     RefreshState, RotatedParent, SessionRecord, StoredKey,
 };
 pub use redis_store::RedisStore;
+pub use room_directory::RoomDirectory;
 pub use sled_store::SledStore;
 use std::sync::Arc;
 use whack_shared::api::{LeaderboardEntry, PlayerStats};

@@ -249,6 +249,7 @@ async fn join_code_guesses_are_limited_across_connections_and_players() -> anyho
     e.send(&ClientMsg::JoinRoom {
         room_id: None,
         code: Some(letters.to_lowercase().into()),
+        ticket: None,
     })
     .await?;
     room_where(&mut e, |r| r.players.len() == 2).await?;
@@ -258,6 +259,7 @@ async fn join_code_guesses_are_limited_across_connections_and_players() -> anyho
     e.send(&ClientMsg::JoinRoom {
         room_id: Some(room.id.clone()),
         code: None,
+        ticket: None,
     })
     .await?;
     let seen = sync(&mut e, 1.0).await?;
@@ -286,6 +288,7 @@ async fn join_code_guesses_are_limited_across_connections_and_players() -> anyho
             m.send(&ClientMsg::JoinRoom {
                 room_id: None,
                 code: Some(guess.into()),
+                ticket: None,
             })
             .await?;
         }
@@ -311,6 +314,7 @@ async fn join_code_guesses_are_limited_across_connections_and_players() -> anyho
     m.send(&ClientMsg::JoinRoom {
         room_id: None,
         code: Some(code.as_str().into()),
+        ticket: None,
     })
     .await?;
     let seen = sync(&mut m, 3.0).await?;
@@ -324,6 +328,7 @@ async fn join_code_guesses_are_limited_across_connections_and_players() -> anyho
     e.send(&ClientMsg::JoinRoom {
         room_id: None,
         code: Some(code.as_str().into()),
+        ticket: None,
     })
     .await?;
     let seen = sync(&mut e, 4.0).await?;

@@ -65,6 +65,7 @@ async fn lobby_connections_are_sent_the_room_list_when_it_changes() -> anyhow::R
     b.send(&ClientMsg::JoinRoom {
         room_id: Some(room.id.clone()),
         code: None,
+        ticket: None,
     })
     .await?;
     room_where(&mut b, |r| r.players.len() == 2).await?;

@@ -115,6 +115,7 @@ pub async fn seeded_room(
             .send(&ClientMsg::JoinRoom {
                 room_id: None,
                 code: Some(code.to_lowercase().into()),
+                ticket: None,
             })
             .await?;
     }

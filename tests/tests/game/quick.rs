@@ -38,6 +38,7 @@ async fn quick_match_pairs_players_and_starts_on_its_own() -> anyhow::Result<()>
     c.send(&ClientMsg::JoinRoom {
         room_id: Some(room.id.clone()),
         code: None,
+        ticket: None,
     })
     .await?;
     let refused = c.recv().await?;
@@ -51,6 +52,7 @@ async fn quick_match_pairs_players_and_starts_on_its_own() -> anyhow::Result<()>
         c.send(&ClientMsg::JoinRoom {
             room_id: None,
             code: Some("ZZZZZZ".into()),
+            ticket: None,
         })
         .await?;
     }

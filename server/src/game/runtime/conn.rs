@@ -2,8 +2,8 @@
 //! rooms write to, the token's expiry, and the counters of what it got away with.
 
 use super::conn_limits::{FloodGuard, Strikes};
-use super::handles::{ConnLink, RoomHandle};
-use super::hub::GameHub;
+use super::handles::ConnLink;
+use super::hub::{Entered, GameHub};
 use super::room_error::RoomError;
 use whack_shared::claims::AccessClaims;
 use whack_shared::protocol::{CloseCode, ErrorCode, Millis, PlayerRef, ServerMsg};
@@ -62,10 +62,15 @@ impl Conn {
         self.strike();
     }
 
-    /// Answers a refused seat change; an accepted one is answered by the room.
-    pub fn entered(&self, result: Result<RoomHandle, RoomError>) {
-        if let Err(e) = result {
-            self.refused(&e);
+    /// Answers a seat request: refused, or sent to another node; a seat taken
+    /// here is answered by the room.
+    pub fn entered(&self, result: Result<Entered, RoomError>) {
+        match result {
+            Ok(Entered::Here(_)) => {}
+            Ok(Entered::Elsewhere(redirect)) => {
+                self.link.send_msg(&redirect.to_msg());
+            }
+            Err(e) => self.refused(&e),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! old socket is told `seat_moved`), and no room is left holding a seat the hub
 //! does not know about.
 
+use super::cluster::{Cluster, Redirect};
 use super::game_metrics::GameMetrics;
 use super::handles::{ConnLink, RoomCmd, RoomHandle};
 use super::outbox::{CloseSignal, encode};
@@ -20,6 +21,7 @@ use crate::auth::revocation::Revocations;
 use crate::clock::GameClock;
 use crate::rate_limit::{KeyedLimiter, WINDOW_MS};
 use crate::storage::StatsStore;
+use crate::storage::room_directory::{HeldRoom, ListedRoom};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,6 +34,8 @@ use whack_shared::protocol::{
     RoomPhase, RoomSummary, ServerMsg,
 };
 use whack_shared::user_code;
+
+mod following;
 
 /// Commands queued per room.
 const ROOM_QUEUE: usize = 1024;
@@ -69,6 +73,10 @@ struct RoomEntry {
     /// The canonical join code (8 letters).
     code: String,
     opened: u64,
+    /// When it opened (Unix ms), to list it among other nodes' rooms.
+    opened_ms: u64,
+    /// The fencing number of its directory lease (0: not listed yet, or one node alone).
+    fence: u64,
     task: Option<JoinHandle<()>>,
 }
 
@@ -86,6 +94,9 @@ struct Seat {
     room: RoomHandle,
     /// `None` while the player is dropped (the reconnect grace).
     link: Option<ConnLink>,
+    /// The generation the shared directory gave this seat (0: not recorded
+    /// there, or one node alone).
+    generation: u64,
 }
 
 /// What the hub knows of one player; kept while they have a socket, a seat or
@@ -126,11 +137,14 @@ impl Registry {
         self.players.get(player_id)?.seat.as_ref()
     }
 
-    /// The public rooms, oldest first.
-    fn public_rooms(&self) -> Vec<RoomSummary> {
+    /// The public rooms, oldest first, with when each opened (Unix ms).
+    fn public_rooms(&self) -> Vec<(u64, RoomSummary)> {
         let mut rooms: Vec<_> = self.rooms.values().filter(|r| !r.private).collect();
         rooms.sort_by_key(|r| r.opened);
-        rooms.into_iter().map(|r| r.summary.clone()).collect()
+        rooms
+            .into_iter()
+            .map(|r| (r.opened_ms, r.summary.clone()))
+            .collect()
     }
 }
 
@@ -178,6 +192,8 @@ struct Hub {
     conns_changed: Notify,
     /// Bumped when the public list changes; the lobby pusher waits on it.
     rooms_changed: watch::Sender<()>,
+    /// The other nodes, when several share a store.
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// The game side of the server: cheap to clone.
@@ -225,6 +241,31 @@ impl Drop for Turn {
     }
 }
 
+/// Where a seat request took the player.
+#[derive(Debug)]
+pub enum Entered {
+    /// Seated in a room of this node.
+    Here(RoomHandle),
+    /// The room is played on another node: the player is sent there.
+    Elsewhere(Redirect),
+}
+
+impl Entered {
+    /// The room of this node the player now sits in, if that is where.
+    pub fn here(self) -> Option<RoomHandle> {
+        match self {
+            Self::Here(room) => Some(room),
+            Self::Elsewhere(_) => None,
+        }
+    }
+}
+
+/// A room `join_room` named, wherever it is played.
+enum Found {
+    Here(RoomHandle),
+    Elsewhere(ListedRoom),
+}
+
 /// Where a seat change should take the player.
 enum Target {
     /// A room found by id or code.
@@ -245,12 +286,14 @@ struct NewRoom {
 }
 
 impl GameHub {
-    /// The hub, watching `revocations` to close the sockets of revoked sessions.
-    /// Must run inside a tokio runtime.
+    /// The hub, watching `revocations` to close the sockets of revoked sessions;
+    /// with `cluster`, one node of several sharing a store. Must run inside a
+    /// tokio runtime.
     pub fn new(
         settings: GameSettings,
         stats: Arc<dyn StatsStore>,
         revocations: Arc<Revocations>,
+        cluster: Option<Cluster>,
     ) -> Self {
         let hub = Arc::new(Hub {
             limits: Limits::new(&settings),
@@ -266,7 +309,11 @@ impl GameHub {
             shutting_down: AtomicBool::new(false),
             conns_changed: Notify::new(),
             rooms_changed: watch::Sender::new(()),
+            cluster: cluster.map(Arc::new),
         });
+        if hub.cluster.is_some() {
+            tokio::spawn(following::follow(Arc::downgrade(&hub)));
+        }
         tokio::spawn(push_rooms(
             Arc::downgrade(&hub),
             hub.rooms_changed.subscribe(),
@@ -373,9 +420,9 @@ impl GameHub {
         }
     }
 
-    /// The public rooms, oldest first.
+    /// The public rooms of every node, oldest first.
     pub fn list_rooms(&self) -> Vec<RoomSummary> {
-        self.hub.registry().public_rooms()
+        self.hub.list_rooms()
     }
 
     /// `link` asked for the list: from now on it is sent the list again each
@@ -402,7 +449,7 @@ impl GameHub {
         request: CreateRoom,
         player: PlayerRef,
         link: ConnLink,
-    ) -> Result<RoomHandle, RoomError> {
+    ) -> Result<Entered, RoomError> {
         let round_secs = request.round_secs.unwrap_or(DEFAULT_ROUND_SECS);
         if !(MIN_ROUND_SECS..=MAX_ROUND_SECS).contains(&round_secs) {
             return Err(RoomError::BadRoundSecs);
@@ -427,23 +474,64 @@ impl GameHub {
     /// Joins a room by id (public rooms, or the player's own) or by join code.
     /// Wrong codes count against the player and their address; past the limit
     /// every code is refused, right or wrong, until the window allows again.
+    /// A room another node plays sends the player there.
     pub async fn join(
         &self,
         room_id: Option<&str>,
         code: Option<&str>,
         player: PlayerRef,
         link: ConnLink,
-    ) -> Result<RoomHandle, RoomError> {
-        let handle = self.find(room_id, code, &player.id, link.addr)?;
-        self.take_seat(player, link, Target::Room(handle)).await
+    ) -> Result<Entered, RoomError> {
+        match self.find(room_id, code, &player.id, link.addr).await? {
+            Found::Here(room) => self.take_seat(player, link, Target::Room(room)).await,
+            Found::Elsewhere(room) => self.send_to(&player.id, &room).await,
+        }
     }
 
-    /// Seats `player` in a public quick-match room that is still filling, or opens one.
+    /// `join_room` with the seat ticket of a `redirect` to this node: into
+    /// `room_id`, private or not. A quick-match room that filled or started
+    /// on the player's way here gives way to quick match.
+    pub async fn join_ticketed(
+        &self,
+        room_id: &str,
+        ticket: &str,
+        player: PlayerRef,
+        link: ConnLink,
+    ) -> Result<Entered, RoomError> {
+        let cluster = self.hub.cluster.as_ref().ok_or(RoomError::BadTicket)?;
+        let redeemed = cluster
+            .redeem(&player.id, ticket)
+            .await
+            .map_err(unavailable)?;
+        if redeemed.as_deref() != Some(room_id) {
+            return Err(RoomError::BadTicket);
+        }
+        let (room, quick) = {
+            let registry = self.hub.registry();
+            let (id, entry) = registry
+                .rooms
+                .get_key_value(room_id)
+                .ok_or(RoomError::NoSuchRoom)?;
+            (entry.handle(id), entry.quick)
+        };
+        match self
+            .take_seat(player.clone(), link.clone(), Target::Room(room))
+            .await
+        {
+            Err(RoomError::RoomFull | RoomError::RoomInGame) if quick => {
+                self.quick_match(player, link).await
+            }
+            other => other,
+        }
+    }
+
+    /// Seats `player` in the fullest public quick-match room that is still
+    /// filling, on any node, or opens one here.
     pub async fn quick_match(
         &self,
         player: PlayerRef,
         link: ConnLink,
-    ) -> Result<RoomHandle, RoomError> {
+    ) -> Result<Entered, RoomError> {
         self.take_seat(player, link, Target::Quick).await
     }
 
@@ -509,13 +597,13 @@ impl GameHub {
     /// close 1001. Returns once they are closed (or after a few seconds).
     pub async fn shutdown(&self) {
         self.hub.shutting_down.store(true, Ordering::Release);
-        let rooms: Vec<_> = {
+        let (rooms, leases): (Vec<_>, Vec<_>) = {
             let mut registry = self.hub.registry();
             registry
                 .rooms
-                .values_mut()
-                .map(|r| (r.tx.clone(), r.task.take()))
-                .collect()
+                .iter_mut()
+                .map(|(id, r)| ((r.tx.clone(), r.task.take()), (id.to_string(), r.fence)))
+                .unzip()
         };
         for (tx, _) in &rooms {
             let _ = tx.send(RoomCmd::Shutdown).await;
@@ -525,6 +613,17 @@ impl GameHub {
                 && tokio::time::timeout(SHUTDOWN_WAIT, task).await.is_err()
             {
                 tracing::warn!("a room did not stop in time");
+            }
+        }
+        // Other nodes stop sending players here now, not when the leases end.
+        if let Some(cluster) = &self.hub.cluster {
+            let release = async {
+                for (id, fence) in leases.iter().filter(|(_, fence)| *fence != 0) {
+                    let _ = cluster.directory().release_room(id, *fence).await;
+                }
+            };
+            if tokio::time::timeout(SHUTDOWN_WAIT, release).await.is_err() {
+                tracing::warn!("could not unlist every room; their leases will run out");
             }
         }
         let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
@@ -551,42 +650,69 @@ impl GameHub {
         }
     }
 
-    /// Finds the room `join_room` names. A code is checked against the guess
-    /// limits, looked up and (when wrong) counted in one step under the registry
-    /// lock, so concurrent guesses cannot slip past the limit together.
-    fn find(
+    /// Finds the room `join_room` names, on this node or (sharing a store)
+    /// another.
+    async fn find(
         &self,
         room_id: Option<&str>,
         code: Option<&str>,
         player_id: &str,
         addr: IpAddr,
-    ) -> Result<RoomHandle, RoomError> {
-        let registry = self.hub.registry();
-        let handle = |id: &Arc<str>, entry: &RoomEntry| RoomHandle {
-            id: Arc::clone(id),
-            tx: entry.tx.clone(),
+    ) -> Result<Found, RoomError> {
+        if let Some(room) = self.find_here(room_id, code, player_id, addr)? {
+            return Ok(Found::Here(room));
+        }
+        let elsewhere = match &self.hub.cluster {
+            Some(cluster) => cluster
+                .find(room_id, code, player_id, crate::clock::now_ms())
+                .await
+                .map_err(unavailable)?,
+            None => None,
         };
+        match elsewhere {
+            Some(room) => Ok(Found::Elsewhere(room)),
+            None => {
+                if room_id.is_none() {
+                    self.wrong_guess(player_id, addr);
+                }
+                Err(RoomError::NoSuchRoom)
+            }
+        }
+    }
+
+    /// The room `join_room` names, if this node plays it. A code is checked
+    /// against the guess limits, looked up and (when wrong, on a node alone)
+    /// counted in one step under the registry lock, so concurrent guesses
+    /// cannot slip past the limit together. With other nodes a wrong code is
+    /// counted once they have been asked too: a player's guesses then run one
+    /// per socket at a time, so at most their socket cap slip past together.
+    fn find_here(
+        &self,
+        room_id: Option<&str>,
+        code: Option<&str>,
+        player_id: &str,
+        addr: IpAddr,
+    ) -> Result<Option<RoomHandle>, RoomError> {
+        let registry = self.hub.registry();
         match (room_id, code) {
             (Some(id), _) => {
-                let (id, entry) = registry
-                    .rooms
-                    .get_key_value(id)
-                    .ok_or(RoomError::NoSuchRoom)?;
+                let Some((id, entry)) = registry.rooms.get_key_value(id) else {
+                    return Ok(None);
+                };
                 // A private room's id is no way in (ids are not secrets), except
                 // back to one's own seat.
                 let own = registry.seat(player_id).is_some_and(|s| s.room.id == *id);
                 if entry.private && !own {
                     return Err(RoomError::NoSuchRoom);
                 }
-                Ok(handle(id, entry))
+                Ok(Some(entry.handle(id)))
             }
             (None, Some(code)) => {
                 let limits = &self.hub.limits;
                 let now = self.hub.now_ms();
-                let player_key = player_id.to_owned();
                 let allowed = limits
                     .guesses_by_player
-                    .check(&player_key, now)
+                    .check(&player_id.to_owned(), now)
                     .and_then(|()| limits.guesses_by_addr.check_addr(addr, now));
                 if let Err(retry_after) = allowed {
                     self.hub.services.metrics.guesses_refused.inc();
@@ -596,17 +722,36 @@ impl GameHub {
                     .and_then(|code| registry.codes.get(&code))
                     .and_then(|id| registry.rooms.get_key_value(id));
                 match found {
-                    Some((id, entry)) => Ok(handle(id, entry)),
+                    Some((id, entry)) => Ok(Some(entry.handle(id))),
+                    None if self.hub.cluster.is_some() => Ok(None),
                     None => {
-                        limits.guesses_by_player.record(player_key, now);
-                        limits.guesses_by_addr.record_addr(addr, now);
-                        self.hub.services.metrics.guesses_wrong.inc();
+                        // Still under the lock: see above.
+                        self.wrong_guess(player_id, addr);
                         Err(RoomError::NoSuchRoom)
                     }
                 }
             }
             (None, None) => Err(RoomError::NoTarget),
         }
+    }
+
+    /// Counts a wrong join code against the player and their address.
+    fn wrong_guess(&self, player_id: &str, addr: IpAddr) {
+        let limits = &self.hub.limits;
+        let now = self.hub.now_ms();
+        limits.guesses_by_player.record(player_id.to_owned(), now);
+        limits.guesses_by_addr.record_addr(addr, now);
+        self.hub.services.metrics.guesses_wrong.inc();
+    }
+
+    /// Sends `player_id` to the node that plays `room`, with a seat ticket.
+    async fn send_to(&self, player_id: &str, room: &ListedRoom) -> Result<Entered, RoomError> {
+        let cluster = self.hub.cluster.as_ref().ok_or(RoomError::NoSuchRoom)?;
+        let redirect = cluster
+            .redirect(player_id, room)
+            .await
+            .map_err(unavailable)?;
+        Ok(Entered::Elsewhere(redirect))
     }
 
     /// Waits for `player_id`'s turn to change their seat.
@@ -629,60 +774,93 @@ impl GameHub {
         player: PlayerRef,
         link: ConnLink,
         target: Target,
-    ) -> Result<RoomHandle, RoomError> {
+    ) -> Result<Entered, RoomError> {
         let turn = self.turn(&player.id).await;
         let result = match target {
-            Target::Room(room) => self.seat_in(&room, &player, &link).await.map(|()| room),
-            Target::New(spec) => {
-                let room = self.open_room(spec)?;
-                self.seat_in(&room, &player, &link).await.map(|()| room)
-            }
+            Target::Room(room) => self
+                .seat_in(&room, &player, &link)
+                .await
+                .map(|()| Entered::Here(room)),
+            Target::New(spec) => self
+                .open_and_sit(spec, &player, &link)
+                .await
+                .map(Entered::Here),
             Target::Quick => self.quick_seat(&player, &link).await,
         };
         drop(turn);
         result
     }
 
-    async fn quick_seat(
+    /// Opens a room, seats its host and lists it for the other nodes.
+    async fn open_and_sit(
         &self,
+        spec: NewRoom,
         player: &PlayerRef,
         link: &ConnLink,
     ) -> Result<RoomHandle, RoomError> {
+        let room = self.open_room(spec)?;
+        self.seat_in(&room, player, link).await?;
+        self.list(&room.id).await;
+        Ok(room)
+    }
+
+    async fn quick_seat(&self, player: &PlayerRef, link: &ConnLink) -> Result<Entered, RoomError> {
         for _ in 0..QUICK_TRIES {
-            let Some(room) = self.quick_candidate() else {
-                break;
+            let room = match self.quick_candidate() {
+                None => break,
+                Some(Found::Here(room)) => room,
+                Some(Found::Elsewhere(room)) => return self.send_to(&player.id, &room).await,
             };
             match self.seat_in(&room, player, link).await {
-                Ok(()) => return Ok(room),
+                Ok(()) => return Ok(Entered::Here(room)),
                 Err(RoomError::RoomFull | RoomError::RoomInGame | RoomError::NoSuchRoom) => {}
                 Err(e) => return Err(e),
             }
         }
-        let room = self.open_room(NewRoom {
+        let spec = NewRoom {
             name: "Quick match".into(),
             private: false,
             quick: true,
             round_secs: DEFAULT_ROUND_SECS,
             seed: None,
-        })?;
-        self.seat_in(&room, player, link).await.map(|()| room)
+        };
+        self.open_and_sit(spec, player, link)
+            .await
+            .map(Entered::Here)
     }
 
-    fn quick_candidate(&self) -> Option<RoomHandle> {
-        let registry = self.hub.registry();
-        registry
-            .rooms
-            .iter()
-            .filter(|(_, r)| {
-                r.quick
-                    && r.summary.state == RoomPhase::Waiting
-                    && (r.summary.players as usize) < MAX_PLAYERS
-            })
-            .min_by_key(|(_, r)| r.opened)
-            .map(|(id, r)| RoomHandle {
-                id: Arc::clone(id),
-                tx: r.tx.clone(),
-            })
+    /// The quick-match room to fill: the fullest that is waiting with a seat
+    /// free, then the oldest, on any node (this one's on a tie).
+    fn quick_candidate(&self) -> Option<Found> {
+        let filling = |summary: &RoomSummary| {
+            summary.state == RoomPhase::Waiting && (summary.players as usize) < MAX_PLAYERS
+        };
+        let rank = |players: u32, opened_ms: u64, here: bool| {
+            (std::cmp::Reverse(players), opened_ms, !here)
+        };
+        let here = {
+            let registry = self.hub.registry();
+            registry
+                .rooms
+                .iter()
+                .filter(|(_, r)| r.quick && filling(&r.summary))
+                .min_by_key(|(_, r)| (rank(r.summary.players, r.opened_ms, true), r.opened))
+                .map(|(id, r)| (rank(r.summary.players, r.opened_ms, true), r.handle(id)))
+        };
+        let elsewhere = self.hub.cluster.as_ref().and_then(|cluster| {
+            cluster
+                .elsewhere()
+                .iter()
+                .filter(|r| r.quick && filling(&r.summary))
+                .min_by_key(|r| rank(r.summary.players, r.opened_ms, false))
+                .map(|r| (rank(r.summary.players, r.opened_ms, false), r.clone()))
+        });
+        match (here, elsewhere) {
+            (Some((mine, room)), Some((theirs, _))) if mine <= theirs => Some(Found::Here(room)),
+            (_, Some((_, room))) => Some(Found::Elsewhere(room)),
+            (Some((_, room)), None) => Some(Found::Here(room)),
+            (None, None) => None,
+        }
     }
 
     /// Seats `player` in `room` from `link`, then gives up whatever seat they
@@ -704,7 +882,9 @@ impl GameHub {
             .await
             .map_err(|_| RoomError::NoSuchRoom)?;
         answer.await.map_err(|_| RoomError::NoSuchRoom)??;
-        let Some(before) = self.hub.move_seat(&player.id, room, link) else {
+        let before = self.hub.move_seat(&player.id, room, link);
+        self.record_seat(&player.id, room).await;
+        let Some(before) = before else {
             return Ok(());
         };
         if before.room.id != room.id {
@@ -715,6 +895,61 @@ impl GameHub {
             old.send_msg(&RoomError::SeatMoved.to_msg());
         }
         Ok(())
+    }
+
+    /// Tells the other nodes that `player_id` now sits in `room`: a seat they
+    /// hold elsewhere is given up there at that node's next renewal.
+    async fn record_seat(&self, player_id: &str, room: &RoomHandle) {
+        let Some(cluster) = &self.hub.cluster else {
+            return;
+        };
+        let seated_here = |registry: &Registry| {
+            registry
+                .seat(player_id)
+                .is_some_and(|seat| seat.room.id == room.id)
+        };
+        if !seated_here(&self.hub.registry()) {
+            return;
+        }
+        match cluster.directory().take_seat(player_id, &room.id).await {
+            Ok(generation) => {
+                let mut registry = self.hub.registry();
+                if seated_here(&registry)
+                    && let Some(seat) = registry
+                        .players
+                        .get_mut(player_id)
+                        .and_then(|p| p.seat.as_mut())
+                {
+                    seat.generation = generation;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record a seat in the shared directory"),
+        }
+    }
+
+    /// Lists a room of this node in the shared directory, so other nodes can
+    /// send players to it at once (else the next renewal lists it).
+    async fn list(&self, room_id: &str) {
+        let Some(cluster) = &self.hub.cluster else {
+            return;
+        };
+        let Some(held) = self.hub.held_room(room_id, cluster.node_url()) else {
+            return;
+        };
+        let now = crate::clock::now_ms();
+        let until = now + lease_ms();
+        match cluster
+            .directory()
+            .claim_room(&held.room, &held.code, now, until)
+            .await
+        {
+            Ok(Some(fence)) => self.hub.set_fence(room_id, fence),
+            Ok(None) => tracing::warn!(
+                room = room_id,
+                "another node's room has this room's join code; it stays unlisted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not list a room in the shared directory"),
+        }
     }
 
     fn open_room(&self, spec: NewRoom) -> Result<RoomHandle, RoomError> {
@@ -777,12 +1012,49 @@ impl GameHub {
                 quick: spec.quick,
                 code,
                 opened,
+                opened_ms: crate::clock::now_ms(),
+                fence: 0,
                 task: Some(task),
             },
         );
         self.hub.services.metrics.rooms.inc();
         Ok(RoomHandle { id, tx })
     }
+}
+
+impl RoomEntry {
+    fn handle(&self, id: &Arc<str>) -> RoomHandle {
+        RoomHandle {
+            id: Arc::clone(id),
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// The room as this node (`node_url`) lists it in the shared directory.
+    fn held(&self, node_url: &str) -> HeldRoom {
+        HeldRoom {
+            room: ListedRoom {
+                summary: self.summary.clone(),
+                node: node_url.to_owned(),
+                private: self.private,
+                quick: self.quick,
+                opened_ms: self.opened_ms,
+            },
+            code: self.code.clone(),
+            fence: self.fence,
+        }
+    }
+}
+
+/// A directory failure, as players see it (the log says what it was).
+fn unavailable(e: crate::storage::StoreError) -> RoomError {
+    tracing::warn!(error = %e, "the shared room directory cannot be reached");
+    RoomError::Unavailable
+}
+
+/// [`LEASE`](super::cluster::LEASE) in ms.
+fn lease_ms() -> u64 {
+    u64::try_from(super::cluster::LEASE.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Whether `link` is the connection playing `seat`.
@@ -818,12 +1090,29 @@ impl Hub {
         self.services.clock.now_ms()
     }
 
+    /// The public rooms of every node, oldest first.
+    fn list_rooms(&self) -> Vec<RoomSummary> {
+        let here = self.registry().public_rooms();
+        let Some(cluster) = &self.cluster else {
+            return here.into_iter().map(|(_, room)| room).collect();
+        };
+        let elsewhere = cluster.elsewhere();
+        let there = elsewhere
+            .iter()
+            .filter(|room| !room.private)
+            .map(|room| (room.opened_ms, room.summary.clone()));
+        let mut all: Vec<_> = here.into_iter().chain(there).collect();
+        // Stable: rooms of this node opened in the same ms keep their order.
+        all.sort_by_key(|(opened_ms, _)| *opened_ms);
+        all.into_iter().map(|(_, room)| room).collect()
+    }
+
     /// Sends the public list to every connection that watches it from the lobby.
     fn push_rooms(&self) {
         if self.shutting_down.load(Ordering::Acquire) {
             return;
         }
-        let (rooms, lobby) = {
+        let lobby = {
             let registry = self.registry();
             let lobby: Vec<ConnLink> = registry
                 .conns
@@ -835,8 +1124,9 @@ impl Hub {
             if lobby.is_empty() {
                 return;
             }
-            (registry.public_rooms(), lobby)
+            lobby
         };
+        let rooms = self.list_rooms();
         let Some(frame) = encode(&ServerMsg::Rooms { rooms }) else {
             return;
         };
@@ -858,7 +1148,50 @@ impl Hub {
         entry.seat.replace(Seat {
             room: room.clone(),
             link: Some(link.clone()),
+            generation: 0,
         })
+    }
+
+    /// Unlists a closed room (its id and fence) and gives up seats (player and
+    /// generation) in the shared directory, in the background.
+    fn forget_in_directory(&self, room: Option<(String, u64)>, seats: Vec<(String, u64)>) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let room = room.filter(|(_, fence)| *fence != 0);
+        let seats: Vec<_> = seats.into_iter().filter(|(_, g)| *g != 0).collect();
+        if room.is_none() && seats.is_empty() {
+            return;
+        }
+        let cluster = Arc::clone(cluster);
+        tokio::spawn(async move {
+            let directory = cluster.directory();
+            if let Some((id, fence)) = room
+                && let Err(e) = directory.release_room(&id, fence).await
+            {
+                tracing::warn!(error = %e, "could not unlist a closed room; its lease will run out");
+            }
+            for (player_id, generation) in seats {
+                if let Err(e) = directory.give_up_seat(&player_id, generation).await {
+                    tracing::warn!(error = %e, "could not give up a seat in the shared directory");
+                }
+            }
+        });
+    }
+
+    /// A room of this node as the directory lists it.
+    fn held_room(&self, id: &str, node_url: &str) -> Option<HeldRoom> {
+        self.registry()
+            .rooms
+            .get(id)
+            .map(|entry| entry.held(node_url))
+    }
+
+    /// Records the fencing number a room's lease was claimed with.
+    fn set_fence(&self, id: &str, fence: u64) {
+        if let Some(entry) = self.registry().rooms.get_mut(id) {
+            entry.fence = fence;
+        }
     }
 
     fn kick_session(&self, sid: &str) {
@@ -897,9 +1230,11 @@ impl Lobby for Hub {
         if let Some(entry) = registry.players.get_mut(player_id)
             && entry.seat.as_ref().is_some_and(|s| &*s.room.id == room)
             && let Some(seat) = entry.seat.take()
-            && let Some(link) = seat.link
         {
-            link.seat.clear_if(room);
+            if let Some(link) = seat.link {
+                link.seat.clear_if(room);
+            }
+            self.forget_in_directory(None, vec![(player_id.to_owned(), seat.generation)]);
         }
         registry.forget_if_idle(player_id);
     }
@@ -907,12 +1242,14 @@ impl Lobby for Hub {
     /// Removes a room that has closed itself.
     fn close_room(&self, id: &str) {
         let mut registry = self.registry();
+        let mut lease = None;
         if let Some(entry) = registry.rooms.remove(id) {
             registry.codes.remove(&entry.code);
             self.services.metrics.rooms.dec();
             if !entry.private {
                 self.rooms_changed.send_replace(());
             }
+            lease = Some((id.to_owned(), entry.fence));
         }
         let mut gone = Vec::new();
         for (player_id, entry) in &mut registry.players {
@@ -922,12 +1259,14 @@ impl Lobby for Hub {
                 if let Some(link) = seat.link {
                     link.seat.clear_if(id);
                 }
-                gone.push(player_id.clone());
+                gone.push((player_id.clone(), seat.generation));
             }
         }
-        for player_id in gone {
-            registry.forget_if_idle(&player_id);
+        for (player_id, _) in &gone {
+            registry.forget_if_idle(player_id);
         }
+        drop(registry);
+        self.forget_in_directory(lease, gone);
     }
 }
 

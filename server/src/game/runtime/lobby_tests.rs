@@ -2,7 +2,7 @@
 //! hosts, reconnect grace, quick match and revocation can be checked quickly.
 
 use super::handles::{ConnLink, RoomHandle};
-use super::hub::{CreateRoom, GameHub};
+use super::hub::{CreateRoom, Entered, GameHub};
 use super::outbox::{CloseSignal, Out};
 use super::room_error::RoomError;
 use super::settings::GameSettings;
@@ -28,6 +28,7 @@ fn fixture(settings: GameSettings) -> Result<Fixture, Box<dyn std::error::Error>
         settings,
         Arc::new(MemoryStore::default()),
         Arc::clone(&revocations),
+        None,
     );
     Ok(Fixture { hub, revocations })
 }
@@ -81,7 +82,8 @@ async fn open(hub: &GameHub, host: &mut Peer) -> Result<(RoomHandle, RoomView), 
             host.player.clone(),
             host.link.clone(),
         )
-        .await?;
+        .await
+        .seated()?;
     Ok((handle, host.room().await))
 }
 
@@ -101,7 +103,8 @@ async fn seats_hosts_and_closing() -> TestResult {
         .collect();
     for p in &mut others {
         hub.join(Some(&handle.id), None, p.player.clone(), p.link.clone())
-            .await?;
+            .await
+            .seated()?;
         assert_eq!(p.room().await.id, room.id);
     }
     let late = peer(99, "Late");
@@ -112,7 +115,8 @@ async fn seats_hosts_and_closing() -> TestResult {
             late.player.clone(),
             late.link.clone(),
         )
-        .await;
+        .await
+        .seated();
     assert_eq!(full.err(), Some(RoomError::RoomFull));
     assert!(
         late.link.outbox.try_recv().is_none(),
@@ -152,7 +156,8 @@ async fn a_dropped_seat_waits_for_its_player_then_goes() -> TestResult {
     let mut bob = peer(2, "Bob");
     let (handle, _) = open(&hub, &mut ann).await?;
     hub.join(Some(&handle.id), None, bob.player.clone(), bob.link.clone())
-        .await?;
+        .await
+        .seated()?;
     bob.room().await;
     ann.room().await;
 
@@ -203,10 +208,12 @@ async fn quick_match_fills_one_room_and_starts_it() -> TestResult {
     let mut bob = peer(2, "Bob");
     let a = hub
         .quick_match(ann.player.clone(), ann.link.clone())
-        .await?;
+        .await
+        .seated()?;
     let b = hub
         .quick_match(bob.player.clone(), bob.link.clone())
-        .await?;
+        .await
+        .seated()?;
     assert_eq!(a.id, b.id);
     for p in [&mut ann, &mut bob] {
         loop {
@@ -219,11 +226,13 @@ async fn quick_match_fills_one_room_and_starts_it() -> TestResult {
     let mut cat = peer(3, "Cat");
     let c = hub
         .quick_match(cat.player.clone(), cat.link.clone())
-        .await?;
+        .await
+        .seated()?;
     assert_ne!(c.id, a.id);
     let refused = hub
         .join(Some(&a.id), None, cat.player.clone(), cat.link.clone())
-        .await;
+        .await
+        .seated();
     assert_eq!(refused.err(), Some(RoomError::RoomInGame));
     assert!(cat.room().await.quick);
     Ok(())
@@ -257,7 +266,8 @@ async fn requests_are_checked() -> TestResult {
         private: true,
         ..CreateRoom::default()
     })
-    .await?;
+    .await
+    .seated()?;
     assert!(hub.list_rooms().is_empty(), "private rooms are not listed");
     let nowhere = hub
         .join(
@@ -266,7 +276,8 @@ async fn requests_are_checked() -> TestResult {
             ann.player.clone(),
             ann.link.clone(),
         )
-        .await;
+        .await
+        .seated();
     assert_eq!(nowhere.err(), Some(RoomError::NoSuchRoom));
     assert!(!private.id.is_empty());
     Ok(())
@@ -343,7 +354,8 @@ async fn a_seat_change_from_another_socket_moves_the_seat() -> TestResult {
     // Quick match from the first socket moves the seat back the other way.
     let quick = hub
         .quick_match(one.player.clone(), one.link.clone())
-        .await?;
+        .await
+        .seated()?;
     assert!(one.room().await.quick);
     assert_eq!(next_error(&mut two).await, ErrorCode::SeatMoved);
     assert_eq!(hub.room_count(), 1);
@@ -360,11 +372,13 @@ async fn a_seat_change_from_another_socket_moves_the_seat() -> TestResult {
             bob.player.clone(),
             bob.link.clone(),
         )
-        .await?;
+        .await
+        .seated()?;
     bob.room().await;
     let by_id = hub
         .join(Some(&bobs.id), None, two.player.clone(), two.link.clone())
-        .await;
+        .await
+        .seated();
     assert_eq!(
         by_id.err(),
         Some(RoomError::NoSuchRoom),
@@ -419,9 +433,14 @@ async fn racing_seat_changes_of_one_player_leave_no_orphan_room() -> TestResult 
                 let code = code.clone();
                 tokio::spawn(async move {
                     match how {
-                        Move::Create => hub.create_room(CreateRoom::default(), player, link).await,
-                        Move::Quick => hub.quick_match(player, link).await,
-                        Move::JoinByCode => hub.join(None, Some(&code), player, link).await,
+                        Move::Create => hub
+                            .create_room(CreateRoom::default(), player, link)
+                            .await
+                            .seated(),
+                        Move::Quick => hub.quick_match(player, link).await.seated(),
+                        Move::JoinByCode => {
+                            hub.join(None, Some(&code), player, link).await.seated()
+                        }
                     }
                 })
             })
@@ -463,10 +482,22 @@ async fn racing_seat_changes_of_one_player_leave_no_orphan_room() -> TestResult 
     Ok(())
 }
 
+/// Every room of a node alone is played on it.
+trait Seated {
+    fn seated(self) -> Result<RoomHandle, RoomError>;
+}
+
+impl Seated for Result<Entered, RoomError> {
+    fn seated(self) -> Result<RoomHandle, RoomError> {
+        self?.here().ok_or(RoomError::NoSuchRoom)
+    }
+}
+
 /// `p` joins by `code`.
 async fn join(hub: &GameHub, p: &Peer, code: &str) -> Result<RoomHandle, RoomError> {
     hub.join(None, Some(code), p.player.clone(), p.link.clone())
         .await
+        .seated()
 }
 
 #[tokio::test]
@@ -546,18 +577,24 @@ async fn sockets_per_player_and_rooms_are_capped() -> TestResult {
     let cat = peer(3, "Cat");
     let refused = hub
         .create_room(CreateRoom::default(), cat.player.clone(), cat.link.clone())
-        .await;
+        .await
+        .seated();
     assert_eq!(refused.err(), Some(RoomError::TooManyRooms { max: 2 }));
-    let refused = hub.quick_match(cat.player.clone(), cat.link.clone()).await;
+    let refused = hub
+        .quick_match(cat.player.clone(), cat.link.clone())
+        .await
+        .seated();
     assert_eq!(refused.err(), Some(RoomError::TooManyRooms { max: 2 }));
     // Joining an open room is still fine; a refused create keeps the seat.
     let code = bobs_room.code.ok_or("a code")?;
     hub.join(None, Some(&code), cat.player.clone(), cat.link.clone())
-        .await?;
+        .await
+        .seated()?;
     let before = hub.seat_of("p-Ann").map(|r| r.id);
     let refused = hub
         .create_room(CreateRoom::default(), ann.player.clone(), ann.link.clone())
-        .await;
+        .await
+        .seated();
     assert_eq!(refused.err(), Some(RoomError::TooManyRooms { max: 2 }));
     assert_eq!(hub.seat_of("p-Ann").map(|r| r.id), before);
     // Once a room closes, there is room again.
@@ -595,7 +632,8 @@ async fn the_lobby_is_pushed_public_changes_coalesced_and_seated_watchers_none()
         ..CreateRoom::default()
     };
     hub.create_room(private, pat.player.clone(), pat.link.clone())
-        .await?;
+        .await
+        .seated()?;
     pat.room().await;
     assert!(
         pushes(&mut watcher, Duration::from_millis(400))
@@ -609,7 +647,8 @@ async fn the_lobby_is_pushed_public_changes_coalesced_and_seated_watchers_none()
     for i in 2..MAX_PLAYERS as u64 {
         let p = peer(100 + i, &format!("P{i}"));
         hub.join(Some(&handle.id), None, p.player.clone(), p.link.clone())
-            .await?;
+            .await
+            .seated()?;
     }
     let seen = pushes(&mut watcher, Duration::from_secs(1)).await;
     assert!(
@@ -627,7 +666,8 @@ async fn the_lobby_is_pushed_public_changes_coalesced_and_seated_watchers_none()
         watcher.player.clone(),
         watcher.link.clone(),
     )
-    .await?;
+    .await
+    .seated()?;
     // (A push racing the join itself may still go out; the seat is recorded
     // once the room has taken the watcher in.)
     pushes(&mut watcher, Duration::from_millis(400)).await;

@@ -10,6 +10,7 @@
 //! frames on [`handles::ConnLink`]s. Each client message has its handler in
 //! [`messages`].
 
+pub mod cluster;
 mod conn;
 pub mod conn_limits;
 mod frames;

@@ -60,6 +60,12 @@ pub enum RoomError {
     /// Sent to a connection whose seat the same player took to another connection.
     #[error("you took your seat to another connection; this one is no longer in a room")]
     SeatMoved,
+    /// A seat ticket that is not the player's, was spent, or expired.
+    #[error("that seat ticket is not valid (used already, or older than 30 s); join again")]
+    BadTicket,
+    /// The store shared with the other nodes cannot be reached.
+    #[error("this node cannot reach the other nodes' rooms just now; try again in a moment")]
+    Unavailable,
     /// The round ended but its result could not be stored.
     #[error(
         "the round's result could not be saved, so it does not count; the room is back to waiting"
@@ -87,6 +93,8 @@ impl RoomError {
             Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
             Self::SeatMoved => ErrorCode::SeatMoved,
             Self::ResultsNotSaved => ErrorCode::ResultsNotSaved,
+            Self::BadTicket => ErrorCode::BadTicket,
+            Self::Unavailable => ErrorCode::Unavailable,
         }
     }
 

@@ -10,6 +10,9 @@
 //! - `{stats}`: per-player stats and the leaderboard's sorted set.
 //! - `{feed}`: the revocation stream every node follows.
 //! - `{keys}`: the token-signing keys every node shares.
+//! - `{rooms}`: the room directory (listings, leases, fences, join codes), each
+//!   player's seat and seat tickets: a renewal covers all of one node's rooms
+//!   and seats in one step.
 //! - `{legacy}`: refresh tokens from before sessions kept their chain (only ever
 //!   written by a migration).
 
@@ -112,6 +115,51 @@ pub fn board() -> String {
     format!("{PREFIX}{{stats}}:board")
 }
 
+/// Hash: room id → listed room (JSON), every node's rooms.
+pub fn room_listing() -> String {
+    format!("{PREFIX}{{rooms}}:listing")
+}
+
+/// Sorted set: room id by the end of its lease (Unix ms).
+pub fn room_leases() -> String {
+    format!("{PREFIX}{{rooms}}:leases")
+}
+
+/// Hash: room id → the fencing number of its lease.
+pub fn room_fences() -> String {
+    format!("{PREFIX}{{rooms}}:fences")
+}
+
+/// The counter fencing numbers are drawn from.
+pub fn fence_counter() -> String {
+    format!("{PREFIX}{{rooms}}:fence_counter")
+}
+
+/// Hash: canonical join code → room id.
+pub fn room_codes() -> String {
+    format!("{PREFIX}{{rooms}}:codes")
+}
+
+/// Hash: room id → its canonical join code.
+pub fn code_of_room() -> String {
+    format!("{PREFIX}{{rooms}}:code_of")
+}
+
+/// Hash: player id → `"<generation> <room id>"`, each player's one seat.
+pub fn seats() -> String {
+    format!("{PREFIX}{{rooms}}:seats")
+}
+
+/// The counter seat generations are drawn from.
+pub fn seat_counter() -> String {
+    format!("{PREFIX}{{rooms}}:seat_counter")
+}
+
+/// A player's seat ticket, `"<hash> <room id>"`, expiring.
+pub fn seat_ticket(player_id: &str) -> String {
+    format!("{PREFIX}{{rooms}}:ticket:{player_id}")
+}
+
 /// The base64 form a device hash has inside the expiry index.
 pub fn hash_member(hash: &[u8]) -> String {
     b64(hash)
@@ -143,6 +191,18 @@ mod tests {
         assert_eq!(tag(&stats()), tag(&board()));
         assert_eq!(tag(&signing_keys()), tag(&signing_key_id()));
         assert_eq!(tag(&session_expiry()), tag(&revocations()));
+        for key in [
+            room_leases(),
+            room_fences(),
+            fence_counter(),
+            room_codes(),
+            code_of_room(),
+            seats(),
+            seat_counter(),
+            seat_ticket("p"),
+        ] {
+            assert_eq!(tag(&room_listing()), tag(&key));
+        }
         assert_ne!(tag(&session("a")), tag(&session("b")), "sessions spread");
         assert!(device(b"h").starts_with(&device_prefix()));
         assert!(user_code("X").starts_with(&user_code_prefix()));

@@ -21,6 +21,7 @@ mod devices;
 mod durability;
 mod feed;
 mod keys;
+mod rooms;
 mod scripts;
 mod sessions;
 mod signing_keys;

@@ -176,3 +176,159 @@ return 1
 ",
     )
 });
+
+/// The room-directory scripts all take the same KEYS, in this order: listing,
+/// leases, fences, fence counter, codes, code-of, seats, seat counter (see
+/// [`super::rooms`]). `drop(id)` unlists a room and frees its code if the code
+/// is still the room's; `list(id, json, until, code)` claims a fresh lease.
+macro_rules! room_fns {
+    () => {
+        r"
+local function drop(id)
+  local code = redis.call('HGET', KEYS[6], id)
+  if code and redis.call('HGET', KEYS[5], code) == id then redis.call('HDEL', KEYS[5], code) end
+  redis.call('HDEL', KEYS[6], id)
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+local function code_taken(id, code, now)
+  local owner = redis.call('HGET', KEYS[5], code)
+  if not owner or owner == id then return false end
+  local lease = redis.call('ZSCORE', KEYS[2], owner)
+  return lease and tonumber(lease) >= now
+end
+local function list(id, json, until_ms, code)
+  local fence = redis.call('INCR', KEYS[4])
+  redis.call('HSET', KEYS[1], id, json)
+  redis.call('ZADD', KEYS[2], until_ms, id)
+  redis.call('HSET', KEYS[3], id, fence)
+  redis.call('HSET', KEYS[5], code, id)
+  redis.call('HSET', KEYS[6], id, code)
+  return fence
+end
+"
+    };
+}
+
+/// ARGV: room id, listing JSON, lease end, code, now. Returns the new fencing
+/// number, or 0 when the code belongs to another live room.
+pub static CLAIM_ROOM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        room_fns!(),
+        r"
+if code_taken(ARGV[1], ARGV[4], tonumber(ARGV[5])) then return 0 end
+return list(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+"
+    ))
+});
+
+/// ARGV: now, lease end, purge limit, n, then n × (room id, fence, listing
+/// JSON, code), then (player id, seat generation) pairs. Drops lapsed rooms of
+/// any node, renews (or claims again) the given ones, checks the seats.
+/// Returns {reclaimed (id, fence)…, refused ids, moved player ids}.
+pub static RENEW_ROOMS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        room_fns!(),
+        r"
+local now = tonumber(ARGV[1])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))) do
+  drop(id)
+end
+local reclaimed, refused, moved = {}, {}, {}
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  local id, fence, json, code = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  i = i + 4
+  if redis.call('HGET', KEYS[3], id) == fence then
+    redis.call('HSET', KEYS[1], id, json)
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+  elseif code_taken(id, code, now) then
+    table.insert(refused, id)
+  else
+    table.insert(reclaimed, id)
+    table.insert(reclaimed, list(id, json, ARGV[2], code))
+  end
+end
+while i < #ARGV do
+  local seat = redis.call('HGET', KEYS[7], ARGV[i])
+  if not seat or string.match(seat, '^(%d+) ') ~= ARGV[i + 1] then table.insert(moved, ARGV[i]) end
+  i = i + 2
+end
+return {reclaimed, refused, moved}
+"
+    ))
+});
+
+/// ARGV: room id, fence. Unlists the room if its lease still has that fence.
+pub static RELEASE_ROOM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        room_fns!(),
+        r"
+if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then drop(ARGV[1]) end
+return 1
+"
+    ))
+});
+
+/// ARGV: now, then room ids (none: every room). Returns the listings of the
+/// live ones.
+pub static LIVE_ROOMS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local ids = {}
+if #ARGV > 1 then
+  for i = 2, #ARGV do
+    local lease = redis.call('ZSCORE', KEYS[2], ARGV[i])
+    if lease and tonumber(lease) >= tonumber(ARGV[1]) then table.insert(ids, ARGV[i]) end
+  end
+else
+  ids = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], '+inf')
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local json = redis.call('HGET', KEYS[1], id)
+  if json then table.insert(out, json) end
+end
+return out
+",
+    )
+});
+
+/// ARGV: player id, room id. Returns the seat's new generation.
+pub static TAKE_SEAT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local generation = redis.call('INCR', KEYS[8])
+redis.call('HSET', KEYS[7], ARGV[1], generation .. ' ' .. ARGV[2])
+return generation
+",
+    )
+});
+
+/// ARGV: player id, generation. Forgets the seat if it is still that one.
+pub static GIVE_UP_SEAT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local seat = redis.call('HGET', KEYS[7], ARGV[1])
+if seat and string.match(seat, '^(%d+) ') == ARGV[2] then redis.call('HDEL', KEYS[7], ARGV[1]) end
+return 1
+",
+    )
+});
+
+/// KEYS: a player's ticket. ARGV: the ticket's hash (base64). Deletes the
+/// ticket and returns its room when the hash matches, else nil (and the
+/// ticket stays: a wrong guess does not spend the player's real one).
+pub static REDEEM_TICKET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local ticket = redis.call('GET', KEYS[1])
+if not ticket then return false end
+local hash, room = string.match(ticket, '^(%S+) (.+)$')
+if hash ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return room
+",
+    )
+});

@@ -1,21 +1,42 @@
-//! `join_room`: by id, or by join code (which counts against the guess limits).
+//! `join_room`: by id, by join code (which counts against the guess limits),
+//! or by id with the seat ticket of a `redirect`.
 
 use crate::game::runtime::conn::Conn;
 use crate::game::runtime::room_error::RoomError;
 use whack_shared::Secret;
 
 /// Handles `join_room`.
-pub async fn handle(conn: &mut Conn, room_id: Option<String>, code: Option<Secret>) {
+pub async fn handle(
+    conn: &mut Conn,
+    room_id: Option<String>,
+    code: Option<Secret>,
+    ticket: Option<Secret>,
+) {
     let guessed = room_id.is_none() && code.is_some();
-    let result = conn
-        .hub
-        .join(
-            room_id.as_deref(),
-            code.as_ref().map(Secret::expose),
-            conn.player.clone(),
-            conn.link.clone(),
-        )
-        .await;
+    let (player, link) = (conn.player.clone(), conn.link.clone());
+    let result = match (&room_id, &ticket) {
+        (Some(room_id), Some(ticket)) => {
+            let result = conn
+                .hub
+                .join_ticketed(room_id, ticket.expose(), player, link)
+                .await;
+            // Tickets carry 256 random bits: a wrong one is a guess too.
+            if matches!(result, Err(RoomError::BadTicket)) {
+                conn.strike();
+            }
+            result
+        }
+        _ => {
+            conn.hub
+                .join(
+                    room_id.as_deref(),
+                    code.as_ref().map(Secret::expose),
+                    player,
+                    link,
+                )
+                .await
+        }
+    };
     // Wrong join codes (and codes refused by the guess limit) also count like
     // malformed frames: a socket that keeps guessing is closed.
     let wrong =

@@ -30,9 +30,11 @@ pub async fn dispatch(conn: &mut Conn, msg: ClientMsg) {
             round_secs,
             seed,
         } => Box::pin(create_room::handle(conn, name, private, round_secs, seed)).await,
-        ClientMsg::JoinRoom { room_id, code } => {
-            Box::pin(join_room::handle(conn, room_id, code)).await
-        }
+        ClientMsg::JoinRoom {
+            room_id,
+            code,
+            ticket,
+        } => Box::pin(join_room::handle(conn, room_id, code, ticket)).await,
         ClientMsg::QuickMatch => Box::pin(quick_match::handle(conn)).await,
         ClientMsg::LeaveRoom => Box::pin(leave_room::handle(conn)).await,
         ClientMsg::StartGame => Box::pin(start_game::handle(conn)).await,
