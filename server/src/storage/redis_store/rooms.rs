@@ -316,7 +316,9 @@ mod tests {
             player_id: "p1".into(),
             generation: on_a,
         };
-        let renewal = directory.renew(0, 1, &[], &[seat_a.clone()]).await?;
+        let renewal = directory
+            .renew(0, 1, &[], std::slice::from_ref(&seat_a))
+            .await?;
         assert!(renewal.moved.is_empty());
         let on_b = directory.take_seat("p1", "rb").await?;
         assert!(on_b > on_a);
