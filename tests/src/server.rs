@@ -41,6 +41,22 @@ impl TestServer {
         Self::start_limited(args, None).await
     }
 
+    /// `n` nodes on the Redis at `redis_url`, each with `extra` flags, sharing
+    /// one public URL (the first node's, as if a load balancer answered there)
+    /// so their tokens have one issuer; each is its own `--node-url`.
+    pub async fn nodes(redis_url: &str, n: usize, extra: &[&str]) -> anyhow::Result<Vec<Self>> {
+        let mut args = vec!["--redis-url", redis_url];
+        args.extend(extra);
+        let first = Self::start_with(&args).await?;
+        let public = first.url();
+        args.extend(["--public-url", &public]);
+        let mut nodes = vec![first];
+        for _ in 1..n {
+            nodes.push(Self::start_with(&args).await?);
+        }
+        Ok(nodes)
+    }
+
     /// Starts a server with extra flags under an open-files limit it cannot raise.
     pub async fn start_limited(args: &[&str], open_files: Option<u64>) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new().prefix("whack-e2e-").tempdir()?;
@@ -101,6 +117,10 @@ impl TestServer {
         // Nodes behind one address share its public URL (the issuer).
         if !self.args.iter().any(|a| a == "--public-url") {
             command.arg("--public-url").arg(self.url());
+        }
+        // Each node is reached at its own address for the rooms it plays.
+        if !self.args.iter().any(|a| a == "--node-url") {
+            command.arg("--node-url").arg(self.url());
         }
         command
             .arg("--data-dir")

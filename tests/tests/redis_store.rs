@@ -221,18 +221,8 @@ async fn a_round_on_a_redis_cluster_is_stored_and_ranked() -> anyhow::Result<()>
     a_round_is_stored(&redis).await
 }
 
-/// `n` nodes sharing `redis` and one public URL (the first node's, as if a
-/// load balancer answered there), so their tokens have one issuer.
 async fn nodes(redis: &TestRedis, n: usize) -> anyhow::Result<Vec<TestServer>> {
-    let first = TestServer::start_with(&["--redis-url", &redis.url]).await?;
-    let public = first.url();
-    let mut nodes = vec![first];
-    for _ in 1..n {
-        nodes.push(
-            TestServer::start_with(&["--redis-url", &redis.url, "--public-url", &public]).await?,
-        );
-    }
-    Ok(nodes)
+    TestServer::nodes(&redis.url, n, &[]).await
 }
 
 async fn kids(http: &reqwest::Client, node: &TestServer) -> anyhow::Result<Vec<String>> {

@@ -22,7 +22,7 @@ use whack_shared::user_code;
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 /// How long a lease lasts unrenewed: a dead node's rooms leave every lobby at
 /// most this long after its last renewal (plus one renewal of the reader).
-pub const LEASE: Duration = Duration::from_secs(4);
+pub const LEASE: Duration = Duration::from_secs(3);
 
 /// Where to send a player for a room another node plays.
 #[derive(Debug, Clone)]

@@ -1,0 +1,312 @@
+//! Rooms across nodes: three real `whack-server` nodes on one real Redis
+//! Cluster (and on a single Redis), real passkey logins, players on
+//! WebSockets. Every lobby lists every node's rooms, a join by id or code
+//! elsewhere is answered with `redirect` and a one-time seat ticket, quick
+//! match fills a room on another node, a player keeps one seat across nodes,
+//! and a node killed with `kill -9` takes its rooms out of every lobby.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+use whack_server::storage::redis_store::test_redis::TestRedis;
+use whack_shared::Secret;
+use whack_shared::codes::ErrorCode;
+use whack_shared::protocol::{ClientMsg, RoomSummary, RoomView, ServerMsg};
+use whack_tests::TestServer;
+use whack_tests::passkey::login_new_player;
+use whack_tests::ws::{self, GameClient};
+
+/// How long a change on one node may take to show on another: one renewal of
+/// each (every second), with room for a slow machine.
+const ACROSS: Duration = Duration::from_secs(5);
+
+fn redis(
+    started: Result<Option<TestRedis>, Box<dyn std::error::Error + Send + Sync>>,
+) -> anyhow::Result<Option<TestRedis>> {
+    started.map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))
+}
+
+/// A logged-in player (signed up on `login_at`, the public URL).
+struct Player {
+    token: Secret,
+}
+
+impl Player {
+    async fn new(login_at: &TestServer, name: &str) -> anyhow::Result<Self> {
+        let (login, _) = login_new_player(&login_at.url(), name).await?;
+        Ok(Self {
+            token: login.access_token,
+        })
+    }
+
+    /// A game connection to `node`.
+    async fn on(&self, node: &TestServer) -> anyhow::Result<GameClient> {
+        Ok(ws::connect(&node.ws_url(), self.token.expose()).await?)
+    }
+
+    /// A game connection to the node a `redirect` names.
+    async fn at(&self, url: &str) -> anyhow::Result<GameClient> {
+        let ws_url = format!("{}/play", url.replacen("http://", "ws://", 1));
+        Ok(ws::connect(&ws_url, self.token.expose()).await?)
+    }
+}
+
+async fn room_state(client: &mut GameClient) -> anyhow::Result<RoomView> {
+    match client
+        .wait_for(ws::WAIT, |m| matches!(m, ServerMsg::RoomState { .. }))
+        .await?
+    {
+        ServerMsg::RoomState { room } => Ok(room),
+        _ => unreachable!(),
+    }
+}
+
+async fn create(client: &mut GameClient, name: &str, private: bool) -> anyhow::Result<RoomView> {
+    client
+        .send(&ClientMsg::CreateRoom {
+            name: Some(name.into()),
+            private,
+            round_secs: None,
+            seed: None,
+        })
+        .await?;
+    room_state(client).await
+}
+
+/// The next `redirect` (or the error that came instead).
+async fn redirected(client: &mut GameClient) -> anyhow::Result<(String, String, Secret)> {
+    match client
+        .wait_for(ws::WAIT, |m| {
+            matches!(m, ServerMsg::Redirect { .. } | ServerMsg::Error { .. })
+        })
+        .await?
+    {
+        ServerMsg::Redirect {
+            url,
+            room_id,
+            ticket,
+        } => Ok((url, room_id, ticket)),
+        other => anyhow::bail!("expected a redirect, got {other:?}"),
+    }
+}
+
+async fn error(client: &mut GameClient) -> anyhow::Result<ErrorCode> {
+    match client
+        .wait_for(ws::WAIT, |m| matches!(m, ServerMsg::Error { .. }))
+        .await?
+    {
+        ServerMsg::Error { code, .. } => Ok(code),
+        _ => unreachable!(),
+    }
+}
+
+fn join_with(room_id: &str, ticket: &Secret) -> ClientMsg {
+    ClientMsg::JoinRoom {
+        room_id: Some(room_id.into()),
+        code: None,
+        ticket: Some(ticket.clone()),
+    }
+}
+
+/// Asks for the list until `until` holds of it, within `wait`.
+async fn rooms_until(
+    client: &mut GameClient,
+    wait: Duration,
+    until: impl Fn(&[RoomSummary]) -> bool,
+) -> anyhow::Result<Vec<RoomSummary>> {
+    let deadline = Instant::now() + wait;
+    loop {
+        client.send(&ClientMsg::ListRooms).await?;
+        let ServerMsg::Rooms { rooms } = client
+            .wait_for(ws::WAIT, |m| matches!(m, ServerMsg::Rooms { .. }))
+            .await?
+        else {
+            unreachable!()
+        };
+        if until(&rooms) {
+            return Ok(rooms);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the list never got there: {rooms:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn lists(rooms: &[RoomSummary], id: &str) -> bool {
+    rooms.iter().any(|r| r.id == id)
+}
+
+async fn three_nodes_share_their_rooms(redis: &TestRedis) -> anyhow::Result<()> {
+    let mut nodes = TestServer::nodes(&redis.url, 3, &[]).await?;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+
+    // A public room on A shows in B's lobby; joining it from B is a redirect
+    // to A, where the ticket seats the player.
+    let ann = Player::new(a, "Ann").await?;
+    let bob = Player::new(a, "Bob").await?;
+    let mut ann_a = ann.on(a).await?;
+    let anns = create(&mut ann_a, "Ann's", false).await?;
+    let mut bob_b = bob.on(b).await?;
+    rooms_until(&mut bob_b, ACROSS, |rooms| lists(rooms, &anns.id)).await?;
+    bob_b
+        .send(&ClientMsg::JoinRoom {
+            room_id: Some(anns.id.clone()),
+            code: None,
+            ticket: None,
+        })
+        .await?;
+    let (url, room_id, ticket) = redirected(&mut bob_b).await?;
+    assert_eq!(
+        (url.as_str(), room_id.as_str()),
+        (a.url().as_str(), anns.id.as_str())
+    );
+    let mut bob_a = bob.at(&url).await?;
+    bob_a.send(&join_with(&room_id, &ticket)).await?;
+    let seated = room_state(&mut bob_a).await?;
+    assert_eq!(
+        (seated.id.as_str(), seated.players.len()),
+        (anns.id.as_str(), 2)
+    );
+
+    // A ticket is spent once; a made-up one is refused too. (This second
+    // socket of Bob's takes his seat over, as any socket of his connecting here.)
+    let mut again = bob.at(&url).await?;
+    again.send(&join_with(&room_id, &ticket)).await?;
+    assert_eq!(error(&mut again).await?, ErrorCode::BadTicket);
+    again
+        .send(&join_with(&room_id, &Secret::new("st_made-up".to_owned())))
+        .await?;
+    assert_eq!(error(&mut again).await?, ErrorCode::BadTicket);
+
+    // A private room on C, joined by its code from B.
+    let cat = Player::new(a, "Cat").await?;
+    let dan = Player::new(a, "Dan").await?;
+    let mut cat_c = cat.on(c).await?;
+    let cats = create(&mut cat_c, "Cat's", true).await?;
+    let code = cats
+        .code
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no code"))?;
+    let mut dan_b = dan.on(b).await?;
+    let deadline = Instant::now() + ACROSS;
+    let (url, room_id, ticket) = loop {
+        dan_b
+            .send(&ClientMsg::JoinRoom {
+                room_id: None,
+                code: Some(code.clone().into()),
+                ticket: None,
+            })
+            .await?;
+        match redirected(&mut dan_b).await {
+            Ok(redirect) => break redirect,
+            // Listed a moment after it opened.
+            Err(e) if Instant::now() < deadline => {
+                pause_before_retry(&e).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    assert_eq!(
+        (url.as_str(), room_id.as_str()),
+        (c.url().as_str(), cats.id.as_str())
+    );
+    let mut dan_c = dan.at(&url).await?;
+    dan_c.send(&join_with(&room_id, &ticket)).await?;
+    assert_eq!(room_state(&mut dan_c).await?.players.len(), 2);
+    // Private rooms are in no lobby, and their id is no way in from elsewhere.
+    let listed = rooms_until(&mut dan_b, ACROSS, |rooms| lists(rooms, &anns.id)).await?;
+    assert!(!lists(&listed, &cats.id), "{listed:?}");
+    let eve = Player::new(a, "Eve").await?;
+    let mut eve_a = eve.on(a).await?;
+    eve_a
+        .send(&ClientMsg::JoinRoom {
+            room_id: Some(cats.id.clone()),
+            code: None,
+            ticket: None,
+        })
+        .await?;
+    assert_eq!(error(&mut eve_a).await?, ErrorCode::NoSuchRoom);
+
+    // Quick match from B fills the quick-match room waiting on A.
+    eve_a.send(&ClientMsg::QuickMatch).await?;
+    let quick = room_state(&mut eve_a).await?;
+    assert!(quick.quick);
+    let fay = Player::new(a, "Fay").await?;
+    let mut fay_b = fay.on(b).await?;
+    rooms_until(&mut fay_b, ACROSS, |rooms| lists(rooms, &quick.id)).await?;
+    fay_b.send(&ClientMsg::QuickMatch).await?;
+    let (url, room_id, ticket) = redirected(&mut fay_b).await?;
+    assert_eq!(
+        (url.as_str(), room_id.as_str()),
+        (a.url().as_str(), quick.id.as_str())
+    );
+    let mut fay_a = fay.at(&url).await?;
+    fay_a.send(&join_with(&room_id, &ticket)).await?;
+    assert_eq!(room_state(&mut fay_a).await?.players.len(), 2);
+
+    // One seat across nodes: Ann opens a room on B, and her seat on A goes.
+    let mut ann_b = ann.on(b).await?;
+    create(&mut ann_b, "Ann's second", false).await?;
+    let moved = ann_a
+        .wait_for(
+            ACROSS,
+            |m| matches!(m, ServerMsg::Error { code, .. } if *code == ErrorCode::SeatMoved),
+        )
+        .await;
+    assert!(moved.is_ok(), "Ann's socket on A was not told: {moved:?}");
+    again
+        .wait_for(
+            ACROSS,
+            |m| matches!(m, ServerMsg::RoomState { room } if room.players.len() == 1),
+        )
+        .await?;
+
+    // kill -9 of C: its rooms leave every lobby within a few seconds.
+    let gus = Player::new(a, "Gus").await?;
+    let mut gus_c = gus.on(c).await?;
+    let guss = create(&mut gus_c, "Gus's", false).await?;
+    let mut watcher = gus.on(a).await?;
+    rooms_until(&mut watcher, ACROSS, |rooms| lists(rooms, &guss.id)).await?;
+    nodes[2].kill9();
+    let killed = Instant::now();
+    rooms_until(&mut watcher, Duration::from_secs(8), |rooms| {
+        !lists(rooms, &guss.id)
+    })
+    .await?;
+    let gone_after = killed.elapsed();
+    assert!(gone_after < Duration::from_secs(8), "{gone_after:?}");
+    println!("a dead node's room left the lobby {gone_after:?} after kill -9");
+    // Joining it now finds nothing anywhere.
+    watcher
+        .send(&ClientMsg::JoinRoom {
+            room_id: Some(guss.id.clone()),
+            code: None,
+            ticket: None,
+        })
+        .await?;
+    assert_eq!(error(&mut watcher).await?, ErrorCode::NoSuchRoom);
+    Ok(())
+}
+
+/// A short pause before trying again (the error is kept for the last try).
+async fn pause_before_retry(e: &anyhow::Error) {
+    eprintln!("not yet: {e}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn three_nodes_on_a_redis_cluster_share_rooms_seats_and_quick_match() -> anyhow::Result<()> {
+    let Some(redis) = redis(TestRedis::cluster())? else {
+        return Ok(());
+    };
+    three_nodes_share_their_rooms(&redis).await
+}
+
+#[tokio::test]
+async fn three_nodes_on_one_redis_share_rooms_seats_and_quick_match() -> anyhow::Result<()> {
+    let Some(redis) = redis(TestRedis::single())? else {
+        return Ok(());
+    };
+    three_nodes_share_their_rooms(&redis).await
+}
