@@ -227,6 +227,20 @@ async fn three_nodes_share_their_rooms(redis: &TestRedis) -> anyhow::Result<()> 
         })
         .await?;
     assert_eq!(error(&mut eve_a).await?, ErrorCode::NoSuchRoom);
+    // ...except back to one's own seat: a reconnect through any node finds it.
+    let mut dan_a = dan.on(a).await?;
+    dan_a
+        .send(&ClientMsg::JoinRoom {
+            room_id: Some(cats.id.clone()),
+            code: None,
+            ticket: None,
+        })
+        .await?;
+    let (url, room_id, _) = redirected(&mut dan_a).await?;
+    assert_eq!(
+        (url.as_str(), room_id.as_str()),
+        (c.url().as_str(), cats.id.as_str())
+    );
 
     // Quick match from B fills the quick-match room waiting on A.
     eve_a.send(&ClientMsg::QuickMatch).await?;

@@ -763,3 +763,71 @@ async fn first_hour(tmux: &Tmux, server: &mut TestServer) -> Result<()> {
     }
     Ok(())
 }
+
+/// Two nodes on one Redis: `whack --server A join CODE` for a room node B
+/// plays lands in that room without the player doing anything (A answers with
+/// a redirect, `whack` follows it to B with the seat ticket).
+#[tokio::test]
+async fn whack_follows_a_redirect_to_the_node_playing_the_room() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let started = whack_server::storage::redis_store::test_redis::TestRedis::single()
+        .map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))?;
+    let Some(redis) = started else {
+        return Ok(());
+    };
+    let nodes = TestServer::nodes(&redis.url, 2, &[]).await?;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let tmux = Tmux::new("redirect");
+    let long = Duration::from_secs(30);
+    let result = async {
+        let (tokens, _) = passkey::login_new_player(&a.url(), "ivy").await?;
+        let mut ivy = ws::connect(&b.ws_url(), tokens.access_token.expose()).await?;
+        ivy.send(&ClientMsg::CreateRoom {
+            name: Some("ivy's hole".into()),
+            private: true,
+            round_secs: None,
+            seed: None,
+        })
+        .await?;
+        let ServerMsg::RoomState { room } = ivy
+            .wait_for(long, |m| matches!(m, ServerMsg::RoomState { .. }))
+            .await?
+        else {
+            bail!("no room_state")
+        };
+        let code = room.code.context("the room has no code")?;
+        let jay = Player::start_with(&tmux, "jay", &a.url(), &["join", &code])?;
+        let screen = tmux.wait_until(&jay.session, long, |s| user_code(s).is_some())?;
+        let user = user_code(&screen).context("no code")?;
+        passkey::approve_new_player(&a.url(), &user, "jay").await?;
+        let screen = tmux.wait_for(&jay.session, "ivy's hole", long)?;
+        for expected in ["Private room", "ivy", "jay (you)"] {
+            ensure!(screen.contains(expected), "{expected:?} not on:\n{screen}");
+        }
+        // Seated on B, where the room is.
+        ivy.wait_for(
+            long,
+            |m| matches!(m, ServerMsg::RoomState { room } if room.players.len() == 2),
+        )
+        .await?;
+        tmux.keys(&jay.session, &["C-c"])?;
+        let exit = jay.wait_exit(long)?;
+        ensure!(exit == 0, "whack exited {exit}");
+        Ok(())
+    }
+    .await;
+    if let Err(e) = &result {
+        eprintln!(
+            "--- jay screen ---\n{}",
+            tmux.screen("jay").unwrap_or_default()
+        );
+        eprintln!(
+            "--- node A log ---\n{}\n--- node B log ---\n{}\n{e:#}",
+            a.logs(),
+            b.logs()
+        );
+    }
+    result
+}
