@@ -139,7 +139,8 @@ fn lists(rooms: &[RoomSummary], id: &str) -> bool {
 
 async fn three_nodes_share_their_rooms(redis: &TestRedis) -> anyhow::Result<()> {
     let mut nodes = TestServer::nodes(&redis.url, 3, &[]).await?;
-    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let (first, rest) = nodes.split_at_mut(2);
+    let (a, b, c) = (&first[0], &first[1], &mut rest[0]);
 
     // A public room on A shows in B's lobby; joining it from B is a redirect
     // to A, where the ticket seats the player.
@@ -282,7 +283,7 @@ async fn three_nodes_share_their_rooms(redis: &TestRedis) -> anyhow::Result<()> 
     let guss = create(&mut gus_c, "Gus's", false).await?;
     let mut watcher = gus.on(a).await?;
     rooms_until(&mut watcher, ACROSS, |rooms| lists(rooms, &guss.id)).await?;
-    nodes[2].kill9();
+    c.kill9();
     let killed = Instant::now();
     rooms_until(&mut watcher, Duration::from_secs(8), |rooms| {
         !lists(rooms, &guss.id)
@@ -291,15 +292,23 @@ async fn three_nodes_share_their_rooms(redis: &TestRedis) -> anyhow::Result<()> 
     let gone_after = killed.elapsed();
     assert!(gone_after < Duration::from_secs(8), "{gone_after:?}");
     println!("a dead node's room left the lobby {gone_after:?} after kill -9");
-    // Joining it now finds nothing anywhere.
-    watcher
+    // Its players lost their connection; back through another node, the
+    // room is gone (the client says the room has ended) and a new one opens.
+    assert!(
+        gus_c.recv_within(ACROSS).await.is_err(),
+        "the dead node's socket is closed"
+    );
+    let mut gus_a = gus.on(a).await?;
+    gus_a
         .send(&ClientMsg::JoinRoom {
             room_id: Some(guss.id.clone()),
             code: None,
             ticket: None,
         })
         .await?;
-    assert_eq!(error(&mut watcher).await?, ErrorCode::NoSuchRoom);
+    assert_eq!(error(&mut gus_a).await?, ErrorCode::NoSuchRoom);
+    let again = create(&mut gus_a, "Gus's again", false).await?;
+    assert_eq!(again.players.len(), 1);
     Ok(())
 }
 
@@ -323,4 +332,87 @@ async fn three_nodes_on_one_redis_share_rooms_seats_and_quick_match() -> anyhow:
         return Ok(());
     };
     three_nodes_share_their_rooms(&redis).await
+}
+
+/// Two players whose tokens come from different nodes play one seeded round to the end
+/// (the guest is sent to the host's node); the leaderboard on a third node
+/// shows the ranking both saw.
+#[tokio::test]
+async fn players_of_two_nodes_play_a_round_ranked_on_a_third() -> anyhow::Result<()> {
+    let Some(redis) = redis(TestRedis::cluster())? else {
+        return Ok(());
+    };
+    let flags = ["--allow-seeded-rooms", "--countdown-ms", "300"];
+    let nodes = TestServer::nodes(&redis.url, 3, &flags).await?;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let (host_login, _) = login_new_player(&a.url(), "Hal").await?;
+    // The browser page is at the public URL (node A here); the guest's
+    // terminal then refreshes on node B and plays with B's token.
+    let (first_login, _) = login_new_player(&a.url(), "Ida").await?;
+    let guest_login = whack_tests::oauth::refresh(
+        &reqwest::Client::new(),
+        &b.url(),
+        &first_login.refresh_token,
+    )
+    .await?
+    .map_err(|refused| anyhow::anyhow!("refresh on B refused: {refused:?}"))?;
+    let mut host = ws::connect(&a.ws_url(), host_login.access_token.expose()).await?;
+    host.send(&ClientMsg::CreateRoom {
+        name: None,
+        private: false,
+        round_secs: Some(whack_shared::protocol::MIN_ROUND_SECS),
+        seed: Some(7),
+    })
+    .await?;
+    let room = room_state(&mut host).await?;
+    let mut guest_b = ws::connect(&b.ws_url(), guest_login.access_token.expose()).await?;
+    rooms_until(&mut guest_b, ACROSS, |rooms| lists(rooms, &room.id)).await?;
+    guest_b
+        .send(&ClientMsg::JoinRoom {
+            room_id: Some(room.id.clone()),
+            code: None,
+            ticket: None,
+        })
+        .await?;
+    let (url, room_id, ticket) = redirected(&mut guest_b).await?;
+    let ws_url = format!("{}/play", url.replacen("http://", "ws://", 1));
+    let mut guest = ws::connect(&ws_url, guest_login.access_token.expose()).await?;
+    guest.send(&join_with(&room_id, &ticket)).await?;
+    host.wait_for(
+        ws::WAIT,
+        |m| matches!(m, ServerMsg::RoomState { room } if room.players.len() == 2),
+    )
+    .await?;
+    host.send(&ClientMsg::StartGame).await?;
+    let mut rankings = Vec::new();
+    for client in [&mut host, &mut guest] {
+        if let ServerMsg::GameOver { ranking } = client
+            .wait_for(Duration::from_secs(30), |m| {
+                matches!(m, ServerMsg::GameOver { .. })
+            })
+            .await?
+        {
+            rankings.push(ranking);
+        }
+    }
+    assert_eq!(rankings.len(), 2);
+    assert_eq!(rankings[0], rankings[1], "both see one ranking");
+    let board: whack_shared::api::Leaderboard =
+        reqwest::get(format!("{}/api/leaderboard", c.url()))
+            .await?
+            .json()
+            .await?;
+    let mut on_c: Vec<(String, i64)> = board
+        .entries
+        .iter()
+        .map(|e| (e.name.clone(), e.best_score))
+        .collect();
+    let mut ranked: Vec<(String, i64)> = rankings[0]
+        .iter()
+        .map(|e| (e.name.clone(), i64::from(e.score)))
+        .collect();
+    on_c.sort();
+    ranked.sort();
+    assert_eq!(on_c, ranked, "the third node's leaderboard shows the round");
+    Ok(())
 }
