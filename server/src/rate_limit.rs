@@ -1,10 +1,17 @@
-//! Per-address sliding-window limits, the one mechanism behind every login-side
-//! quota: wrong user-code guesses (5 a minute), device authorizations (a
-//! configurable number a minute) and passkey ceremony starts (60 a minute by default), then 429.
+//! Sliding-window quotas, the one mechanism behind every per-address and
+//! per-player limit: wrong user-code guesses (5 a minute), device
+//! authorizations and passkey ceremony starts (a configurable number a
+//! minute), game connects (per second) and wrong join codes (per minute).
+//!
+//! A [`Quota`] counts in this process ([`KeyedLimiter`]) or, when nodes share
+//! a store, in it ([`SharedCounts`]), so one client spreading its attempts
+//! over every node gets the quota once, not once per node.
 
+use crate::storage::shared_counts::{Counted, SharedCounts, Step};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Wrong guesses allowed per address per window.
 pub const MAX_WRONG_GUESSES: usize = 5;
@@ -16,77 +23,117 @@ pub const DEFAULT_CEREMONY_STARTS: u32 = 60;
 /// The window, in ms.
 pub const WINDOW_MS: u64 = 60_000;
 
-/// Counts events per client address over the last minute.
-pub struct WindowLimiter {
-    max: usize,
-    events: Mutex<HashMap<IpAddr, Vec<u64>>>,
+/// Whole seconds (at least 1) until an event at `oldest_ms` leaves a window
+/// of `window_ms`.
+fn retry_after(oldest_ms: u64, window_ms: u64, now_ms: u64) -> u64 {
+    (oldest_ms + window_ms)
+        .saturating_sub(now_ms)
+        .div_ceil(1000)
+        .max(1)
 }
 
-impl WindowLimiter {
-    /// Allows `max` events per address per window.
-    pub fn new(max: usize) -> Self {
+/// A limit of events per key per window, counted here or in the store every
+/// node shares (see the module docs). Every method takes the key as the
+/// limit's subject (a player id); the `*_addr` ones a client address, which
+/// counts by its /64 when IPv6.
+pub struct Quota {
+    /// Names the quota's keys in the shared store.
+    name: &'static str,
+    local: KeyedLimiter<String>,
+    shared: Option<Arc<dyn SharedCounts>>,
+    /// Whether the shared store failed last time (logged once per outage).
+    failing: AtomicBool,
+}
+
+impl Quota {
+    /// `max` events per key per `window_ms`, counted in this process.
+    pub fn new(name: &'static str, max: usize, window_ms: u64) -> Self {
         Self {
-            max,
-            events: Mutex::default(),
+            name,
+            local: KeyedLimiter::new(max, window_ms),
+            shared: None,
+            failing: AtomicBool::new(false),
         }
     }
 
-    /// Whether `addr` may act now. `Err` carries seconds until it may.
-    pub fn check(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
-        let Ok(mut map) = self.events.lock() else {
-            return Err(WINDOW_MS / 1000);
-        };
-        match map.get_mut(&bucket(addr)) {
-            Some(times) => self.room_in(times, now_ms),
-            None => Ok(()),
-        }
+    /// Counts in `shared` instead (falling back to this node's own count
+    /// while the store cannot be reached).
+    pub fn shared(mut self, shared: Arc<dyn SharedCounts>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
-    /// Records an event by `addr`.
-    pub fn record(&self, addr: IpAddr, now_ms: u64) {
-        if let Ok(mut map) = self.events.lock() {
-            let times = map.entry(bucket(addr)).or_default();
-            times.retain(|t| in_window(*t, now_ms));
-            times.push(now_ms);
-        }
+    /// Whether `key` may act now. `Err` carries seconds until it may.
+    pub async fn check(&self, key: &str, now_ms: u64) -> Result<(), u64> {
+        self.step(key, Step::Check, now_ms).await
     }
 
-    /// `check` and `record` as one step, for limits that count every attempt:
-    /// concurrent attempts cannot both take the last place.
-    pub fn acquire(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
-        let Ok(mut map) = self.events.lock() else {
-            return Err(WINDOW_MS / 1000);
-        };
-        let times = map.entry(bucket(addr)).or_default();
-        self.room_in(times, now_ms)?;
-        times.push(now_ms);
-        Ok(())
+    /// Counts an event by `key`.
+    pub async fn record(&self, key: &str, now_ms: u64) {
+        let _ = self.step(key, Step::Record, now_ms).await;
     }
 
-    /// Forgets events older than the window; `Err` if none may be added now.
-    fn room_in(&self, times: &mut Vec<u64>, now_ms: u64) -> Result<(), u64> {
-        times.retain(|t| in_window(*t, now_ms));
-        if times.len() < self.max {
-            return Ok(());
-        }
-        let oldest = times.iter().min().copied().unwrap_or(now_ms);
-        Err((oldest + WINDOW_MS)
-            .saturating_sub(now_ms)
-            .div_ceil(1000)
-            .max(1))
+    /// `check` and `record` as one step: concurrent attempts cannot both take
+    /// the last place, and refused attempts do not count.
+    pub async fn acquire(&self, key: &str, now_ms: u64) -> Result<(), u64> {
+        self.step(key, Step::Acquire, now_ms).await
     }
 
-    /// Drops addresses with no event in the window, so memory stays bounded.
+    /// [`Self::check`] for a client address.
+    pub async fn check_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
+        self.check(&bucket(addr).to_string(), now_ms).await
+    }
+
+    /// [`Self::record`] for a client address.
+    pub async fn record_addr(&self, addr: IpAddr, now_ms: u64) {
+        self.record(&bucket(addr).to_string(), now_ms).await;
+    }
+
+    /// [`Self::acquire`] for a client address.
+    pub async fn acquire_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
+        self.acquire(&bucket(addr).to_string(), now_ms).await
+    }
+
+    /// Forgets this node's events that no longer count (the shared store's
+    /// expire by themselves).
     pub fn purge(&self, now_ms: u64) {
-        if let Ok(mut map) = self.events.lock() {
-            map.retain(|_, times| times.iter().any(|t| in_window(*t, now_ms)));
+        self.local.purge(now_ms);
+    }
+
+    async fn step(&self, key: &str, step: Step, now_ms: u64) -> Result<(), u64> {
+        // This node's own count always runs: it is the answer on one node, and
+        // the fallback while a shared store is away.
+        let local = match step {
+            Step::Check => self.local.check(&key.to_owned(), now_ms),
+            Step::Record => {
+                self.local.record(key.to_owned(), now_ms);
+                Ok(())
+            }
+            Step::Acquire => self.local.acquire(key.to_owned(), now_ms),
+        };
+        let Some(shared) = &self.shared else {
+            return local;
+        };
+        let (max, window_ms) = (self.local.max, self.local.window_ms);
+        let key = format!("{}:{key}", self.name);
+        match shared.count(&key, step, max, window_ms, now_ms).await {
+            Ok(counted) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(quota = self.name, "shared rate limits answer again");
+                }
+                match counted {
+                    Counted::Allowed => Ok(()),
+                    Counted::Full { oldest_ms } => Err(retry_after(oldest_ms, window_ms, now_ms)),
+                }
+            }
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(quota = self.name, error = %e, "shared rate limits unreachable: counting on this node alone");
+                }
+                local
+            }
         }
     }
-}
-
-/// Whether an event at `at_ms` still counts at `now_ms`.
-fn in_window(at_ms: u64, now_ms: u64) -> bool {
-    now_ms.saturating_sub(at_ms) < WINDOW_MS
 }
 
 /// The unit one client controls: an IPv4 address, or an IPv6 /64 (a single
@@ -96,57 +143,6 @@ pub fn bucket(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V4(_) => addr,
         IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn five_wrong_guesses_a_minute_then_blocked() {
-        let limiter = WindowLimiter::new(MAX_WRONG_GUESSES);
-        let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
-        for i in 0..5 {
-            assert_eq!(limiter.check(a, i), Ok(()));
-            limiter.record(a, i);
-        }
-        assert_eq!(limiter.check(a, 10), Err(60));
-        assert_eq!(
-            limiter.check(b, 10),
-            Ok(()),
-            "other addresses are not affected"
-        );
-        assert_eq!(limiter.check(a, WINDOW_MS + 1), Ok(()), "the window slides");
-        limiter.purge(10 * WINDOW_MS);
-        assert!(limiter.events.lock().map(|m| m.is_empty()).unwrap_or(false));
-    }
-
-    #[test]
-    fn acquire_counts_every_allowed_attempt_only() {
-        let limiter = WindowLimiter::new(2);
-        let a: IpAddr = [10, 0, 0, 1].into();
-        assert_eq!(limiter.acquire(a, 0), Ok(()));
-        assert_eq!(limiter.acquire(a, 30_000), Ok(()));
-        assert_eq!(limiter.acquire(a, 30_001), Err(30));
-        assert_eq!(limiter.acquire(a, 30_002), Err(30), "refusals do not count");
-        assert_eq!(
-            limiter.acquire(a, WINDOW_MS),
-            Ok(()),
-            "the first one aged out"
-        );
-    }
-
-    #[test]
-    fn an_ipv6_client_counts_as_its_slash_64() {
-        use std::net::Ipv6Addr;
-        let limiter = WindowLimiter::new(1);
-        let host = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
-        let same_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0xffff, 0, 0, 9));
-        let next_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
-        assert_eq!(limiter.acquire(host, 0), Ok(()));
-        assert_eq!(limiter.acquire(same_64, 1), Err(60));
-        assert_eq!(limiter.acquire(next_64, 2), Ok(()));
     }
 }
 
@@ -208,10 +204,7 @@ impl<K: std::hash::Hash + Eq> KeyedLimiter<K> {
             return Ok(());
         }
         let oldest = times.iter().min().copied().unwrap_or(now_ms);
-        Err((oldest + self.window_ms)
-            .saturating_sub(now_ms)
-            .div_ceil(1000)
-            .max(1))
+        Err(retry_after(oldest, self.window_ms, now_ms))
     }
 
     /// Drops keys with no event in the window, so memory stays bounded.
@@ -223,23 +216,6 @@ impl<K: std::hash::Hash + Eq> KeyedLimiter<K> {
                     .any(|t| now_ms.saturating_sub(*t) < self.window_ms)
             });
         }
-    }
-}
-
-impl KeyedLimiter<IpAddr> {
-    /// [`Self::check`] for a client address, counted by its /64 if IPv6.
-    pub fn check_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
-        self.check(&bucket(addr), now_ms)
-    }
-
-    /// [`Self::record`] for a client address.
-    pub fn record_addr(&self, addr: IpAddr, now_ms: u64) {
-        self.record(bucket(addr), now_ms);
-    }
-
-    /// [`Self::acquire`] for a client address.
-    pub fn acquire_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
-        self.acquire(bucket(addr), now_ms)
     }
 }
 
@@ -264,12 +240,20 @@ mod keyed_tests {
         per_minute.record("ann", 0);
         assert_eq!(per_minute.check(&"ann", 30_000), Err(30));
         assert_eq!(per_minute.check(&"ann", WINDOW_MS), Ok(()));
+    }
 
+    #[tokio::test]
+    async fn a_quota_counts_an_ipv6_client_as_its_slash_64() {
         use std::net::Ipv6Addr;
-        let by_addr = KeyedLimiter::new(1, 1000);
+        let by_addr = Quota::new("test", 1, 1000);
         let host = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
         let same_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9));
-        assert_eq!(by_addr.acquire_addr(host, 0), Ok(()));
-        assert_eq!(by_addr.check_addr(same_64, 1), Err(1));
+        let next_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        assert_eq!(by_addr.acquire_addr(host, 0).await, Ok(()));
+        assert_eq!(by_addr.check_addr(same_64, 1).await, Err(1));
+        assert_eq!(by_addr.acquire_addr(next_64, 2).await, Ok(()));
+        by_addr.record("ann", 3).await;
+        assert_eq!(by_addr.check("ann", 4).await, Err(1));
+        assert_eq!(by_addr.check("ann", 1003).await, Ok(()));
     }
 }

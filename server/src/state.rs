@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::game::runtime::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::storage::redis_store::DurabilityCheck;
+use crate::storage::shared_counts::SharedCounts;
 use crate::storage::{
     RedisStore, RevocationFeed, RoomDirectory, SharedStore, SledStore, StoreError,
 };
@@ -125,9 +126,13 @@ impl AppState {
             }
         };
         let revocations = Arc::new(Revocations::new());
-        let cluster = shared.as_ref().map(|redis| {
+        let counts = shared.as_ref().map(|redis| {
+            let counts: Arc<dyn SharedCounts> = redis.clone();
+            counts
+        });
+        let cluster = shared.as_ref().zip(counts.as_ref()).map(|(redis, counts)| {
             let directory: Arc<dyn RoomDirectory> = redis.clone();
-            Cluster::new(directory, config.node_url())
+            Cluster::new(directory, Arc::clone(counts), config.node_url())
         });
         let game = crate::game::GameHub::new(
             config.game_settings(),
@@ -149,6 +154,9 @@ impl AppState {
             now,
         )
         .await?;
+        if let Some(counts) = &counts {
+            auth = auth.with_shared_counts(counts);
+        }
         let feed_health = shared.as_ref().map(|_| Arc::new(FeedHealth::new()));
         if let (Some(redis), Some(start), Some(health)) = (&shared, feed_start, &feed_health) {
             let feed: Arc<dyn RevocationFeed> = redis.clone();

@@ -416,3 +416,28 @@ async fn players_of_two_nodes_play_a_round_ranked_on_a_third() -> anyhow::Result
     assert_eq!(on_c, ranked, "the third node's leaderboard shows the round");
     Ok(())
 }
+
+/// The quotas hold for the server, not per node: wrong join codes spread over
+/// two nodes run out one budget.
+#[tokio::test]
+async fn wrong_join_codes_over_two_nodes_share_one_limit() -> anyhow::Result<()> {
+    let Some(redis) = redis(TestRedis::single())? else {
+        return Ok(());
+    };
+    let nodes = TestServer::nodes(&redis.url, 2, &["--join-code-guesses-per-minute", "2"]).await?;
+    let mal = Player::new(&nodes[0], "Mal").await?;
+    let guess = |code: &str| ClientMsg::JoinRoom {
+        room_id: None,
+        code: Some(code.to_owned().into()),
+        ticket: None,
+    };
+    let mut on_a = mal.on(&nodes[0]).await?;
+    on_a.send(&guess("BBBB-BBBB")).await?;
+    assert_eq!(error(&mut on_a).await?, ErrorCode::NoSuchRoom);
+    let mut on_b = mal.on(&nodes[1]).await?;
+    on_b.send(&guess("CCCC-CCCC")).await?;
+    assert_eq!(error(&mut on_b).await?, ErrorCode::NoSuchRoom);
+    on_a.send(&guess("DDDD-DDDD")).await?;
+    assert_eq!(error(&mut on_a).await?, ErrorCode::TooManyGuesses);
+    Ok(())
+}

@@ -9,7 +9,8 @@ use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
 use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
 use crate::auth::revocation_feed;
-use crate::rate_limit::{MAX_WRONG_GUESSES, WindowLimiter};
+use crate::rate_limit::{MAX_WRONG_GUESSES, Quota, WINDOW_MS};
+use crate::storage::shared_counts::SharedCounts;
 use crate::storage::{PlayerRecord, RevocationFeed, SessionRecord, SharedStore, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,11 +56,11 @@ pub struct AuthService {
     /// Passkey ceremonies.
     pub passkeys: Passkeys,
     /// Wrong user-code guesses per address.
-    pub guesses: WindowLimiter,
+    pub guesses: Quota,
     /// Device authorizations per address.
-    pub device_requests: WindowLimiter,
+    pub device_requests: Quota,
     /// Passkey ceremony starts per address.
-    pub ceremony_starts: WindowLimiter,
+    pub ceremony_starts: Quota,
     /// Revoked sessions, announced to open game sockets.
     pub revocations: Arc<Revocations>,
     refresh: RefreshTokens,
@@ -133,7 +134,8 @@ impl AuthService {
         for (sid, at) in store.revoked_since(now_ms.saturating_sub(window)).await? {
             revocations.revoke(&sid, at);
         }
-        let per_minute = |n: u32| WindowLimiter::new(usize::try_from(n).unwrap_or(usize::MAX));
+        let per_minute =
+            |name, n: u32| Quota::new(name, usize::try_from(n).unwrap_or(usize::MAX), WINDOW_MS);
         Ok(Self {
             access: AccessTokens::new(
                 keys,
@@ -146,9 +148,12 @@ impl AuthService {
                 u64::try_from(config.device_code_ttl.as_millis()).unwrap_or(u64::MAX),
             ),
             passkeys: Passkeys::new(&config.public_url, store.clone())?,
-            guesses: WindowLimiter::new(MAX_WRONG_GUESSES),
-            device_requests: per_minute(config.device_authorizations_per_minute),
-            ceremony_starts: per_minute(config.ceremonies_per_minute),
+            guesses: Quota::new("user_code_guesses", MAX_WRONG_GUESSES, WINDOW_MS),
+            device_requests: per_minute(
+                "device_authorizations",
+                config.device_authorizations_per_minute,
+            ),
+            ceremony_starts: per_minute("ceremony_starts", config.ceremonies_per_minute),
             refresh: RefreshTokens::new(store.clone(), config.refreshes_per_minute),
             revocations,
             store,
@@ -160,6 +165,15 @@ impl AuthService {
     /// Announces this node's revocations on `feed` too (a store other nodes share).
     pub fn with_feed(mut self, feed: Arc<dyn RevocationFeed>) -> Self {
         self.feed = Some(feed);
+        self
+    }
+
+    /// Counts the login-side quotas in `counts` (a store other nodes share),
+    /// so they hold for the whole server.
+    pub fn with_shared_counts(mut self, counts: &Arc<dyn SharedCounts>) -> Self {
+        self.guesses = self.guesses.shared(Arc::clone(counts));
+        self.device_requests = self.device_requests.shared(Arc::clone(counts));
+        self.ceremony_starts = self.ceremony_starts.shared(Arc::clone(counts));
         self
     }
 

@@ -122,7 +122,7 @@ async fn pending_request(
 ) -> Result<(Vec<u8>, DeviceRecord), AppError> {
     let now = now_ms();
     let ip = peer.ip();
-    if let Err(retry_after) = state.auth.guesses.check(ip, now) {
+    if let Err(retry_after) = state.auth.guesses.check_addr(ip, now).await {
         state.metrics.rate_limited.inc();
         return Err(AppError::too_many(retry_after));
     }
@@ -134,7 +134,7 @@ async fn pending_request(
         Some((hash, device)) if device.status == DeviceStatus::Pending => Ok((hash, device)),
         Some(_) => Err(already_decided()),
         None => {
-            state.auth.guesses.record(ip, now);
+            state.auth.guesses.record_addr(ip, now).await;
             Err(AppError::new(
                 StatusCode::NOT_FOUND,
                 "invalid_user_code",
@@ -156,11 +156,12 @@ fn already_decided() -> AppError {
 
 /// Counts a ceremony start against the address's budget (one limiter for
 /// every login-side quota: see `rate_limit`).
-fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
+async fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
     state
         .auth
         .ceremony_starts
-        .acquire(peer.ip(), now_ms())
+        .acquire_addr(peer.ip(), now_ms())
+        .await
         .map_err(|retry_after| {
             state.metrics.rate_limited.inc();
             AppError::rate_limited(
@@ -200,7 +201,7 @@ pub async fn register_start(
     JsonBody(req): JsonBody<RegisterStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
     let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
-    ceremony_budget(&state, peer)?;
+    ceremony_budget(&state, peer).await?;
     let (ceremony_id, options) = state
         .auth
         .passkeys
@@ -235,7 +236,7 @@ pub async fn signin_start(
     JsonBody(req): JsonBody<SigninStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
     let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
-    ceremony_budget(&state, peer)?;
+    ceremony_budget(&state, peer).await?;
     let (ceremony_id, options) = state
         .auth
         .passkeys

@@ -56,7 +56,12 @@ pub async fn device_authorization(
     check_scope(&form)?;
     let now = now_ms();
     // Each grant is a stored record: a flood from one address must not fill the disk.
-    if let Err(retry_after) = state.auth.device_requests.acquire(peer.ip(), now) {
+    if let Err(retry_after) = state
+        .auth
+        .device_requests
+        .acquire_addr(peer.ip(), now)
+        .await
+    {
         state.metrics.rate_limited.inc();
         return Err(OAuthError::too_many(retry_after).described(format!(
             "too many logins started from this address; try again in {retry_after} s"

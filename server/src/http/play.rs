@@ -42,7 +42,7 @@ pub async fn play(
         )
         .into_response();
     }
-    if let Err(retry_after) = game.admit_connect(&claims.sub, peer.ip()) {
+    if let Err(retry_after) = game.admit_connect(&claims.sub, peer.ip()).await {
         return connecting_too_fast(retry_after);
     }
     // Registered before the upgrade, so racing upgrades cannot all pass the cap.

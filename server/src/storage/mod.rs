@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod records;
 pub mod redis_store;
 pub mod room_directory;
+pub mod shared_counts;
 pub mod sled_store;
 
 #[cfg(test)]

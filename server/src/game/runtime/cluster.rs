@@ -11,6 +11,7 @@
 use crate::auth::secrets;
 use crate::storage::StoreError;
 use crate::storage::room_directory::{ListedRoom, RoomDirectory};
+use crate::storage::shared_counts::SharedCounts;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use whack_shared::Secret;
@@ -46,19 +47,26 @@ impl Redirect {
     }
 }
 
-/// This node's view of the shared directory.
+/// This node's view of the store it shares with the other nodes: the room
+/// directory, and the counts behind the game's quotas.
 pub struct Cluster {
     directory: Arc<dyn RoomDirectory>,
+    counts: Arc<dyn SharedCounts>,
     node_url: String,
     /// The other nodes' live rooms, as of the last renewal.
     elsewhere: Mutex<Arc<[ListedRoom]>>,
 }
 
 impl Cluster {
-    /// This node, known to the others as `node_url`, on `directory`.
-    pub fn new(directory: Arc<dyn RoomDirectory>, node_url: String) -> Self {
+    /// This node, known to the others as `node_url`, on `directory` and `counts`.
+    pub fn new(
+        directory: Arc<dyn RoomDirectory>,
+        counts: Arc<dyn SharedCounts>,
+        node_url: String,
+    ) -> Self {
         Self {
             directory,
+            counts,
             node_url,
             elsewhere: Mutex::new(Arc::from(Vec::new())),
         }
@@ -67,6 +75,11 @@ impl Cluster {
     /// The shared directory.
     pub fn directory(&self) -> &dyn RoomDirectory {
         self.directory.as_ref()
+    }
+
+    /// The counts the game's quotas share with the other nodes.
+    pub fn counts(&self) -> &Arc<dyn SharedCounts> {
+        &self.counts
     }
 
     /// This node's base URL.

@@ -19,9 +19,10 @@ use super::room_error::RoomError;
 use super::settings::GameSettings;
 use crate::auth::revocation::Revocations;
 use crate::clock::GameClock;
-use crate::rate_limit::{KeyedLimiter, WINDOW_MS};
+use crate::rate_limit::{Quota, WINDOW_MS};
 use crate::storage::StatsStore;
 use crate::storage::room_directory::{HeldRoom, ListedRoom};
+use crate::storage::shared_counts::SharedCounts;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -150,26 +151,36 @@ impl Registry {
 
 /// The per-player and per-address quotas of the game side.
 struct Limits {
-    connects_by_player: KeyedLimiter<String>,
-    connects_by_addr: KeyedLimiter<IpAddr>,
-    guesses_by_player: KeyedLimiter<String>,
-    guesses_by_addr: KeyedLimiter<IpAddr>,
+    connects_by_player: Quota,
+    connects_by_addr: Quota,
+    guesses_by_player: Quota,
+    guesses_by_addr: Quota,
 }
 
 impl Limits {
-    fn new(settings: &GameSettings) -> Self {
-        let n = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
+    /// The quotas of `settings`, counted in `shared` when nodes share a store.
+    fn new(settings: &GameSettings, shared: Option<&Arc<dyn SharedCounts>>) -> Self {
+        let quota = |name, v: u32, window_ms| {
+            let quota = Quota::new(name, usize::try_from(v).unwrap_or(usize::MAX), window_ms);
+            match shared {
+                Some(shared) => quota.shared(Arc::clone(shared)),
+                None => quota,
+            }
+        };
+        let guesses = settings.join_code_guesses_per_min;
         Self {
-            connects_by_player: KeyedLimiter::new(
-                n(settings.player_connects_per_sec),
+            connects_by_player: quota(
+                "player_connects",
+                settings.player_connects_per_sec,
                 CONNECT_WINDOW_MS,
             ),
-            connects_by_addr: KeyedLimiter::new(
-                n(settings.address_connects_per_sec),
+            connects_by_addr: quota(
+                "address_connects",
+                settings.address_connects_per_sec,
                 CONNECT_WINDOW_MS,
             ),
-            guesses_by_player: KeyedLimiter::new(n(settings.join_code_guesses_per_min), WINDOW_MS),
-            guesses_by_addr: KeyedLimiter::new(n(settings.join_code_guesses_per_min), WINDOW_MS),
+            guesses_by_player: quota("player_join_guesses", guesses, WINDOW_MS),
+            guesses_by_addr: quota("address_join_guesses", guesses, WINDOW_MS),
         }
     }
 
@@ -296,7 +307,7 @@ impl GameHub {
         cluster: Option<Cluster>,
     ) -> Self {
         let hub = Arc::new(Hub {
-            limits: Limits::new(&settings),
+            limits: Limits::new(&settings, cluster.as_ref().map(Cluster::counts)),
             services: Arc::new(Services {
                 settings,
                 clock: GameClock::start(),
@@ -354,13 +365,13 @@ impl GameHub {
     /// Counts a `/play` upgrade by `player_id` from `addr` against the
     /// per-second connect limits; `Err` carries seconds to wait. Every attempt
     /// that passes one limit counts against it, even if the other refuses.
-    pub fn admit_connect(&self, player_id: &str, addr: IpAddr) -> Result<(), u64> {
+    pub async fn admit_connect(&self, player_id: &str, addr: IpAddr) -> Result<(), u64> {
         let now = self.hub.now_ms();
         let limits = &self.hub.limits;
-        let admitted = limits
-            .connects_by_addr
-            .acquire_addr(addr, now)
-            .and_then(|()| limits.connects_by_player.acquire(player_id.to_owned(), now));
+        let admitted = match limits.connects_by_addr.acquire_addr(addr, now).await {
+            Ok(()) => limits.connects_by_player.acquire(player_id, now).await,
+            refused => refused,
+        };
         if admitted.is_err() {
             self.hub.services.metrics.refused_connect_rate.inc();
         }
@@ -651,7 +662,10 @@ impl GameHub {
     }
 
     /// Finds the room `join_room` names, on this node or (sharing a store)
-    /// another.
+    /// another. A code is first checked against the guess limits, and counted
+    /// once it is known to be wrong everywhere. A player's guesses are not one
+    /// atomic step: each socket handles its messages in turn, so at most the
+    /// player's socket cap of guesses can slip past the limit together.
     async fn find(
         &self,
         room_id: Option<&str>,
@@ -659,7 +673,20 @@ impl GameHub {
         player_id: &str,
         addr: IpAddr,
     ) -> Result<Found, RoomError> {
-        if let Some(room) = self.find_here(room_id, code, player_id, addr)? {
+        let guess = room_id.is_none() && code.is_some();
+        if guess {
+            let limits = &self.hub.limits;
+            let now = self.hub.now_ms();
+            let allowed = match limits.guesses_by_player.check(player_id, now).await {
+                Ok(()) => limits.guesses_by_addr.check_addr(addr, now).await,
+                refused => refused,
+            };
+            if let Err(retry_after) = allowed {
+                self.hub.services.metrics.guesses_refused.inc();
+                return Err(RoomError::TooManyGuesses { retry_after });
+            }
+        }
+        if let Some(room) = self.find_here(room_id, code, player_id)? {
             return Ok(Found::Here(room));
         }
         let elsewhere = match &self.hub.cluster {
@@ -672,26 +699,20 @@ impl GameHub {
         match elsewhere {
             Some(room) => Ok(Found::Elsewhere(room)),
             None => {
-                if room_id.is_none() {
-                    self.wrong_guess(player_id, addr);
+                if guess {
+                    self.wrong_guess(player_id, addr).await;
                 }
                 Err(RoomError::NoSuchRoom)
             }
         }
     }
 
-    /// The room `join_room` names, if this node plays it. A code is checked
-    /// against the guess limits, looked up and (when wrong, on a node alone)
-    /// counted in one step under the registry lock, so concurrent guesses
-    /// cannot slip past the limit together. With other nodes a wrong code is
-    /// counted once they have been asked too: a player's guesses then run one
-    /// per socket at a time, so at most their socket cap slip past together.
+    /// The room `join_room` names, if this node plays it.
     fn find_here(
         &self,
         room_id: Option<&str>,
         code: Option<&str>,
         player_id: &str,
-        addr: IpAddr,
     ) -> Result<Option<RoomHandle>, RoomError> {
         let registry = self.hub.registry();
         match (room_id, code) {
@@ -707,40 +728,20 @@ impl GameHub {
                 }
                 Ok(Some(entry.handle(id)))
             }
-            (None, Some(code)) => {
-                let limits = &self.hub.limits;
-                let now = self.hub.now_ms();
-                let allowed = limits
-                    .guesses_by_player
-                    .check(&player_id.to_owned(), now)
-                    .and_then(|()| limits.guesses_by_addr.check_addr(addr, now));
-                if let Err(retry_after) = allowed {
-                    self.hub.services.metrics.guesses_refused.inc();
-                    return Err(RoomError::TooManyGuesses { retry_after });
-                }
-                let found = user_code::normalize(code)
-                    .and_then(|code| registry.codes.get(&code))
-                    .and_then(|id| registry.rooms.get_key_value(id));
-                match found {
-                    Some((id, entry)) => Ok(Some(entry.handle(id))),
-                    None if self.hub.cluster.is_some() => Ok(None),
-                    None => {
-                        // Still under the lock: see above.
-                        self.wrong_guess(player_id, addr);
-                        Err(RoomError::NoSuchRoom)
-                    }
-                }
-            }
+            (None, Some(code)) => Ok(user_code::normalize(code)
+                .and_then(|code| registry.codes.get(&code))
+                .and_then(|id| registry.rooms.get_key_value(id))
+                .map(|(id, entry)| entry.handle(id))),
             (None, None) => Err(RoomError::NoTarget),
         }
     }
 
     /// Counts a wrong join code against the player and their address.
-    fn wrong_guess(&self, player_id: &str, addr: IpAddr) {
+    async fn wrong_guess(&self, player_id: &str, addr: IpAddr) {
         let limits = &self.hub.limits;
         let now = self.hub.now_ms();
-        limits.guesses_by_player.record(player_id.to_owned(), now);
-        limits.guesses_by_addr.record_addr(addr, now);
+        limits.guesses_by_player.record(player_id, now).await;
+        limits.guesses_by_addr.record_addr(addr, now).await;
         self.hub.services.metrics.guesses_wrong.inc();
     }
 

@@ -13,6 +13,7 @@
 //! - `{rooms}`: the room directory (listings, leases, fences, join codes), each
 //!   player's seat and seat tickets: a renewal covers all of one node's rooms
 //!   and seats in one step.
+//! - `{count:<quota>:<key>}`: one rate-limit window each.
 //! - `{legacy}`: refresh tokens from before sessions kept their chain (only ever
 //!   written by a migration).
 
@@ -158,6 +159,12 @@ pub fn seat_counter() -> String {
 /// A player's seat ticket, `"<hash> <room id>"`, expiring.
 pub fn seat_ticket(player_id: &str) -> String {
     format!("{PREFIX}{{rooms}}:ticket:{player_id}")
+}
+
+/// Sorted set: the times of one quota key's recent events, under a tag of its
+/// own (quota keys are many and hot, so they spread over the cluster).
+pub fn count(key: &str) -> String {
+    format!("{PREFIX}{{count:{key}}}")
 }
 
 /// The base64 form a device hash has inside the expiry index.

@@ -17,6 +17,7 @@
 //! unless asked for.
 
 mod accounts;
+mod counts;
 mod devices;
 mod durability;
 mod feed;
