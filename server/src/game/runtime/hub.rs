@@ -792,7 +792,9 @@ impl GameHub {
         result
     }
 
-    /// Opens a room, seats its host and lists it for the other nodes.
+    /// Opens a room, lists it for the other nodes and seats its host: listed
+    /// first, so a join from another node right after the host hears of the
+    /// room finds it.
     async fn open_and_sit(
         &self,
         spec: NewRoom,
@@ -800,8 +802,8 @@ impl GameHub {
         link: &ConnLink,
     ) -> Result<RoomHandle, RoomError> {
         let room = self.open_room(spec)?;
-        self.seat_in(&room, player, link).await?;
         self.list(&room.id).await;
+        self.seat_in(&room, player, link).await?;
         Ok(room)
     }
 
