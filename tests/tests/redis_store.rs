@@ -303,7 +303,7 @@ async fn nodes_on_one_redis_verify_each_others_tokens_and_follow_a_key_rotation(
 }
 
 #[tokio::test]
-async fn fifty_refreshes_over_three_nodes_make_one_successor_and_reuse_anywhere_revokes()
+async fn fifty_refreshes_over_three_nodes_make_one_successor_and_reuse_anywhere_revokes_and_closes_sockets()
 -> anyhow::Result<()> {
     let Some(redis) = redis(TestRedis::single())? else {
         return Ok(());
@@ -343,10 +343,19 @@ async fn fifty_refreshes_over_three_nodes_make_one_successor_and_reuse_anywhere_
     let next = oauth::refresh(&http, &urls[1], &successor)
         .await?
         .map_err(|r| anyhow::anyhow!("refused: {r:?}"))?;
+    let mut on_a = ws::connect(&nodes[0].ws_url(), next.access_token.expose()).await?;
     let reuse = oauth::refresh(&http, &urls[2], &t0.refresh_token)
         .await?
         .expect_err("reuse");
+    let reused_at = Instant::now();
     assert_eq!(reuse.code(), ErrorCode::InvalidGrant);
+    // The session's socket on node A closes with 4001 within a second.
+    let code = on_a.expect_close(Duration::from_secs(1)).await?;
+    assert_eq!(code, whack_shared::protocol::close::TOKEN_EXPIRED);
+    println!(
+        "reuse on C closed the socket on A after {:?}",
+        reused_at.elapsed()
+    );
     let refused = oauth::refresh(&http, &urls[0], &next.refresh_token)
         .await?
         .expect_err("revoked on every node");
