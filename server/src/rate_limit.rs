@@ -7,7 +7,7 @@
 //! a store, in it ([`SharedCounts`]), so one client spreading its attempts
 //! over every node gets the quota once, not once per node.
 
-use crate::storage::shared_counts::{Counted, SharedCounts, Step};
+use crate::storage::shared_counts::{Counted, SharedCounts};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,35 +63,63 @@ impl Quota {
         self
     }
 
-    /// Whether `key` may act now. `Err` carries seconds until it may.
-    pub async fn check(&self, key: &str, now_ms: u64) -> Result<(), u64> {
-        self.step(key, Step::Check, now_ms).await
-    }
-
-    /// Counts an event by `key`.
-    pub async fn record(&self, key: &str, now_ms: u64) {
-        let _ = self.step(key, Step::Record, now_ms).await;
-    }
-
-    /// `check` and `record` as one step: concurrent attempts cannot both take
-    /// the last place, and refused attempts do not count.
+    /// Counts an event by `key` if it is under the limit, in one step:
+    /// concurrent attempts cannot both take the last place, and refused
+    /// attempts do not count. `Err` carries seconds until one may.
     pub async fn acquire(&self, key: &str, now_ms: u64) -> Result<(), u64> {
-        self.step(key, Step::Acquire, now_ms).await
-    }
-
-    /// [`Self::check`] for a client address.
-    pub async fn check_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
-        self.check(&bucket(addr).to_string(), now_ms).await
-    }
-
-    /// [`Self::record`] for a client address.
-    pub async fn record_addr(&self, addr: IpAddr, now_ms: u64) {
-        self.record(&bucket(addr).to_string(), now_ms).await;
+        self.take(key, now_ms).await.map(drop)
     }
 
     /// [`Self::acquire`] for a client address.
     pub async fn acquire_addr(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
         self.acquire(&bucket(addr).to_string(), now_ms).await
+    }
+
+    /// [`Self::acquire`], keeping what was counted so it can be given back
+    /// when the attempt turns out not to count (a right code is no guess).
+    /// Counting first is what makes concurrent guesses unable to slip past.
+    pub async fn take(&self, key: &str, now_ms: u64) -> Result<Taken, u64> {
+        // This node's own count always runs: it is the answer on one node, and
+        // the fallback while a shared store is away.
+        let local = self.local.acquire(key.to_owned(), now_ms);
+        let taken = Taken {
+            key: key.to_owned(),
+            at_ms: now_ms,
+            member: format!("{now_ms}-{:016x}", rand::random::<u64>()),
+        };
+        let Some(shared) = &self.shared else {
+            return local.map(|()| taken);
+        };
+        let (max, window_ms) = (self.local.max, self.local.window_ms);
+        let counted = shared
+            .acquire(&self.shared_key(key), &taken.member, max, window_ms, now_ms)
+            .await;
+        match self.answered(counted) {
+            Some(Counted::Allowed) => Ok(taken),
+            Some(Counted::Full { oldest_ms }) => {
+                if local.is_ok() {
+                    self.local.give_back(&taken.key, now_ms);
+                }
+                Err(retry_after(oldest_ms, window_ms, now_ms))
+            }
+            None => local.map(|()| taken),
+        }
+    }
+
+    /// [`Self::take`] for a client address.
+    pub async fn take_addr(&self, addr: IpAddr, now_ms: u64) -> Result<Taken, u64> {
+        self.take(&bucket(addr).to_string(), now_ms).await
+    }
+
+    /// Uncounts an event [`Self::take`] counted.
+    pub async fn give_back(&self, taken: Taken) {
+        self.local.give_back(&taken.key, taken.at_ms);
+        if let Some(shared) = &self.shared {
+            let given = shared
+                .give_back(&self.shared_key(&taken.key), &taken.member)
+                .await;
+            self.answered(given);
+        }
     }
 
     /// Forgets this node's events that no longer count (the shared store's
@@ -100,40 +128,37 @@ impl Quota {
         self.local.purge(now_ms);
     }
 
-    async fn step(&self, key: &str, step: Step, now_ms: u64) -> Result<(), u64> {
-        // This node's own count always runs: it is the answer on one node, and
-        // the fallback while a shared store is away.
-        let local = match step {
-            Step::Check => self.local.check(&key.to_owned(), now_ms),
-            Step::Record => {
-                self.local.record(key.to_owned(), now_ms);
-                Ok(())
-            }
-            Step::Acquire => self.local.acquire(key.to_owned(), now_ms),
-        };
-        let Some(shared) = &self.shared else {
-            return local;
-        };
-        let (max, window_ms) = (self.local.max, self.local.window_ms);
-        let key = format!("{}:{key}", self.name);
-        match shared.count(&key, step, max, window_ms, now_ms).await {
-            Ok(counted) => {
+    fn shared_key(&self, key: &str) -> String {
+        format!("{}:{key}", self.name)
+    }
+
+    /// The shared store's answer, or `None` (logged once per outage) when it
+    /// failed and this node counts alone.
+    fn answered<T>(&self, answer: Result<T, crate::storage::StoreError>) -> Option<T> {
+        match answer {
+            Ok(value) => {
                 if self.failing.swap(false, Ordering::Relaxed) {
                     tracing::info!(quota = self.name, "shared rate limits answer again");
                 }
-                match counted {
-                    Counted::Allowed => Ok(()),
-                    Counted::Full { oldest_ms } => Err(retry_after(oldest_ms, window_ms, now_ms)),
-                }
+                Some(value)
             }
             Err(e) => {
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     tracing::warn!(quota = self.name, error = %e, "shared rate limits unreachable: counting on this node alone");
                 }
-                local
+                None
             }
         }
     }
+}
+
+/// An event a [`Quota`] counted, to give back if it does not count after all.
+#[derive(Debug)]
+pub struct Taken {
+    key: String,
+    at_ms: u64,
+    /// Its name in the shared store.
+    member: String,
 }
 
 /// The unit one client controls: an IPv4 address, or an IPv6 /64 (a single
@@ -166,28 +191,9 @@ impl<K: std::hash::Hash + Eq> KeyedLimiter<K> {
         }
     }
 
-    /// Whether `key` may act now. `Err` carries seconds until it may (at least 1).
-    pub fn check(&self, key: &K, now_ms: u64) -> Result<(), u64> {
-        let Ok(mut map) = self.events.lock() else {
-            return Err(self.window_ms.div_ceil(1000));
-        };
-        match map.get_mut(key) {
-            Some(times) => self.room_in(times, now_ms),
-            None => Ok(()),
-        }
-    }
-
-    /// Records an event by `key`.
-    pub fn record(&self, key: K, now_ms: u64) {
-        if let Ok(mut map) = self.events.lock() {
-            let times = map.entry(key).or_default();
-            times.retain(|t| now_ms.saturating_sub(*t) < self.window_ms);
-            times.push(now_ms);
-        }
-    }
-
-    /// `check` and `record` as one step: concurrent attempts cannot both take
-    /// the last place, and refused attempts do not count.
+    /// Counts an event by `key` if it is under the limit, in one step:
+    /// concurrent attempts cannot both take the last place, and refused
+    /// attempts do not count. `Err` carries seconds until one may (at least 1).
     pub fn acquire(&self, key: K, now_ms: u64) -> Result<(), u64> {
         let Ok(mut map) = self.events.lock() else {
             return Err(self.window_ms.div_ceil(1000));
@@ -205,6 +211,16 @@ impl<K: std::hash::Hash + Eq> KeyedLimiter<K> {
         }
         let oldest = times.iter().min().copied().unwrap_or(now_ms);
         Err(retry_after(oldest, self.window_ms, now_ms))
+    }
+
+    /// Uncounts one event of `key` at `at_ms`.
+    pub fn give_back(&self, key: &K, at_ms: u64) {
+        if let Ok(mut map) = self.events.lock()
+            && let Some(times) = map.get_mut(key)
+            && let Some(i) = times.iter().position(|t| *t == at_ms)
+        {
+            times.swap_remove(i);
+        }
     }
 
     /// Drops keys with no event in the window, so memory stays bounded.
@@ -231,29 +247,34 @@ mod keyed_tests {
         assert_eq!(per_second.acquire("ann", 20), Err(1));
         assert_eq!(per_second.acquire("bob", 20), Ok(()), "keys are apart");
         assert_eq!(per_second.acquire("ann", 1000), Ok(()), "the window slides");
-        assert_eq!(per_second.check(&"ann", 1001), Err(1));
+        assert_eq!(per_second.acquire("ann", 1001), Err(1));
+        per_second.give_back(&"ann", 1000);
+        assert_eq!(per_second.acquire("ann", 1002), Ok(()), "given back");
         per_second.purge(5000);
         assert_eq!(per_second.events.lock().map(|m| m.len()).ok(), Some(0));
 
         let per_minute = KeyedLimiter::new(1, WINDOW_MS);
-        assert_eq!(per_minute.check(&"ann", 0), Ok(()));
-        per_minute.record("ann", 0);
-        assert_eq!(per_minute.check(&"ann", 30_000), Err(30));
-        assert_eq!(per_minute.check(&"ann", WINDOW_MS), Ok(()));
+        assert_eq!(per_minute.acquire("ann", 0), Ok(()));
+        assert_eq!(per_minute.acquire("ann", 30_000), Err(30));
+        assert_eq!(per_minute.acquire("ann", WINDOW_MS), Ok(()));
     }
 
     #[tokio::test]
-    async fn a_quota_counts_an_ipv6_client_as_its_slash_64() {
+    async fn a_quota_counts_an_ipv6_client_as_its_slash_64_and_takes_back() {
         use std::net::Ipv6Addr;
         let by_addr = Quota::new("test", 1, 1000);
         let host = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
         let same_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9));
         let next_64 = IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
         assert_eq!(by_addr.acquire_addr(host, 0).await, Ok(()));
-        assert_eq!(by_addr.check_addr(same_64, 1).await, Err(1));
+        assert_eq!(by_addr.acquire_addr(same_64, 1).await, Err(1));
         assert_eq!(by_addr.acquire_addr(next_64, 2).await, Ok(()));
-        by_addr.record("ann", 3).await;
-        assert_eq!(by_addr.check("ann", 4).await, Err(1));
-        assert_eq!(by_addr.check("ann", 1003).await, Ok(()));
+        let taken = by_addr.take("ann", 3).await;
+        assert!(taken.is_ok());
+        assert_eq!(by_addr.acquire("ann", 4).await, Err(1));
+        if let Ok(taken) = taken {
+            by_addr.give_back(taken).await;
+        }
+        assert_eq!(by_addr.acquire("ann", 5).await, Ok(()), "given back");
     }
 }

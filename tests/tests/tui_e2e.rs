@@ -802,10 +802,11 @@ async fn whack_follows_a_redirect_to_the_node_playing_the_room() -> Result<()> {
         let screen = tmux.wait_until(&jay.session, long, |s| user_code(s).is_some())?;
         let user = user_code(&screen).context("no code")?;
         passkey::approve_new_player(&a.url(), &user, "jay").await?;
-        let screen = tmux.wait_for(&jay.session, "ivy's hole", long)?;
-        for expected in ["Private room", "ivy", "jay (you)"] {
-            ensure!(screen.contains(expected), "{expected:?} not on:\n{screen}");
-        }
+        // The whole room, not its first line drawn.
+        let expected = ["ivy's hole", "Private room", "ivy", "jay (you)"];
+        tmux.wait_until(&jay.session, long, |s| {
+            expected.iter().all(|e| s.contains(e))
+        })?;
         // Seated on B, where the room is.
         ivy.wait_for(
             long,

@@ -122,25 +122,30 @@ async fn pending_request(
 ) -> Result<(Vec<u8>, DeviceRecord), AppError> {
     let now = now_ms();
     let ip = peer.ip();
-    if let Err(retry_after) = state.auth.guesses.check_addr(ip, now).await {
-        state.metrics.rate_limited.inc();
-        return Err(AppError::too_many(retry_after));
-    }
-    let found = match user_code::normalize(typed) {
-        Some(code) => state.auth.devices.live(&code, now).await?,
-        None => None,
+    // Counted before the lookup (and given back for a real code), so
+    // concurrent guesses cannot slip past the limit together.
+    let guess = match state.auth.guesses.take_addr(ip, now).await {
+        Ok(guess) => guess,
+        Err(retry_after) => {
+            state.metrics.rate_limited.inc();
+            return Err(AppError::too_many(retry_after));
+        }
     };
-    match found {
+    let found = match user_code::normalize(typed) {
+        Some(code) => state.auth.devices.live(&code, now).await,
+        None => Ok(None),
+    };
+    if !matches!(found, Ok(None)) {
+        state.auth.guesses.give_back(guess).await;
+    }
+    match found? {
         Some((hash, device)) if device.status == DeviceStatus::Pending => Ok((hash, device)),
         Some(_) => Err(already_decided()),
-        None => {
-            state.auth.guesses.record_addr(ip, now).await;
-            Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "invalid_user_code",
-                "that code is not valid: check it, or start again in the terminal",
-            ))
-        }
+        None => Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_user_code",
+            "that code is not valid: check it, or start again in the terminal",
+        )),
     }
 }
 

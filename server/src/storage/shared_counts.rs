@@ -8,7 +8,7 @@ use async_trait::async_trait;
 /// What one counting step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counted {
-    /// Under the limit (and, if asked, counted).
+    /// Under the limit, and counted.
     Allowed,
     /// At the limit: the oldest event still counting happened at this Unix ms.
     Full {
@@ -17,28 +17,19 @@ pub enum Counted {
     },
 }
 
-/// How a counting step treats the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Only looks.
-    Check,
-    /// Counts an event whatever the count.
-    Record,
-    /// Counts an event only if under the limit, in one atomic step.
-    Acquire,
-}
-
 /// Sliding windows in a store every node shares.
 #[async_trait]
 pub trait SharedCounts: Send + Sync {
-    /// One step on the events of `key` (a quota's name and its key) in the
-    /// `window_ms` ending at `now_ms`, against a limit of `max`.
-    async fn count(
+    /// Counts event `member` of `key` (a quota's name and its key) at `now_ms`
+    /// if fewer than `max` happened in the `window_ms` before, in one step.
+    async fn acquire(
         &self,
         key: &str,
-        step: Step,
+        member: &str,
         max: usize,
         window_ms: u64,
         now_ms: u64,
     ) -> Result<Counted, StoreError>;
+    /// Uncounts event `member` of `key`.
+    async fn give_back(&self, key: &str, member: &str) -> Result<(), StoreError>;
 }

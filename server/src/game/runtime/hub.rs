@@ -19,7 +19,7 @@ use super::room_error::RoomError;
 use super::settings::GameSettings;
 use crate::auth::revocation::Revocations;
 use crate::clock::GameClock;
-use crate::rate_limit::{Quota, WINDOW_MS};
+use crate::rate_limit::{Quota, Taken, WINDOW_MS};
 use crate::storage::StatsStore;
 use crate::storage::room_directory::{HeldRoom, ListedRoom};
 use crate::storage::shared_counts::SharedCounts;
@@ -270,6 +270,9 @@ impl Entered {
         }
     }
 }
+
+/// A join code counted against the player's and the address's guesses.
+type Guess = (Taken, Taken);
 
 /// A room `join_room` named, wherever it is played.
 enum Found {
@@ -662,10 +665,9 @@ impl GameHub {
     }
 
     /// Finds the room `join_room` names, on this node or (sharing a store)
-    /// another. A code is first checked against the guess limits, and counted
-    /// once it is known to be wrong everywhere. A player's guesses are not one
-    /// atomic step: each socket handles its messages in turn, so at most the
-    /// player's socket cap of guesses can slip past the limit together.
+    /// another. A code counts against the guess limits before it is looked up
+    /// and is given back once it proves right, so concurrent guesses cannot
+    /// slip past the limit together, on one node or many.
     async fn find(
         &self,
         room_id: Option<&str>,
@@ -673,38 +675,61 @@ impl GameHub {
         player_id: &str,
         addr: IpAddr,
     ) -> Result<Found, RoomError> {
-        let guess = room_id.is_none() && code.is_some();
-        if guess {
-            let limits = &self.hub.limits;
-            let now = self.hub.now_ms();
-            let allowed = match limits.guesses_by_player.check(player_id, now).await {
-                Ok(()) => limits.guesses_by_addr.check_addr(addr, now).await,
-                refused => refused,
-            };
-            if let Err(retry_after) = allowed {
-                self.hub.services.metrics.guesses_refused.inc();
-                return Err(RoomError::TooManyGuesses { retry_after });
-            }
-        }
-        if let Some(room) = self.find_here(room_id, code, player_id)? {
-            return Ok(Found::Here(room));
-        }
-        let elsewhere = match &self.hub.cluster {
-            Some(cluster) => cluster
-                .find(room_id, code, player_id, crate::clock::now_ms())
-                .await
-                .map_err(unavailable)?,
-            None => None,
+        let guess = match (room_id, code) {
+            (None, Some(_)) => Some(self.take_guess(player_id, addr).await?),
+            _ => None,
         };
-        match elsewhere {
-            Some(room) => Ok(Found::Elsewhere(room)),
-            None => {
-                if guess {
-                    self.wrong_guess(player_id, addr).await;
+        let found = match self.find_here(room_id, code, player_id)? {
+            Some(room) => Some(Found::Here(room)),
+            None => match &self.hub.cluster {
+                Some(cluster) => cluster
+                    .find(room_id, code, player_id, crate::clock::now_ms())
+                    .await
+                    .map_err(unavailable)?
+                    .map(Found::Elsewhere),
+                None => None,
+            },
+        };
+        match (found, guess) {
+            (Some(found), Some(guess)) => {
+                self.give_back_guess(guess).await;
+                Ok(found)
+            }
+            (Some(found), None) => Ok(found),
+            (None, guess) => {
+                if guess.is_some() {
+                    self.hub.services.metrics.guesses_wrong.inc();
                 }
                 Err(RoomError::NoSuchRoom)
             }
         }
+    }
+
+    /// Counts a join code against the player's and the address's guesses.
+    async fn take_guess(&self, player_id: &str, addr: IpAddr) -> Result<Guess, RoomError> {
+        let limits = &self.hub.limits;
+        let now = self.hub.now_ms();
+        let taken = match limits.guesses_by_player.take(player_id, now).await {
+            Ok(by_player) => match limits.guesses_by_addr.take_addr(addr, now).await {
+                Ok(by_addr) => Ok((by_player, by_addr)),
+                Err(retry_after) => {
+                    limits.guesses_by_player.give_back(by_player).await;
+                    Err(retry_after)
+                }
+            },
+            Err(retry_after) => Err(retry_after),
+        };
+        taken.map_err(|retry_after| {
+            self.hub.services.metrics.guesses_refused.inc();
+            RoomError::TooManyGuesses { retry_after }
+        })
+    }
+
+    /// A right code was no guess.
+    async fn give_back_guess(&self, (by_player, by_addr): Guess) {
+        let limits = &self.hub.limits;
+        limits.guesses_by_player.give_back(by_player).await;
+        limits.guesses_by_addr.give_back(by_addr).await;
     }
 
     /// The room `join_room` names, if this node plays it.
@@ -734,15 +759,6 @@ impl GameHub {
                 .map(|(id, entry)| entry.handle(id))),
             (None, None) => Err(RoomError::NoTarget),
         }
-    }
-
-    /// Counts a wrong join code against the player and their address.
-    async fn wrong_guess(&self, player_id: &str, addr: IpAddr) {
-        let limits = &self.hub.limits;
-        let now = self.hub.now_ms();
-        limits.guesses_by_player.record(player_id, now).await;
-        limits.guesses_by_addr.record_addr(addr, now).await;
-        self.hub.services.metrics.guesses_wrong.inc();
     }
 
     /// Sends `player_id` to the node that plays `room`, with a seat ticket.

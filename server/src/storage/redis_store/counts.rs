@@ -4,31 +4,23 @@
 
 use super::{RedisStore, keys, scripts};
 use crate::storage::StoreError;
-use crate::storage::shared_counts::{Counted, SharedCounts, Step};
+use crate::storage::shared_counts::{Counted, SharedCounts};
 use async_trait::async_trait;
 
 #[async_trait]
 impl SharedCounts for RedisStore {
-    async fn count(
+    async fn acquire(
         &self,
         key: &str,
-        step: Step,
+        member: &str,
         max: usize,
         window_ms: u64,
         now_ms: u64,
     ) -> Result<Counted, StoreError> {
-        let step = match step {
-            Step::Check => "check",
-            Step::Record => "record",
-            Step::Acquire => "acquire",
-        };
-        // Events of one ms are apart by a random member.
-        let member = format!("{now_ms}-{:016x}", rand::random::<u64>());
         let (allowed, oldest): (i64, u64) = self
             .script(
-                scripts::COUNT
+                scripts::ACQUIRE_COUNT
                     .key(keys::count(key))
-                    .arg(step)
                     .arg(max)
                     .arg(window_ms.max(1))
                     .arg(now_ms)
@@ -39,6 +31,13 @@ impl SharedCounts for RedisStore {
             1 => Counted::Allowed,
             _ => Counted::Full { oldest_ms: oldest },
         })
+    }
+
+    async fn give_back(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .run(redis::cmd("ZREM").arg(keys::count(key)).arg(member))
+            .await?;
+        Ok(())
     }
 }
 
@@ -62,22 +61,22 @@ mod tests {
         let addr = [10, 0, 0, 1].into();
         assert_eq!(a.acquire_addr(addr, 1_000).await, Ok(()));
         assert_eq!(b.acquire_addr(addr, 2_000).await, Ok(()));
-        b.record_addr(addr, 3_000).await;
-        assert_eq!(
-            a.check_addr(addr, 4_000).await,
-            Err(57),
-            "full for every node"
-        );
-        assert_eq!(b.acquire_addr(addr, 4_000).await, Err(57));
-        assert_eq!(a.check("someone-else", 4_000).await, Ok(()));
-        assert_eq!(
-            a.acquire_addr(addr, 61_000).await,
-            Ok(()),
-            "the first aged out"
-        );
+        let taken = b
+            .take_addr(addr, 3_000)
+            .await
+            .map_err(|secs| format!("full for {secs} s"))?;
+        let full = a.acquire_addr(addr, 4_000).await;
+        assert_eq!(full, Err(57), "full for every node");
+        b.give_back(taken).await;
+        let given_back = a.acquire_addr(addr, 4_000).await;
+        assert_eq!(given_back, Ok(()), "given back on the other node");
+        assert_eq!(b.acquire_addr(addr, 5_000).await, Err(56));
+        assert_eq!(a.acquire("someone-else", 5_000).await, Ok(()));
+        let aged = a.acquire_addr(addr, 61_000).await;
+        assert_eq!(aged, Ok(()), "the first aged out");
 
         redis.kill9();
-        // Node a counted two of its own so far: its third is its last alone.
+        // With Redis gone, node a counts on its own: three, then refused.
         assert_eq!(a.acquire("alone", 62_000).await, Ok(()));
         assert_eq!(a.acquire("alone", 62_001).await, Ok(()));
         assert_eq!(a.acquire("alone", 62_002).await, Ok(()));

@@ -333,23 +333,19 @@ return room
     )
 });
 
-/// KEYS: one key's event set. ARGV: step (`check`, `record`, `acquire`), max,
-/// window ms, now, a unique member. Forgets events out of the window, then
-/// returns {1, 0} when under max (counting the event unless `check`), or
-/// {0, oldest event} at the limit (`record` counts it anyway).
-pub static COUNT: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: one key's event set. ARGV: max, window ms, now, a unique member.
+/// Forgets events out of the window, then counts the event and returns {1, 0}
+/// when fewer than max remain, else returns {0, the oldest event's time}.
+pub static ACQUIRE_COUNT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local now, window = tonumber(ARGV[4]), tonumber(ARGV[3])
+local now, window = tonumber(ARGV[3]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local full = redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2])
-if ARGV[1] == 'record' or (ARGV[1] == 'acquire' and not full) then
-  redis.call('ZADD', KEYS[1], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], window)
-end
-if full and ARGV[1] ~= 'record' then
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   return {0, tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])}
 end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
 return {1, 0}
 ",
     )
