@@ -36,6 +36,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Redirects followed in a row before the connection backs off (nodes that
 /// keep sending us on, or a server that loops).
 const MAX_REDIRECTS: u32 = 3;
+/// A connection that lasted this long before its redirect was played on, not
+/// bounced: the count of redirects in a row starts again.
+const SETTLED: Duration = Duration::from_secs(10);
 /// The largest message (and frame) read from the server, in bytes. Frames are
 /// meant to stay within 4 KiB; a long room list may be bigger, but a hostile server
 /// must not make us buffer tungstenite's default of 64 MiB.
@@ -125,7 +128,11 @@ async fn run(
             net(NetEvent::Connecting(attempt));
         }
         let (url, join) = std::mem::replace(&mut target, (home.clone(), None));
+        let began = tokio::time::Instant::now();
         let ended = session(&url, join, &tokens, &actions, &mut out).await;
+        if began.elapsed() >= SETTLED {
+            redirects = 0;
+        }
         let ended = match ended {
             Ended::Redirected(redirect) if redirects < MAX_REDIRECTS => {
                 let Redirect { node, join } = *redirect;
