@@ -200,8 +200,7 @@ async fn whack_round(nodes: &[TestServer], access: &[Secret]) -> anyhow::Result<
             })
             .await?;
         if let ServerMsg::Redirect { url, ticket, .. } = answer {
-            let ws_url = format!("{}/play", url.replacen("http://", "ws://", 1));
-            guest = ws::connect(&ws_url, token.expose()).await?;
+            guest = ws::connect(&ws::play_url(&url), token.expose()).await?;
             guest.send(&join(Some(ticket))).await?;
             guest
                 .wait_for(ws::WAIT, |m| matches!(m, ServerMsg::RoomState { .. }))

@@ -151,3 +151,15 @@ pub fn raise_open_files_limit() {
         eprintln!("cannot raise the open-files limit: {e}");
     }
 }
+
+/// A Redis a test started (`TestRedis::single()`, `::cluster()`), or `None`
+/// (the test is skipped) without `redis-server`; `TestRedis` itself fails
+/// instead when `WHACK_REQUIRE_E2E=1`.
+pub fn redis(
+    started: Result<
+        Option<whack_server::storage::redis_store::test_redis::TestRedis>,
+        Box<dyn std::error::Error + Send + Sync>,
+    >,
+) -> anyhow::Result<Option<whack_server::storage::redis_store::test_redis::TestRedis>> {
+    started.map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))
+}

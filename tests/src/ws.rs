@@ -54,6 +54,15 @@ pub fn lean_config() -> WebSocketConfig {
         .max_write_buffer_size(64 * 1024)
 }
 
+/// The `/play` URL of a node's base URL (as a `redirect` names it).
+pub fn play_url(node_url: &str) -> String {
+    let ws = node_url
+        .strip_prefix("https://")
+        .map(|rest| format!("wss://{rest}"))
+        .unwrap_or_else(|| node_url.replacen("http://", "ws://", 1));
+    format!("{}/play", ws.trim_end_matches('/'))
+}
+
 /// Connects and reads the `welcome`.
 pub async fn connect(ws_url: &str, access_token: &str) -> Result<GameClient, WsError> {
     let mut ws = open(ws_url, Some(access_token)).await?;

@@ -10,15 +10,7 @@ use whack_shared::oauth::{ErrorCode, TokenResponse};
 use whack_shared::protocol::{ClientMsg, MIN_ROUND_SECS, ServerMsg};
 use whack_tests::passkey::{SoftAuthenticator, login_new_player, login_with};
 use whack_tests::ws::{self, GameClient};
-use whack_tests::{TestServer, oauth};
-
-/// A running Redis from `started`, or `None` (the test is skipped) without
-/// Redis; `TestRedis` itself fails instead when `WHACK_REQUIRE_E2E=1`.
-fn redis(
-    started: Result<Option<TestRedis>, Box<dyn std::error::Error + Send + Sync>>,
-) -> anyhow::Result<Option<TestRedis>> {
-    started.map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))
-}
+use whack_tests::{TestServer, oauth, redis};
 
 /// Refreshes until Redis answers again (the node reconnects on its own).
 async fn refresh_when_back(

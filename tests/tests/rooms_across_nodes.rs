@@ -11,19 +11,13 @@ use whack_server::storage::redis_store::test_redis::TestRedis;
 use whack_shared::Secret;
 use whack_shared::codes::ErrorCode;
 use whack_shared::protocol::{ClientMsg, RoomSummary, RoomView, ServerMsg};
-use whack_tests::TestServer;
 use whack_tests::passkey::login_new_player;
 use whack_tests::ws::{self, GameClient};
+use whack_tests::{TestServer, redis};
 
 /// How long a change on one node may take to show on another: one renewal of
 /// each (every second), with room for a slow machine.
 const ACROSS: Duration = Duration::from_secs(5);
-
-fn redis(
-    started: Result<Option<TestRedis>, Box<dyn std::error::Error + Send + Sync>>,
-) -> anyhow::Result<Option<TestRedis>> {
-    started.map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))
-}
 
 /// A logged-in player (signed up on `login_at`, the public URL).
 struct Player {
@@ -45,8 +39,7 @@ impl Player {
 
     /// A game connection to the node a `redirect` names.
     async fn at(&self, url: &str) -> anyhow::Result<GameClient> {
-        let ws_url = format!("{}/play", url.replacen("http://", "ws://", 1));
-        Ok(ws::connect(&ws_url, self.token.expose()).await?)
+        Ok(ws::connect(&ws::play_url(url), self.token.expose()).await?)
     }
 }
 
@@ -375,8 +368,7 @@ async fn players_of_two_nodes_play_a_round_ranked_on_a_third() -> anyhow::Result
         })
         .await?;
     let (url, room_id, ticket) = redirected(&mut guest_b).await?;
-    let ws_url = format!("{}/play", url.replacen("http://", "ws://", 1));
-    let mut guest = ws::connect(&ws_url, guest_login.access_token.expose()).await?;
+    let mut guest = ws::connect(&ws::play_url(&url), guest_login.access_token.expose()).await?;
     guest.send(&join_with(&room_id, &ticket)).await?;
     host.wait_for(
         ws::WAIT,

@@ -772,9 +772,8 @@ async fn whack_follows_a_redirect_to_the_node_playing_the_room() -> Result<()> {
     if !prerequisites() {
         return Ok(());
     }
-    let started = whack_server::storage::redis_store::test_redis::TestRedis::single()
-        .map_err(|e| anyhow::anyhow!("cannot start Redis: {e}"))?;
-    let Some(redis) = started else {
+    let started = whack_server::storage::redis_store::test_redis::TestRedis::single();
+    let Some(redis) = whack_tests::redis(started)? else {
         return Ok(());
     };
     let nodes = TestServer::nodes(&redis.url, 2, &[]).await?;

@@ -261,16 +261,6 @@ pub enum Entered {
     Elsewhere(Redirect),
 }
 
-impl Entered {
-    /// The room of this node the player now sits in, if that is where.
-    pub fn here(self) -> Option<RoomHandle> {
-        match self {
-            Self::Here(room) => Some(room),
-            Self::Elsewhere(_) => None,
-        }
-    }
-}
-
 /// A join code counted against the player's and the address's guesses.
 type Guess = (Taken, Taken);
 

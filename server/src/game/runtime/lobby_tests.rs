@@ -489,7 +489,10 @@ trait Seated {
 
 impl Seated for Result<Entered, RoomError> {
     fn seated(self) -> Result<RoomHandle, RoomError> {
-        self?.here().ok_or(RoomError::NoSuchRoom)
+        match self? {
+            Entered::Here(room) => Ok(room),
+            Entered::Elsewhere(_) => Err(RoomError::NoSuchRoom),
+        }
     }
 }
 
