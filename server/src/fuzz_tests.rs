@@ -234,7 +234,7 @@ fn refresh_tokens_from_outside_never_rotate_or_revoke() {
         .unwrap_or_else(|e| panic!("{e}"));
     let store = std::sync::Arc::new(crate::storage::MemoryStore::new());
     let rules = RefreshTokens::new(store, 1_000_000);
-    let started = runtime.block_on(rules.start_session("p1", "Ann", "cli", 0));
+    let started = runtime.block_on(rules.start_session("p1", "Ann", "cli", None, 0));
     let (sid, _, live) = started.unwrap_or_else(|e| panic!("{e}"));
     let tokens = prop_oneof![
         any::<String>(),

@@ -1,4 +1,5 @@
-//! Plain HTTP API bodies: `/api/me`, `/api/leaderboard`, `/healthz`.
+//! Plain HTTP API bodies: `/api/me`, `/api/leaderboard`, `/api/sessions`,
+//! `/healthz`.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,47 @@ pub struct LeaderboardEntry {
 pub struct Leaderboard {
     /// Rows, best first.
     pub entries: Vec<LeaderboardEntry>,
+}
+
+/// One signed-in device: a live login session of the player.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Session id (the `sid` of its access tokens).
+    pub id: String,
+    /// The client's name, as the server knows it.
+    pub client: String,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// When the login was made, Unix ms.
+    pub started_at: u64,
+    /// The address it was made from, if known.
+    #[serde(default)]
+    pub started_from: Option<String>,
+    /// When its refresh token was last rotated (or first issued), Unix ms.
+    #[serde(default)]
+    pub last_refresh_at: Option<u64>,
+    /// Its last game connection, Unix ms, to the minute.
+    #[serde(default)]
+    pub last_played_at: Option<u64>,
+    /// When it ends at the latest, Unix ms.
+    pub expires_at: u64,
+    /// Whether the request itself was made with this session's token.
+    #[serde(default)]
+    pub current: bool,
+}
+
+/// `GET /api/sessions`: the player's signed-in devices, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sessions {
+    /// Live sessions, newest first.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `POST /api/sessions/end-others`: how many sessions it ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedSessions {
+    /// Sessions ended.
+    pub ended: u64,
 }
 
 /// A JSON error body outside the OAuth endpoints.

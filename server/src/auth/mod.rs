@@ -12,3 +12,4 @@ pub mod revocation;
 pub mod revocation_feed;
 pub mod secrets;
 pub mod service;
+pub mod sessions;

@@ -26,6 +26,8 @@ pub const REFRESH_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 pub const SESSION_TTL_MS: u64 = 90 * 24 * 3600 * 1000;
 /// A parent presented again this soon after rotation is a lost-response retry.
 pub const GRACE_MS: u64 = 30 * 1000;
+/// How precisely a session's last game connection is kept.
+const PLAYED_RESOLUTION_MS: u64 = 60 * 1000;
 /// Rotations one session may make per minute unless configured: a client
 /// refreshes every 15 minutes, so this only stops a loop.
 pub const DEFAULT_REFRESHES_PER_MINUTE: u32 = 30;
@@ -191,6 +193,7 @@ impl RefreshTokens {
         player_id: &str,
         player_name: &str,
         client_id: &str,
+        started_from: Option<&str>,
         now_ms: u64,
     ) -> Result<(String, SessionRecord, Secret), StoreError> {
         let sid = uuid::Uuid::new_v4().simple().to_string();
@@ -204,6 +207,8 @@ impl RefreshTokens {
             revoked_at: None,
             revoke_reason: None,
             chain: Some(chain),
+            started_from: started_from.map(str::to_owned),
+            last_played_at: None,
         };
         // A fresh v4 id never collides; the store refuses to overwrite if it ever did.
         if !self.store.create_session(&sid, &session).await? {
@@ -409,6 +414,27 @@ impl RefreshTokens {
             .await
     }
 
+    /// Notes that `sid` opened a game connection, at most once a minute (the
+    /// list of signed-in devices shows it; it is not worth a write per socket).
+    pub async fn played(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
+        self.change(sid, |stored| match stored {
+            Some(session)
+                if session.revoked_at.is_none()
+                    && session
+                        .last_played_at
+                        .is_none_or(|at| now_ms.saturating_sub(at) >= PLAYED_RESOLUTION_MS) =>
+            {
+                let next = SessionRecord {
+                    last_played_at: Some(now_ms),
+                    ..session.clone()
+                };
+                Ok::<_, StoreError>(Change::Write(next, ()))
+            }
+            _ => Ok(Change::Keep(())),
+        })
+        .await
+    }
+
     /// Revokes a session by id. Returns it if it was live.
     pub async fn revoke_session(
         &self,
@@ -537,7 +563,7 @@ mod tests {
     #[tokio::test]
     async fn rotation_consumes_the_token_and_chains() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 1_000).await);
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 1_000).await);
         let r1 = ok(rules.refresh(&t0, Some("cli"), 2_000).await);
         assert_eq!(r1.sid, sid);
         assert_ne!(r1.refresh_token, t0);
@@ -549,7 +575,7 @@ mod tests {
     #[tokio::test]
     async fn a_prompt_retry_gets_the_same_successor() {
         let rules = rules();
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         let first = ok(rules.refresh(&t0, None, 1_000).await);
         let retry = ok(rules.refresh(&t0, None, 1_000 + GRACE_MS).await);
         assert!(retry.retry);
@@ -561,7 +587,7 @@ mod tests {
     #[tokio::test]
     async fn a_late_retry_is_theft_and_revokes_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         let first = ok(rules.refresh(&t0, None, 1_000).await);
         let late = rules.refresh(&t0, None, 1_001 + GRACE_MS).await;
         assert!(matches!(late, Err(RefreshError::Reused { sid: ref s }) if *s == sid));
@@ -576,7 +602,7 @@ mod tests {
     #[tokio::test]
     async fn reuse_after_the_successor_was_used_is_theft() {
         let rules = rules();
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         let t1 = ok(rules.refresh(&t0, None, 1_000).await).refresh_token;
         let t2 = ok(rules.refresh(&t1, None, 2_000).await).refresh_token;
         assert!(matches!(
@@ -596,7 +622,7 @@ mod tests {
             rules.refresh(&Secret::new("whr_nope"), None, 0).await,
             Err(RefreshError::Invalid)
         ));
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         assert!(matches!(
             rules.refresh(&t0, Some("other"), 1).await,
             Err(RefreshError::Invalid)
@@ -610,7 +636,7 @@ mod tests {
     #[tokio::test]
     async fn revocation_ends_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         assert_eq!(ok(rules.revoke(&t0, 5).await), Some(sid));
         assert_eq!(ok(rules.revoke(&t0, 6).await), None, "already revoked");
         assert!(matches!(
@@ -623,7 +649,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_refreshes_yield_one_successor() {
         let rules = Arc::new(rules());
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         assert_eq!(distinct_successors(&[rules], &t0).await, 1);
     }
 
@@ -652,7 +678,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_stores_the_same_bytes_however_often_it_refreshes() {
         let rules = rules();
-        let (sid, _, mut token) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (sid, _, mut token) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         let mut after_100 = 0;
         for i in 1..=10_000u64 {
             token = ok(rules.refresh(&token, None, i).await).refresh_token;
@@ -672,7 +698,7 @@ mod tests {
     #[tokio::test]
     async fn rotations_per_session_are_rate_limited() {
         let rules = RefreshTokens::new(store(), 2);
-        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (_, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         let t1 = ok(rules.refresh(&t0, None, 1_000).await).refresh_token;
         let t2 = ok(rules.refresh(&t1, None, 2_000).await).refresh_token;
         assert!(matches!(
@@ -691,7 +717,7 @@ mod tests {
     #[tokio::test]
     async fn a_forged_ancestor_is_refused_without_revoking_the_session() {
         let rules = rules();
-        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", 0).await);
+        let (sid, _, t0) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
         let t1 = ok(rules.refresh(&t0, None, 1_000).await).refresh_token;
         let forged = format!(
             "{REFRESH_TOKEN_PREFIX}{sid}.0.{}.{}",
@@ -715,7 +741,7 @@ mod tests {
         let store = store();
         let a = Arc::new(RefreshTokens::new(store.clone(), 1_000_000));
         let b = Arc::new(RefreshTokens::new(store, 1_000_000));
-        let (_, _, t0) = ok(a.start_session("p1", "Ann", "cli", 0).await);
+        let (_, _, t0) = ok(a.start_session("p1", "Ann", "cli", None, 0).await);
         assert_eq!(distinct_successors(&[a, b], &t0).await, 1);
     }
 
@@ -732,6 +758,8 @@ mod tests {
             revoked_at: None,
             revoke_reason: None,
             chain: None,
+            started_from: None,
+            last_played_at: None,
         };
         let sid = "0123456789abcdef0123456789abcdef";
         assert!(ok(store.create_session(sid, &session).await));

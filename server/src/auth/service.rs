@@ -9,6 +9,7 @@ use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
 use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
 use crate::auth::revocation_feed;
+use crate::auth::sessions::{self, MAX_LIVE_SESSIONS_PER_PLAYER};
 use crate::rate_limit::{MAX_WRONG_GUESSES, Quota, WINDOW_MS};
 use crate::storage::shared_counts::SharedCounts;
 use crate::storage::{PlayerRecord, RevocationFeed, SessionRecord, SharedStore, StoreError};
@@ -196,11 +197,13 @@ impl AuthService {
         self.store.player(id).await
     }
 
-    /// Exchanges an approved device code for a new login session.
+    /// Exchanges an approved device code for a new login session, made from
+    /// address `from`. A login beyond the player's bound ends their oldest.
     pub async fn device_login(
         &self,
         device_code: &Secret,
         client_id: &str,
+        from: &str,
         now_ms: u64,
     ) -> Result<DeviceLogin, DeviceLoginError> {
         let player_id = match self.devices.poll(device_code, client_id, now_ms).await? {
@@ -214,8 +217,12 @@ impl AuthService {
             .ok_or(DeviceLoginError::PlayerGone)?;
         let (sid, session, refresh_token) = self
             .refresh
-            .start_session(&player.id, &player.name, client_id, now_ms)
+            .start_session(&player.id, &player.name, client_id, Some(from), now_ms)
             .await?;
+        let live = self.sessions(&player.id, now_ms).await?;
+        for old in sessions::beyond(&live, &sid, MAX_LIVE_SESSIONS_PER_PLAYER) {
+            self.end(&old, "too many sessions", now_ms).await?;
+        }
         Ok(DeviceLogin {
             sid,
             session,
@@ -265,6 +272,69 @@ impl AuthService {
             tracing::info!(sid, "session revoked by the client");
         }
         Ok(sid)
+    }
+
+    /// A player's live login sessions, newest first.
+    pub async fn sessions(
+        &self,
+        player_id: &str,
+        now_ms: u64,
+    ) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let stored = self.store.sessions_of(player_id).await?;
+        Ok(sessions::live(stored, now_ms))
+    }
+
+    /// Ends one of the player's sessions exactly like a logout. False if `sid`
+    /// is not a live session of theirs.
+    pub async fn end_session(
+        &self,
+        player_id: &str,
+        sid: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let theirs = self
+            .store
+            .session(sid)
+            .await?
+            .is_some_and(|s| s.record.player_id == player_id);
+        Ok(theirs && self.end(sid, "ended by the player", now_ms).await?)
+    }
+
+    /// Ends every live session of the player but `keep`; returns how many.
+    pub async fn end_other_sessions(
+        &self,
+        player_id: &str,
+        keep: &str,
+        now_ms: u64,
+    ) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        for (sid, _) in self.sessions(player_id, now_ms).await? {
+            if sid != keep && self.end(&sid, "ended by the player", now_ms).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Notes a game connection of session `sid` (see [`RefreshTokens::played`]).
+    pub async fn played(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
+        self.refresh.played(sid, now_ms).await
+    }
+
+    /// Revokes `sid` durably, then refuses its access tokens and closes its
+    /// sockets everywhere. False if it was not live.
+    async fn end(&self, sid: &str, reason: &str, now_ms: u64) -> Result<bool, StoreError> {
+        if self
+            .refresh
+            .revoke_session(sid, reason, now_ms)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.revoked(sid, now_ms).await;
+        tracing::info!(sid, reason, "session ended");
+        Ok(true)
     }
 
     /// Records the player's decision on the pending request `device_hash`.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod oauth;
 pub mod ops;
 pub mod play;
+pub mod sessions;
 pub mod well_known;
 
 use crate::state::AppState;
@@ -16,7 +17,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 const SECURITY_HEADERS: [(HeaderName, &str); 7] = [
     (header::CACHE_CONTROL, "no-store"),
@@ -73,6 +74,9 @@ pub fn routes() -> Router<AppState> {
         .route("/device/api/decision", post(device_page::decision))
         .route("/api/me", get(api::me))
         .route("/api/leaderboard", get(api::leaderboard))
+        .route("/api/sessions", get(sessions::list))
+        .route("/api/sessions/end-others", post(sessions::end_others))
+        .route("/api/sessions/{id}", delete(sessions::end))
         .route("/play", get(play::play))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

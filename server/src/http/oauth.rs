@@ -90,12 +90,13 @@ pub async fn device_authorization(
 #[instrument(skip_all, fields(grant_type))]
 pub async fn token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     form: Form,
 ) -> Result<Json<TokenResponse>, OAuthError> {
     let grant_type = form.require("grant_type")?;
     tracing::Span::current().record("grant_type", grant_type);
     match grant_type {
-        DEVICE_CODE_GRANT => device_code_grant(&state, &form).await,
+        DEVICE_CODE_GRANT => device_code_grant(&state, &form, peer).await,
         REFRESH_TOKEN_GRANT => refresh_grant(&state, &form).await,
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -107,11 +108,17 @@ pub async fn token(
 async fn device_code_grant(
     state: &AppState,
     form: &Form,
+    peer: SocketAddr,
 ) -> Result<Json<TokenResponse>, OAuthError> {
     let client_id = known_client(state, form)?;
     let device_code = Secret::new(form.require("device_code")?);
     let now = now_ms();
-    let login = match state.auth.device_login(&device_code, client_id, now).await {
+    let from = peer.ip().to_string();
+    let login = match state
+        .auth
+        .device_login(&device_code, client_id, &from, now)
+        .await
+    {
         Ok(login) => login,
         Err(DeviceLoginError::NotApproved(poll)) => return Err(poll_error(poll)),
         Err(DeviceLoginError::PlayerGone) => {

@@ -51,6 +51,15 @@ pub async fn play(
         other => other,
     };
     let addr = peer.ip();
+    if registration.is_ok() {
+        let (state, sid) = (state.clone(), claims.sid.clone());
+        // Off the upgrade's path: a slow store must not delay the game.
+        tokio::spawn(async move {
+            if let Err(e) = state.auth.played(&sid, crate::clock::now_ms()).await {
+                tracing::warn!(error = %e, "cannot note the game connection");
+            }
+        });
+    }
     let tokens: Arc<dyn TokenCheck> = Arc::new(Tokens(state));
     let player = session::player_of(claims);
     session::limit(ws)

@@ -49,6 +49,8 @@ fn session(revoked_at: Option<u64>, expires_at: u64) -> SessionRecord {
         revoked_at,
         revoke_reason: revoked_at.map(|_| "test".into()),
         chain: None,
+        started_from: None,
+        last_played_at: None,
     }
 }
 
@@ -286,6 +288,44 @@ async fn revocations_and_purge_see_what_matters(store: SharedStore) -> TestResul
     Ok(())
 }
 
+async fn sessions_are_listed_by_player(store: SharedStore) -> TestResult {
+    // Real instants: Redis lets a player's list expire with their last session.
+    let now = crate::clock::now_ms();
+    let later = now + 3_600_000;
+    let bob = SessionRecord {
+        player_id: "p2".into(),
+        ..session(None, later)
+    };
+    assert!(store.create_session("a1", &session(None, later)).await?);
+    assert!(
+        store
+            .create_session("a2", &session(Some(now), later))
+            .await?
+    );
+    assert!(store.create_session("a3", &session(None, now + 50)).await?);
+    assert!(store.create_session("b1", &bob).await?);
+    let ids = |list: Vec<(String, SessionRecord)>| -> HashSet<String> {
+        list.into_iter().map(|(sid, _)| sid).collect()
+    };
+    assert_eq!(
+        ids(store.sessions_of("p1").await?),
+        HashSet::from(["a1".into(), "a2".into(), "a3".into()]),
+        "revoked and expired sessions stay listed until the purge"
+    );
+    assert_eq!(
+        ids(store.sessions_of("p2").await?),
+        HashSet::from(["b1".into()])
+    );
+    assert!(store.sessions_of("p3").await?.is_empty());
+    store.purge(now + 100).await?;
+    assert_eq!(
+        ids(store.sessions_of("p1").await?),
+        HashSet::from(["a1".into(), "a2".into()]),
+        "a purged session leaves the list"
+    );
+    Ok(())
+}
+
 /// Runs every contract test against the store `make` opens.
 macro_rules! contract {
     ($backend:ident, $make:expr) => {
@@ -343,6 +383,13 @@ macro_rules! contract {
                     return Ok(());
                 };
                 super::revocations_and_purge_see_what_matters(store).await
+            }
+            #[tokio::test]
+            async fn sessions_are_listed_by_player() -> TestResult {
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::sessions_are_listed_by_player(store).await
             }
         }
     };

@@ -163,6 +163,20 @@ impl SessionStore for MemoryStore {
         Ok(true)
     }
 
+    async fn sessions_of(
+        &self,
+        player_id: &str,
+    ) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for (sid, bytes) in &self.maps().sessions {
+            let session: SessionRecord = decode("sessions", bytes)?;
+            if session.player_id == player_id {
+                out.push((sid.clone(), session));
+            }
+        }
+        Ok(out)
+    }
+
     async fn rotate(
         &self,
         sid: &str,

@@ -135,6 +135,12 @@ pub trait SessionStore: Send + Sync {
     async fn session(&self, sid: &str) -> Result<Option<Versioned<SessionRecord>>, StoreError>;
     /// Stores a new session; false (and nothing written) if `sid` exists.
     async fn create_session(&self, sid: &str, session: &SessionRecord) -> Result<bool, StoreError>;
+    /// Every stored session of a player (revoked and expired ones too, until
+    /// the purge takes them), in no particular order.
+    async fn sessions_of(
+        &self,
+        player_id: &str,
+    ) -> Result<Vec<(String, SessionRecord)>, StoreError>;
     /// Replaces the session with `successor` if it is still at `parent`: the one
     /// atomic step behind rotation, retry bookkeeping and revocation. False when
     /// another change came first (read again and decide again).

@@ -47,6 +47,12 @@ pub struct SessionRecord {
     /// predate it (those live in the `refresh_tokens` tree).
     #[serde(default)]
     pub chain: Option<RefreshChain>,
+    /// The address the login was completed from (absent on older sessions).
+    #[serde(default)]
+    pub started_from: Option<String>,
+    /// The last game connection, Unix ms (kept to the minute).
+    #[serde(default)]
+    pub last_played_at: Option<u64>,
 }
 
 /// Everything rotation needs, in the session record itself: one live token,

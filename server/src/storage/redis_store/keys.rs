@@ -5,7 +5,8 @@
 //! - `{accounts}`: players, names, passkeys. A sign-up checks a name and a
 //!   passkey id and writes both at once, so they share a slot (sign-ups are rare).
 //! - `{session:<sid>}`: one session each, so rotations spread over the cluster.
-//! - `{sessions}`: the expiry and revocation indexes over all sessions.
+//! - `{sessions}`: the expiry and revocation indexes over all sessions, and
+//!   each player's list of sessions.
 //! - `{devices}`: device requests and their user codes (short-lived and few).
 //! - `{stats}`: per-player stats and the leaderboard's sorted set.
 //! - `{feed}`: the revocation stream every node follows.
@@ -54,6 +55,11 @@ pub fn session(sid: &str) -> String {
 /// Sorted set: session id by `expires_at`, for the purge.
 pub fn session_expiry() -> String {
     format!("{PREFIX}{{sessions}}:expiry")
+}
+
+/// Sorted set: a player's session ids by `expires_at`.
+pub fn sessions_of(player_id: &str) -> String {
+    format!("{PREFIX}{{sessions}}:of:{player_id}")
 }
 
 /// Sorted set: session id by `revoked_at`.
@@ -198,6 +204,7 @@ mod tests {
         assert_eq!(tag(&stats()), tag(&board()));
         assert_eq!(tag(&signing_keys()), tag(&signing_key_id()));
         assert_eq!(tag(&session_expiry()), tag(&revocations()));
+        assert_eq!(tag(&session_expiry()), tag(&sessions_of("p")));
         for key in [
             room_leases(),
             room_fences(),

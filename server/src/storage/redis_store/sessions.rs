@@ -1,5 +1,6 @@
 //! Sessions, one `{session:<sid>}` tag each so rotations spread over a cluster,
-//! and two indexes under `{sessions}`: expiry (for the purge) and revocations.
+//! and three indexes under `{sessions}`: expiry (for the purge), revocations
+//! and each player's sessions.
 //!
 //! The record is the truth; the indexes follow it, each a step of its own (a
 //! cluster slot apart). A new session's expiry is filed before the session is
@@ -7,7 +8,9 @@
 //! because the purge checks the record itself before deleting and re-files
 //! what it finds. A revocation is filed only after it happened; a crash in
 //! between loses the entry, which matters only for that session's access
-//! tokens (minutes) after every node restarted.
+//! tokens (minutes) after every node restarted. A player's list drops what
+//! has expired whenever it gains a session, and the listing skips ids whose
+//! record is gone, so it holds at most the player's unexpired sessions.
 
 use super::{PURGE_BATCH, RedisStore, keys, scripts};
 use crate::storage::{
@@ -38,16 +41,31 @@ impl RedisStore {
         Ok(true)
     }
 
-    /// Files a session's expiry for the purge.
+    /// Files a session's expiry for the purge and in its player's list, which
+    /// itself lives as long as the player's last session.
     async fn file_expiry(&self, sid: &str, session: &SessionRecord) -> Result<(), StoreError> {
-        let _: i64 = self
-            .run(
-                redis::cmd("ZADD")
-                    .arg(keys::session_expiry())
-                    .arg(session.expires_at)
-                    .arg(sid),
-            )
-            .await?;
+        let list = keys::sessions_of(&session.player_id);
+        for index in [keys::session_expiry(), list.clone()] {
+            let _: i64 = self
+                .run(
+                    redis::cmd("ZADD")
+                        .arg(index)
+                        .arg(session.expires_at)
+                        .arg(sid),
+                )
+                .await?;
+        }
+        // GT moves an expiry later; NX sets the first (GT never does).
+        for when in ["GT", "NX"] {
+            let _: i64 = self
+                .run(
+                    redis::cmd("PEXPIREAT")
+                        .arg(&list)
+                        .arg(session.expires_at)
+                        .arg(when),
+                )
+                .await?;
+        }
         Ok(())
     }
 
@@ -109,6 +127,14 @@ impl SessionStore for RedisStore {
     }
 
     async fn create_session(&self, sid: &str, session: &SessionRecord) -> Result<bool, StoreError> {
+        let _: i64 = self
+            .run(
+                redis::cmd("ZREMRANGEBYSCORE")
+                    .arg(keys::sessions_of(&session.player_id))
+                    .arg("-inf")
+                    .arg(format!("({}", session.created_at)),
+            )
+            .await?;
         self.file_expiry(sid, session).await?;
         let created: Option<String> = self
             .run(
@@ -122,6 +148,30 @@ impl SessionStore for RedisStore {
             self.file_revocation(sid, session).await?;
         }
         Ok(created.is_some())
+    }
+
+    async fn sessions_of(
+        &self,
+        player_id: &str,
+    ) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let sids: Vec<String> = self
+            .run(
+                redis::cmd("ZRANGE")
+                    .arg(keys::sessions_of(player_id))
+                    .arg(0)
+                    .arg(-1),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(sids.len());
+        for sid in sids {
+            // The list is an index: the record decides, and may be gone.
+            if let Some(stored) = self.session(&sid).await?
+                && stored.record.player_id == player_id
+            {
+                out.push((sid, stored.record));
+            }
+        }
+        Ok(out)
     }
 
     async fn rotate(

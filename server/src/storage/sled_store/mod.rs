@@ -54,6 +54,8 @@ pub struct SledStore {
     player_names: sled::Tree,
     credentials: sled::Tree,
     sessions: sled::Tree,
+    /// Index: `player_id \0 sid` → nothing, for a player's sessions.
+    player_sessions: sled::Tree,
     refresh: sled::Tree,
     devices: sled::Tree,
     user_codes: sled::Tree,
@@ -82,17 +84,20 @@ impl SledStore {
     }
 
     fn with(db: sled::Db, durability: Durability) -> Result<Self, StoreError> {
-        Ok(Self {
+        let store = Self {
             players: db.open_tree("players")?,
             player_names: db.open_tree("player_names")?,
             credentials: db.open_tree("credentials")?,
             sessions: db.open_tree("sessions")?,
+            player_sessions: db.open_tree("player_sessions")?,
             refresh: db.open_tree("refresh_tokens")?,
             devices: db.open_tree("device_requests")?,
             user_codes: db.open_tree("user_codes")?,
             stats: Stats::open(&db)?,
             durability,
-        })
+        };
+        store.index_sessions_by_player()?;
+        Ok(store)
     }
 
     /// Returns once everything written so far is on disk.

@@ -3,9 +3,14 @@
 
 use super::{SledStore, get, purge_where};
 use crate::storage::{
-    RefreshRecord, SessionRecord, SessionStore, StoreError, Version, Versioned, encode,
+    RefreshRecord, SessionRecord, SessionStore, StoreError, Version, Versioned, decode, encode,
 };
 use async_trait::async_trait;
+
+/// The key of a session in its player's index.
+fn player_key(player_id: &str, sid: &str) -> Vec<u8> {
+    [player_id.as_bytes(), b"\0", sid.as_bytes()].concat()
+}
 
 #[async_trait]
 impl SessionStore for SledStore {
@@ -17,6 +22,10 @@ impl SessionStore for SledStore {
     }
 
     async fn create_session(&self, sid: &str, session: &SessionRecord) -> Result<bool, StoreError> {
+        // Indexed first, flushed with the session: an index entry without its
+        // session is skipped by the listing, a session without one is never made.
+        self.player_sessions
+            .insert(player_key(&session.player_id, sid), &[])?;
         let created = self
             .sessions
             .compare_and_swap(sid.as_bytes(), None::<&[u8]>, Some(encode(session)?))?
@@ -25,6 +34,25 @@ impl SessionStore for SledStore {
             self.durable().await?;
         }
         Ok(created)
+    }
+
+    async fn sessions_of(
+        &self,
+        player_id: &str,
+    ) -> Result<Vec<(String, SessionRecord)>, StoreError> {
+        let prefix = player_key(player_id, "");
+        let mut out = Vec::new();
+        for entry in self.player_sessions.scan_prefix(&prefix) {
+            let (key, _) = entry?;
+            let sid = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            if let Some(stored) = self.sessions.get(sid.as_bytes())? {
+                let session: SessionRecord = decode("sessions", &stored)?;
+                if session.player_id == player_id {
+                    out.push((sid, session));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn rotate(
@@ -77,8 +105,41 @@ impl SledStore {
     }
 
     pub(super) fn purge_sessions(&self, now_ms: u64) -> Result<usize, StoreError> {
-        purge_where(&self.sessions, "sessions", |s: &SessionRecord| {
-            Ok(s.expires_at < now_ms)
-        })
+        let mut expired = Vec::new();
+        let removed = purge_where(&self.sessions, "sessions", |s: &SessionRecord| {
+            let gone = s.expires_at < now_ms;
+            if gone {
+                expired.push(s.player_id.clone());
+            }
+            Ok(gone)
+        })?;
+        // The index entries of what went (the ids come from the index itself:
+        // `purge_where` hands over records, not keys).
+        for player_id in expired {
+            let prefix = player_key(&player_id, "");
+            for entry in self.player_sessions.scan_prefix(&prefix) {
+                let (key, _) = entry?;
+                if !self.sessions.contains_key(&key[prefix.len()..])? {
+                    self.player_sessions.remove(key)?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Builds the player index of a store written before it existed; a no-op
+    /// once any session is indexed.
+    pub(super) fn index_sessions_by_player(&self) -> Result<(), StoreError> {
+        if !self.player_sessions.is_empty() {
+            return Ok(());
+        }
+        for entry in self.sessions.iter() {
+            let (sid, value) = entry?;
+            let session: SessionRecord = decode("sessions", &value)?;
+            let sid = String::from_utf8_lossy(&sid);
+            self.player_sessions
+                .insert(player_key(&session.player_id, &sid), &[])?;
+        }
+        Ok(())
     }
 }
