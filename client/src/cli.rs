@@ -63,12 +63,32 @@ pub enum Command {
     Logout,
     /// Show the server, who is logged in and where the token is kept.
     Status,
+    /// List the places you are signed in (each login is a session), or end them.
+    Sessions {
+        /// What to do; without one, the list.
+        #[command(subcommand)]
+        action: Option<SessionsAction>,
+    },
     /// Start the game straight in the room with this join code (logs in first if
     /// needed).
     Join {
         /// The room's join code, `XXXX-XXXX` (case, dashes and spaces do not matter).
         #[arg(value_name = "CODE", value_parser = parse_room_code)]
         code: String,
+    },
+}
+
+/// What `whack sessions` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum SessionsAction {
+    /// End a session, exactly like logging it out: its games are closed at once.
+    Revoke {
+        /// The session's id as `whack sessions` shows it (a unique start is enough).
+        #[arg(value_name = "ID", required_unless_present = "others")]
+        id: Option<String>,
+        /// End every session but this terminal's.
+        #[arg(long, conflicts_with = "id")]
+        others: bool,
     },
 }
 
@@ -105,5 +125,32 @@ mod tests {
         assert!(!parse(&["whack", "status"]));
         assert!(parse(&["whack", "status", "--allow-insecure-http"]));
         assert!(parse(&["whack", "--allow-insecure-http", "login"]));
+    }
+
+    #[test]
+    fn revoke_takes_an_id_or_others_but_not_both() {
+        let revoke = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Some(Command::Sessions {
+                action: Some(SessionsAction::Revoke { id, others }),
+            })) => Ok((id, others)),
+            Ok(other) => panic!("{args:?}: {other:?}"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(
+            revoke(&["whack", "sessions", "revoke", "3f9a"]),
+            Ok((Some("3f9a".into()), false))
+        );
+        assert_eq!(
+            revoke(&["whack", "sessions", "revoke", "--others"]),
+            Ok((None, true))
+        );
+        assert_eq!(
+            revoke(&["whack", "sessions", "revoke"]),
+            Err(clap::error::ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            revoke(&["whack", "sessions", "revoke", "3f9a", "--others"]),
+            Err(clap::error::ErrorKind::ArgumentConflict)
+        );
     }
 }

@@ -1,12 +1,12 @@
-//! `whack`: the terminal client. Subcommands log in, log out and show status;
-//! without one, the game starts.
+//! `whack`: the terminal client. Subcommands log in, log out, show status and
+//! list or end signed-in sessions; without one, the game starts.
 #![forbid(unsafe_code)]
 
 mod cli;
 mod commands;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, SessionsAction};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -81,6 +81,16 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Logout) => commands::logout::run(&cli.server, cli.insecure_storage).await,
         Some(Command::Status) => commands::status::run(&cli.server, cli.insecure_storage).await,
+        Some(Command::Sessions { action }) => match action {
+            None => commands::sessions::list(&cli.server, cli.insecure_storage).await,
+            Some(SessionsAction::Revoke { others: true, .. }) => {
+                commands::sessions::revoke_others(&cli.server, cli.insecure_storage).await
+            }
+            Some(SessionsAction::Revoke { id, .. }) => {
+                let id = id.unwrap_or_default();
+                commands::sessions::revoke(&cli.server, cli.insecure_storage, &id).await
+            }
+        },
         Some(Command::Join { code }) => {
             commands::play::run(&cli.server, cli.insecure_storage, Some(code)).await
         }

@@ -12,7 +12,7 @@
 
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
-use whack_shared::api::{Leaderboard, LeaderboardEntry, Me};
+use whack_shared::api::{EndedSessions, Leaderboard, LeaderboardEntry, Me, SessionInfo, Sessions};
 use whack_shared::oauth::{DeviceAuthorization, ErrorBody, TokenResponse};
 use whack_shared::protocol::{
     Millis, MoleView, PlayerRef, PlayerView, RankingEntry, RoomSummary, RoomView, ServerMsg,
@@ -100,6 +100,12 @@ pub fn time(ms: Millis) -> Millis {
     }
 }
 
+/// A whole-millisecond server time clamped to `..=MAX_EPOCH_MS`.
+pub fn epoch_ms(ms: u64) -> u64 {
+    // MAX_EPOCH_MS is 2^53, exact in both types.
+    ms.min(1 << 53)
+}
+
 impl Sanitize for String {
     fn sanitize(&mut self) {
         if let Cow::Owned(clean) = text(self) {
@@ -166,6 +172,29 @@ impl Sanitize for LeaderboardEntry {
         self.player_id.sanitize();
         self.name.sanitize();
     }
+}
+
+impl Sanitize for Sessions {
+    fn sanitize(&mut self) {
+        self.sessions.sanitize();
+    }
+}
+
+impl Sanitize for SessionInfo {
+    fn sanitize(&mut self) {
+        self.id.sanitize();
+        self.client.sanitize();
+        self.client_id.sanitize();
+        self.started_from.sanitize();
+        self.started_at = epoch_ms(self.started_at);
+        self.last_refresh_at = self.last_refresh_at.map(epoch_ms);
+        self.last_played_at = self.last_played_at.map(epoch_ms);
+        self.expires_at = epoch_ms(self.expires_at);
+    }
+}
+
+impl Sanitize for EndedSessions {
+    fn sanitize(&mut self) {}
 }
 
 impl Sanitize for ServerMsg {

@@ -3,5 +3,6 @@
 pub mod login;
 pub mod logout;
 pub mod play;
+pub mod sessions;
 pub mod status;
 pub mod time_fmt;
