@@ -3,7 +3,8 @@
 //! real Secret Service (gnome-keyring on a private D-Bus session bus started by the
 //! test) or, with `--insecure-storage`, in a 0600 file, and never an access token on
 //! disk. Also: no keyring means a fast, clear error before any code is requested;
-//! two processes refreshing at once stay logged in; a revoked session logs out.
+//! two processes refreshing at once stay logged in; a revoked session logs out;
+//! `whack sessions` lists the player's logins and ends them.
 //!
 //! Figures (not assertions) are printed as `FIGURE …` lines: run with `--nocapture`.
 
@@ -14,11 +15,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use whack_shared::Secret;
+use whack_shared::api::Sessions;
 use whack_shared::device_page::Decision;
 use whack_shared::oauth::ErrorCode;
 use whack_tests::home::Home;
 use whack_tests::keyring::KeyringBus;
-use whack_tests::{TestServer, oauth, passkey};
+use whack_tests::{TestServer, oauth, passkey, ws};
 
 /// How long a login may take from start to exit once approved (poll interval 5 s).
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(40);
@@ -149,6 +151,19 @@ impl Player {
                 .await?;
                 ensure!(status.is_success(), "deny: {status}: {body}");
             }
+            Answer::SignIn(key) => {
+                let http = reqwest::Client::new();
+                let signed_in = key.sign_in(&http, &code).await?;
+                let (status, body) = passkey::decide(
+                    &http,
+                    &self.server,
+                    &code,
+                    Decision::Approve,
+                    Some(&signed_in.approval),
+                )
+                .await?;
+                ensure!(status.is_success(), "approve: {status}: {body}");
+            }
             Answer::Interrupt => {
                 let pid = child.id().context("the client already exited")?;
                 let status = std::process::Command::new("kill")
@@ -212,6 +227,8 @@ enum Answer<'a> {
     Approve(&'a str),
     /// Create a player with this name and deny.
     Deny(&'a str),
+    /// Sign in with this authenticator's passkey and approve.
+    SignIn(&'a mut passkey::SoftAuthenticator),
     /// Press Ctrl-C in the client.
     Interrupt,
 }
@@ -663,5 +680,148 @@ async fn a_second_login_says_who_is_logged_in_and_replaces_it_only_when_asked() 
         .run(&["--insecure-storage", "status"])
         .await?
         .expect(0, "fifth_fay")?;
+    Ok(())
+}
+
+/// `GET /api/sessions` with a bearer token.
+async fn sessions_api(
+    http: &reqwest::Client,
+    url: &str,
+    access_token: &Secret,
+) -> Result<Sessions> {
+    let response = http
+        .get(format!("{url}/api/sessions"))
+        .bearer_auth(access_token.expose())
+        .send()
+        .await?;
+    ensure!(response.status().is_success(), "{}", response.status());
+    Ok(response.json().await?)
+}
+
+/// Whether the server now refuses `refresh_token` as a dead login.
+async fn refused(http: &reqwest::Client, url: &str, refresh_token: &Secret) -> Result<bool> {
+    Ok(oauth::refresh(http, url, refresh_token)
+        .await?
+        .is_err_and(|r| r.code() == ErrorCode::InvalidGrant))
+}
+
+#[tokio::test]
+async fn sessions_lists_the_logins_and_ends_one_or_all_others() -> Result<()> {
+    if !keyring_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    // Another device of the same player, playing.
+    let mut key = passkey::SoftAuthenticator::new(&url)?;
+    let phone = passkey::login_with(&mut key, &url, Some("sessions_sam")).await?;
+    let mut game = ws::connect(&ws::play_url(&url), phone.access_token.expose()).await?;
+    let player = Player::new(&url, true)?;
+    player
+        .login_answering(&[], Answer::SignIn(&mut key))
+        .await?
+        .expect(0, "as sessions_sam")?;
+
+    // The phone's own view names its id, and its game shows up within seconds.
+    let mut phone_view = sessions_api(&http, &url, &phone.access_token).await?;
+    for _ in 0..40 {
+        if phone_view
+            .sessions
+            .iter()
+            .any(|s| s.last_played_at.is_some())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        phone_view = sessions_api(&http, &url, &phone.access_token).await?;
+    }
+    let phone_session = phone_view
+        .sessions
+        .iter()
+        .find(|s| s.current)
+        .context("the phone's session is not marked current in its own list")?;
+    ensure!(phone_session.last_played_at.is_some(), "{phone_view:?}");
+    ensure!(
+        phone_session.started_from.as_deref() == Some("127.0.0.1"),
+        "{phone_view:?}"
+    );
+    let phone_id = phone_session.id.clone();
+
+    let list = player.run(&["sessions"]).await?;
+    list.expect(0, "in 2 places")?;
+    let short = &phone_id[..8];
+    let marked: Vec<_> = list
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("* "))
+        .collect();
+    ensure!(
+        marked.len() == 1 && marked[0].contains("(this terminal)") && !marked[0].contains(short),
+        "exactly this terminal is marked:\n{}",
+        list.all()
+    );
+    ensure!(
+        list.stdout.contains(&format!("  {short}  "))
+            && list.stdout.contains("from 127.0.0.1")
+            && list
+                .stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("last game") && l.ends_with("ago")),
+        "the phone's session, its address and its game:\n{}",
+        list.all()
+    );
+
+    // Someone else cannot end it.
+    let (other, _) = passkey::login_new_player(&url, "other_olga").await?;
+    let status = http
+        .delete(format!("{url}/api/sessions/{phone_id}"))
+        .bearer_auth(other.access_token.expose())
+        .send()
+        .await?
+        .status();
+    ensure!(status == reqwest::StatusCode::NOT_FOUND, "{status}");
+
+    player
+        .run(&["sessions", "revoke", "zzzz"])
+        .await?
+        .expect(1, "no live session starts with `zzzz`")?;
+    let own = marked[0]
+        .trim_start_matches("* ")
+        .get(..8)
+        .context("short id")?;
+    player
+        .run(&["sessions", "revoke", own])
+        .await?
+        .expect(1, "whack logout")?;
+
+    player
+        .run(&["sessions", "revoke", short])
+        .await?
+        .expect(0, &format!("Ended session {short}"))?;
+    let code = game.expect_close(Duration::from_secs(1)).await?;
+    ensure!(
+        code == 4001,
+        "the phone's game closed with {code}, not 4001"
+    );
+    ensure!(
+        refused(&http, &url, &phone.refresh_token).await?,
+        "the ended session still refreshes"
+    );
+    let (status, _) = oauth::me(&http, &url, phone.access_token.expose()).await?;
+    ensure!(status == reqwest::StatusCode::UNAUTHORIZED, "{status}");
+
+    // A laptop logs in too; --others ends it and only it.
+    let laptop = passkey::login_with(&mut key, &url, None).await?;
+    player
+        .run(&["sessions", "revoke", "--others"])
+        .await?
+        .expect(0, "Ended 1 other session;")?;
+    ensure!(
+        refused(&http, &url, &laptop.refresh_token).await?,
+        "--others left the laptop signed in"
+    );
+    player.run(&["status"]).await?.expect(0, "sessions_sam")?;
+    player.run(&["sessions"]).await?.expect(0, "in 1 place:")?;
     Ok(())
 }
