@@ -80,6 +80,10 @@ enum Kind {
     Signin {
         state: DiscoverableAuthentication,
     },
+    /// A sign-in to the account page, bound to no device request.
+    AccountSignin {
+        state: DiscoverableAuthentication,
+    },
 }
 
 struct Ceremony {
@@ -288,6 +292,8 @@ impl Passkeys {
         let record = CredentialRecord {
             player_id: player.id.clone(),
             passkey,
+            created_at: Some(now_ms),
+            last_used_at: None,
         };
         Ok(self.approve(
             Approver::NewAccount(player, Box::new(record)),
@@ -303,6 +309,28 @@ impl Passkeys {
         addr: IpAddr,
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        let (state, json) = self.discoverable_options()?;
+        let id = self.remember(Kind::Signin { state }, device_hash, addr, now_ms);
+        Ok((id, json))
+    }
+
+    /// Starts a usernameless sign-in to the account page.
+    pub fn start_account_signin(
+        &self,
+        addr: IpAddr,
+        now_ms: u64,
+    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        let (state, json) = self.discoverable_options()?;
+        // Keyed by address in place of a device request, so the per-request cap
+        // is a per-address one: a flood evicts only its own ceremonies.
+        let key = format!("account {}", crate::rate_limit::bucket(addr));
+        let id = self.remember(Kind::AccountSignin { state }, key.as_bytes(), addr, now_ms);
+        Ok((id, json))
+    }
+
+    fn discoverable_options(
+        &self,
+    ) -> Result<(DiscoverableAuthentication, serde_json::Value), PasskeyError> {
         let (mut options, state) = self
             .webauthn
             .start_discoverable_authentication()
@@ -312,8 +340,7 @@ impl Passkeys {
         options.mediation = None;
         let json =
             serde_json::to_value(&options).map_err(|e| PasskeyError::Config(e.to_string()))?;
-        let id = self.remember(Kind::Signin { state }, device_hash, addr, now_ms);
-        Ok((id, json))
+        Ok((state, json))
     }
 
     /// Finishes a sign-in: identifies the passkey, verifies it, stores its new counter.
@@ -327,6 +354,32 @@ impl Passkeys {
         let Kind::Signin { state } = ceremony.kind else {
             return Err(PasskeyError::UnknownCeremony);
         };
+        let player = self.verify_signin(state, credential, now_ms).await?;
+        Ok(self.approve(Approver::Player(player), ceremony.device_hash, now_ms))
+    }
+
+    /// Finishes a sign-in to the account page: the player it proves.
+    pub async fn finish_account_signin(
+        &self,
+        ceremony_id: &Secret,
+        credential: serde_json::Value,
+        now_ms: u64,
+    ) -> Result<PlayerRecord, PasskeyError> {
+        let ceremony = self.take(ceremony_id, now_ms)?;
+        let Kind::AccountSignin { state } = ceremony.kind else {
+            return Err(PasskeyError::UnknownCeremony);
+        };
+        self.verify_signin(state, credential, now_ms).await
+    }
+
+    /// Verifies a discoverable assertion and records the passkey's use (its
+    /// counter, backup flags and when), durably, before anyone is let in.
+    async fn verify_signin(
+        &self,
+        state: DiscoverableAuthentication,
+        credential: serde_json::Value,
+        now_ms: u64,
+    ) -> Result<PlayerRecord, PasskeyError> {
         let credential: PublicKeyCredential = serde_json::from_value(credential).map_err(|e| {
             tracing::info!(error = %e, "malformed passkey assertion");
             PasskeyError::Rejected
@@ -363,13 +416,13 @@ impl Passkeys {
                     PasskeyError::Rejected
                 }
             })?;
-        if record.passkey.update_credential(&result) == Some(true) {
-            self.store.put_credential(&record).await?;
-        }
-        let Some(player) = self.store.player(&record.player_id).await? else {
-            return Err(PasskeyError::UnknownCredential);
-        };
-        Ok(self.approve(Approver::Player(player), ceremony.device_hash, now_ms))
+        record.passkey.update_credential(&result);
+        record.last_used_at = Some(now_ms);
+        self.store.put_credential(&record).await?;
+        self.store
+            .player(&record.player_id)
+            .await?
+            .ok_or(PasskeyError::UnknownCredential)
     }
 }
 

@@ -36,6 +36,8 @@ fn credential(
     Ok(CredentialRecord {
         player_id: player_id.into(),
         passkey: passkey()?,
+        created_at: Some(1),
+        last_used_at: None,
     })
 }
 
@@ -98,7 +100,7 @@ async fn accounts_keep_names_and_credentials_unique(store: SharedStore) -> TestR
     );
     let reused = CredentialRecord {
         player_id: "p3".into(),
-        passkey: ann.passkey.clone(),
+        ..ann.clone()
     };
     assert_eq!(
         store.create_player(&player("p3", "Bob"), &reused).await?,
@@ -118,7 +120,19 @@ async fn accounts_keep_names_and_credentials_unique(store: SharedStore) -> TestR
         .await?
         .ok_or("no credential")?;
     assert_eq!(found.player_id, "p1");
-    store.put_credential(&found).await?;
+    let used = CredentialRecord {
+        last_used_at: Some(5),
+        ..found
+    };
+    store.put_credential(&used).await?;
+    assert_eq!(
+        store
+            .credential(ann.passkey.cred_id())
+            .await?
+            .and_then(|c| c.last_used_at),
+        Some(5),
+        "a sign-in's time is kept"
+    );
     store.delete_player("p1").await?;
     assert_eq!(store.player("p1").await?, None);
     assert!(

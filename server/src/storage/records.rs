@@ -20,8 +20,14 @@ pub struct PlayerRecord {
 pub struct CredentialRecord {
     /// Owner.
     pub player_id: String,
-    /// The passkey (public key, counter).
+    /// The passkey (public key, counter, backup flags).
     pub passkey: Passkey,
+    /// When it was registered, Unix ms (unknown for passkeys older than this field).
+    #[serde(default)]
+    pub created_at: Option<u64>,
+    /// Its last sign-in, Unix ms.
+    #[serde(default)]
+    pub last_used_at: Option<u64>,
 }
 
 /// A login session: everything descended from one device login.
