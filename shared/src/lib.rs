@@ -2,6 +2,7 @@
 //! HTTP API, the browser page's JSON calls and the WebSocket game protocol.
 #![forbid(unsafe_code)]
 
+pub mod account_page;
 pub mod api;
 pub mod claims;
 pub mod codes;

@@ -24,6 +24,23 @@ use whack_shared::oauth::REFRESH_TOKEN_PREFIX;
 pub const REFRESH_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 /// A login session ends after 90 days at most.
 pub const SESSION_TTL_MS: u64 = 90 * 24 * 3600 * 1000;
+/// The client id of the account page's browser sessions: no OAuth client may
+/// use it, and its tokens live only in an `HttpOnly` cookie.
+pub const ACCOUNT_PAGE_CLIENT: &str = "whack-account-page";
+/// An account-page cookie unused this long is refused.
+pub const ACCOUNT_IDLE_MS: u64 = 30 * 60 * 1000;
+/// An account-page session ends this long after its sign-in at most.
+pub const ACCOUNT_SESSION_TTL_MS: u64 = 12 * 3600 * 1000;
+
+/// How long a token of `client_id` lives unused, and its session at most.
+fn lifetimes(client_id: &str) -> (u64, u64) {
+    if client_id == ACCOUNT_PAGE_CLIENT {
+        (ACCOUNT_IDLE_MS, ACCOUNT_SESSION_TTL_MS)
+    } else {
+        (REFRESH_TTL_MS, SESSION_TTL_MS)
+    }
+}
+
 /// A parent presented again this soon after rotation is a lost-response retry.
 pub const GRACE_MS: u64 = 30 * 1000;
 /// How precisely a session's last game connection is kept.
@@ -203,7 +220,7 @@ impl RefreshTokens {
             player_name: player_name.to_owned(),
             client_id: client_id.to_owned(),
             created_at: now_ms,
-            expires_at: now_ms + SESSION_TTL_MS,
+            expires_at: now_ms + lifetimes(client_id).1,
             revoked_at: None,
             revoke_reason: None,
             chain: Some(chain),
@@ -501,7 +518,12 @@ fn check_session(
     client_id: Option<&str>,
     now_ms: u64,
 ) -> Result<(), RefreshError> {
-    if client_id.is_some_and(|c| c != session.client_id) {
+    // A cookie of the account page is good there only, never at /oauth/token.
+    let wrong_client = match client_id {
+        Some(c) => c != session.client_id,
+        None => session.client_id == ACCOUNT_PAGE_CLIENT,
+    };
+    if wrong_client {
         return Err(RefreshError::Invalid);
     }
     if session.revoked_at.is_some() {
@@ -522,7 +544,11 @@ fn usable_chain<'s>(
 ) -> Result<&'s RefreshChain, RefreshError> {
     let chain = session.chain.as_ref().ok_or(RefreshError::Invalid)?;
     check_session(session, client_id, now_ms)?;
-    if chain.live_issued_at.saturating_add(REFRESH_TTL_MS) <= now_ms {
+    if chain
+        .live_issued_at
+        .saturating_add(lifetimes(&session.client_id).0)
+        <= now_ms
+    {
         return Err(RefreshError::Expired);
     }
     Ok(chain)
@@ -558,6 +584,40 @@ mod tests {
 
     fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
         r.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[tokio::test]
+    async fn account_page_tokens_stay_on_the_account_page_and_live_briefly() {
+        let rules = rules();
+        let (_, session, cookie) = ok(rules
+            .start_session("p1", "Ann", ACCOUNT_PAGE_CLIENT, None, 0)
+            .await);
+        assert_eq!(session.expires_at, ACCOUNT_SESSION_TTL_MS);
+        assert!(
+            matches!(
+                rules.refresh(&cookie, None, 1).await,
+                Err(RefreshError::Invalid)
+            ),
+            "a cookie is no refresh token for /oauth/token"
+        );
+        let (_, _, terminal) = ok(rules.start_session("p1", "Ann", "cli", None, 0).await);
+        assert!(matches!(
+            rules.refresh(&terminal, Some(ACCOUNT_PAGE_CLIENT), 1).await,
+            Err(RefreshError::Invalid)
+        ));
+        let next = ok(rules
+            .refresh(&cookie, Some(ACCOUNT_PAGE_CLIENT), 1_000)
+            .await);
+        assert!(matches!(
+            rules
+                .refresh(
+                    &next.refresh_token,
+                    Some(ACCOUNT_PAGE_CLIENT),
+                    1_000 + ACCOUNT_IDLE_MS
+                )
+                .await,
+            Err(RefreshError::Expired)
+        ));
     }
 
     #[tokio::test]

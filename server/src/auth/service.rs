@@ -6,7 +6,7 @@ use crate::auth::access_token::AccessTokens;
 use crate::auth::device_grant::{DecideError, DeviceGrant, Poll};
 use crate::auth::key_set::KeySet;
 use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
-use crate::auth::refresh::{RefreshError, RefreshTokens, Refreshed};
+use crate::auth::refresh::{ACCOUNT_PAGE_CLIENT, RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
 use crate::auth::revocation_feed;
 use crate::auth::sessions::{self, MAX_LIVE_SESSIONS_PER_PLAYER};
@@ -215,14 +215,8 @@ impl AuthService {
             .player(&player_id)
             .await?
             .ok_or(DeviceLoginError::PlayerGone)?;
-        let (sid, session, refresh_token) = self
-            .refresh
-            .start_session(&player.id, &player.name, client_id, Some(from), now_ms)
-            .await?;
-        let live = self.sessions(&player.id, now_ms).await?;
-        for old in sessions::beyond(&live, &sid, MAX_LIVE_SESSIONS_PER_PLAYER) {
-            self.end(&old, "too many sessions", now_ms).await?;
-        }
+        let (sid, session, refresh_token) =
+            self.start_session(&player, client_id, from, now_ms).await?;
         Ok(DeviceLogin {
             sid,
             session,
@@ -244,11 +238,65 @@ impl AuthService {
             .refresh
             .refresh_with(presented, client_id, now_ms, &sign)
             .await;
-        if let Err(RefreshError::Reused { sid }) = &result {
+        self.note_reuse(&result, now_ms).await;
+        result
+    }
+
+    /// Signs `player` in to the account page from address `from`: a browser
+    /// session of its own, and the first token for its cookie.
+    pub async fn account_signin(
+        &self,
+        player: &PlayerRecord,
+        from: &str,
+        now_ms: u64,
+    ) -> Result<(String, Secret), StoreError> {
+        let (sid, _, token) = self
+            .start_session(player, ACCOUNT_PAGE_CLIENT, from, now_ms)
+            .await?;
+        Ok((sid, token))
+    }
+
+    /// Rotates the account page's cookie token, as every request does; an old
+    /// one presented again ends the browser session, like a reused refresh token.
+    pub async fn account_session(
+        &self,
+        presented: &Secret,
+        now_ms: u64,
+    ) -> Result<Refreshed, RefreshError> {
+        let result = self
+            .refresh
+            .refresh(presented, Some(ACCOUNT_PAGE_CLIENT), now_ms)
+            .await;
+        self.note_reuse(&result, now_ms).await;
+        result
+    }
+
+    /// A new login session; one beyond the player's bound ends their oldest.
+    async fn start_session(
+        &self,
+        player: &PlayerRecord,
+        client_id: &str,
+        from: &str,
+        now_ms: u64,
+    ) -> Result<(String, SessionRecord, Secret), StoreError> {
+        let (sid, session, token) = self
+            .refresh
+            .start_session(&player.id, &player.name, client_id, Some(from), now_ms)
+            .await?;
+        let live = self.sessions(&player.id, now_ms).await?;
+        for old in sessions::beyond(&live, &sid, MAX_LIVE_SESSIONS_PER_PLAYER) {
+            self.end(&old, "too many sessions", now_ms).await?;
+        }
+        Ok((sid, session, token))
+    }
+
+    /// A reused token has revoked its session in the store: refuse its access
+    /// tokens and close its sockets too.
+    async fn note_reuse<T>(&self, result: &Result<T, RefreshError>, now_ms: u64) {
+        if let Err(RefreshError::Reused { sid }) = result {
             self.revoked(sid, now_ms).await;
             tracing::warn!(sid, "refresh token reuse detected; session revoked");
         }
-        result
     }
 
     /// Ends the login any of whose tokens `token` is (refresh or access).

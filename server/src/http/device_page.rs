@@ -35,6 +35,7 @@ static SCRIPT: LazyLock<String> = LazyLock::new(|| {
     .replace("{{NAME_MAX}}", &player_name::MAX_LEN.to_string())
 });
 const ICON: &str = include_str!("../../assets/favicon.svg");
+const WEBAUTHN_JS: &str = include_str!("../../assets/webauthn.js");
 
 /// `GET /device`.
 pub async fn page() -> impl IntoResponse {
@@ -76,6 +77,14 @@ pub async fn js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         SCRIPT.as_str(),
+    )
+}
+
+/// `GET /assets/webauthn.js`: the ceremony helpers every passkey page shares.
+pub async fn webauthn_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        WEBAUTHN_JS,
     )
 }
 
@@ -161,7 +170,7 @@ fn already_decided() -> AppError {
 
 /// Counts a ceremony start against the address's budget (one limiter for
 /// every login-side quota: see `rate_limit`).
-async fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
+pub(super) async fn ceremony_budget(state: &AppState, peer: SocketAddr) -> Result<(), AppError> {
     state
         .auth
         .ceremony_starts

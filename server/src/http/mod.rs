@@ -1,5 +1,6 @@
 //! HTTP: the router, and the middleware every response passes through.
 
+pub mod account;
 pub mod api;
 pub mod bearer;
 pub mod body;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/device", get(device_page::page))
         .route("/assets/device.css", get(device_page::css))
         .route("/assets/device.js", get(device_page::js))
+        .route("/assets/webauthn.js", get(device_page::webauthn_js))
         .route("/assets/favicon.svg", get(device_page::icon))
         .route("/device/api/lookup", post(device_page::lookup))
         .route(
@@ -72,6 +74,16 @@ pub fn routes() -> Router<AppState> {
             post(device_page::signin_finish),
         )
         .route("/device/api/decision", post(device_page::decision))
+        .route("/account", get(account::page))
+        .route("/assets/account.js", get(account::js))
+        .route("/account/api/signin/start", post(account::signin_start))
+        .route("/account/api/signin/finish", post(account::signin_finish))
+        .route("/account/api/overview", get(account::overview))
+        .route(
+            "/account/api/sessions/end-others",
+            post(account::end_others),
+        )
+        .route("/account/api/sessions/{id}", delete(account::end_session))
         .route("/api/me", get(api::me))
         .route("/api/leaderboard", get(api::leaderboard))
         .route("/api/sessions", get(sessions::list))

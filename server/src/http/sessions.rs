@@ -5,8 +5,10 @@
 
 use super::bearer::Bearer;
 use super::error::AppError;
+use crate::auth::refresh::ACCOUNT_PAGE_CLIENT;
 use crate::clock::now_ms;
 use crate::state::AppState;
+use crate::storage::SessionRecord;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,15 +20,21 @@ pub async fn list(
     Bearer(claims): Bearer,
 ) -> Result<Json<Sessions>, AppError> {
     let live = state.auth.sessions(&claims.sub, now_ms()).await?;
-    let sessions = live
-        .into_iter()
+    Ok(Json(Sessions {
+        sessions: infos(&state, live, &claims.sid),
+    }))
+}
+
+/// Sessions as the API shows them; `current` marks `current_sid`.
+pub fn infos(
+    state: &AppState,
+    live: Vec<(String, SessionRecord)>,
+    current_sid: &str,
+) -> Vec<SessionInfo> {
+    live.into_iter()
         .map(|(id, s)| SessionInfo {
-            current: id == claims.sid,
-            client: state
-                .config
-                .client_name(&s.client_id)
-                .unwrap_or("a client no longer allowed")
-                .to_owned(),
+            current: id == current_sid,
+            client: client_name(state, &s.client_id).to_owned(),
             last_refresh_at: s.chain.as_ref().map(|c| c.live_issued_at),
             id,
             client_id: s.client_id,
@@ -35,8 +43,17 @@ pub async fn list(
             last_played_at: s.last_played_at,
             expires_at: s.expires_at,
         })
-        .collect();
-    Ok(Json(Sessions { sessions }))
+        .collect()
+}
+
+fn client_name<'a>(state: &'a AppState, client_id: &str) -> &'a str {
+    if client_id == ACCOUNT_PAGE_CLIENT {
+        return "Web browser (account page)";
+    }
+    state
+        .config
+        .client_name(client_id)
+        .unwrap_or("a client no longer allowed")
 }
 
 /// `DELETE /api/sessions/{id}`: ends one of the player's sessions (the

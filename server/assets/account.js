@@ -1,0 +1,236 @@
+// Whack account page: sign in with a passkey, see every signed-in device, end one
+// or all others. The browser session is an HttpOnly cookie this script never sees;
+// every call sends it (same origin) and the server rotates it on each. Served
+// under a strict CSP: plain DOM code, no inline handlers, no innerHTML.
+"use strict";
+
+(() => {
+  const { requestOptions, credentialJSON } = window.WhackWebAuthn;
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    viewSignin: $("view-signin"),
+    viewAccount: $("view-account"),
+    signinTitle: $("signin-title"),
+    accountTitle: $("account-title"),
+    signinBtn: $("account-signin"),
+    name: $("account-name"),
+    sessions: $("session-list"),
+    endOthers: $("end-others"),
+    signout: $("account-signout"),
+    status: $("status"),
+  };
+  let busy = false;
+
+  // ---------------------------------------------------------------------------
+  // Server calls
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message || code);
+      this.name = "ApiError";
+      this.status = status;
+      this.code = code;
+      this.serverMessage = message;
+    }
+  }
+
+  /** A call to /account/api; resolves to the JSON body, or null for 204. */
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      throw new ApiError(0, "network", null);
+    }
+    if (response.status === 204) return null;
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const code = data && typeof data.error === "string" ? data.error : `http_${response.status}`;
+      const message = data && typeof data.message === "string" ? data.message : null;
+      throw new ApiError(response.status, code, message);
+    }
+    if (!data || typeof data !== "object") throw new ApiError(response.status, "bad_response", null);
+    return data;
+  }
+
+  function message(err) {
+    if (err instanceof ApiError) {
+      if (err.code === "network") return "Can't reach the Whack server. Check your connection, then try again.";
+      if (err.code === "unknown_passkey") {
+        return "Whack doesn't know that passkey (it may belong to another server). Pick another one.";
+      }
+      if (err.serverMessage) {
+        const text = err.serverMessage.charAt(0).toUpperCase() + err.serverMessage.slice(1);
+        return /[.!?]$/.test(text) ? text : `${text}.`;
+      }
+      return `Something went wrong (HTTP ${err.status}). Try again.`;
+    }
+    if (err && err.name === "NotAllowedError") return "The passkey prompt was closed or timed out. Try again.";
+    if (err && err.name === "SecurityError") {
+      return "Your browser refused to use a passkey on this address. Open the server's own address.";
+    }
+    return `Your browser could not use the passkey (${(err && err.name) || "error"}). Try again.`;
+  }
+
+  function setStatus(kind, text) {
+    el.status.dataset.state = kind;
+    el.status.textContent = text;
+  }
+
+  async function busyWhile(text, work) {
+    if (busy) return;
+    busy = true;
+    setStatus("busy", text);
+    try {
+      await work();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        showSignin();
+      }
+      setStatus("notice", message(err));
+    } finally {
+      busy = false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Showing things
+
+  const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+  function ago(ms) {
+    const s = Math.trunc((ms - Date.now()) / 1000);
+    if (Math.abs(s) < 60) return relativeFormat.format(s, "second");
+    const m = Math.trunc(s / 60);
+    if (Math.abs(m) < 60) return relativeFormat.format(m, "minute");
+    const h = Math.trunc(m / 60);
+    if (Math.abs(h) < 24) return relativeFormat.format(h, "hour");
+    return relativeFormat.format(Math.trunc(h / 24), "day");
+  }
+
+  function when(ms) {
+    return ms == null ? "never" : `${ago(ms)} (${new Date(ms).toLocaleString()})`;
+  }
+
+  function text(tag, className, content) {
+    const node = document.createElement(tag);
+    node.className = className;
+    node.textContent = content;
+    return node;
+  }
+
+  function sessionItem(session) {
+    const li = document.createElement("li");
+    li.dataset.sessionId = session.id;
+    if (session.current) li.dataset.current = "true";
+    const main = document.createElement("div");
+    main.className = "item-main";
+    const title = text("span", "item-title", session.client);
+    if (session.current) title.append(text("span", "badge", "this browser"));
+    main.append(title);
+    const from = session.started_from ? ` from ${session.started_from}` : "";
+    main.append(text("span", "item-meta", `Signed in ${when(session.started_at)}${from}`));
+    main.append(text("span", "item-meta", `Last refresh ${when(session.last_refresh_at)}`));
+    main.append(text("span", "item-meta", `Last game ${when(session.last_played_at)}`));
+    li.append(main);
+    const end = text("button", "button secondary", session.current ? "Sign out" : "End");
+    end.type = "button";
+    end.dataset.action = "end-session";
+    end.setAttribute("aria-label", session.current ? "Sign out of this browser" : `End the session of ${session.client} started ${when(session.started_at)}`);
+    end.addEventListener("click", () => endSession(session));
+    li.append(end);
+    return li;
+  }
+
+  function showSignin() {
+    el.viewAccount.hidden = true;
+    el.viewSignin.hidden = false;
+  }
+
+  function showAccount(overview) {
+    el.name.textContent = overview.name;
+    el.sessions.replaceChildren(...overview.sessions.map(sessionItem));
+    el.endOthers.disabled = overview.sessions.every((s) => s.current);
+    const wasHidden = el.viewAccount.hidden;
+    el.viewSignin.hidden = true;
+    el.viewAccount.hidden = false;
+    if (wasHidden) el.accountTitle.focus();
+  }
+
+  async function load() {
+    showAccount(await api("GET", "/account/api/overview"));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Actions
+
+  function onSignin() {
+    busyWhile("Waiting for your passkey…", async () => {
+      const started = await api("POST", "/account/api/signin/start", {});
+      const credential = await navigator.credentials.get({ publicKey: requestOptions(started.options.publicKey) });
+      setStatus("busy", "Signing you in…");
+      await api("POST", "/account/api/signin/finish", {
+        ceremony_id: started.ceremony_id,
+        credential: credentialJSON(credential),
+      });
+      await load();
+      setStatus("success", "Signed in.");
+    });
+  }
+
+  function endSession(session) {
+    const label = session.current ? "Signing out…" : "Ending the session…";
+    busyWhile(label, async () => {
+      await api("DELETE", `/account/api/sessions/${encodeURIComponent(session.id)}`);
+      if (session.current) {
+        showSignin();
+        setStatus("success", "Signed out of this browser.");
+        el.signinTitle.focus();
+        return;
+      }
+      await load();
+      setStatus("success", `Ended: ${session.client} is signed out.`);
+    });
+  }
+
+  function onEndOthers() {
+    busyWhile("Signing out everywhere else…", async () => {
+      const { ended } = await api("POST", "/account/api/sessions/end-others", {});
+      await load();
+      setStatus("success", ended === 1 ? "Ended 1 other session." : `Ended ${ended} other sessions.`);
+    });
+  }
+
+  function onSignout() {
+    const current = [...el.sessions.children].find((li) => li.dataset.current === "true");
+    if (current) endSession({ id: current.dataset.sessionId, current: true, client: "this browser" });
+  }
+
+  async function start() {
+    el.signinBtn.addEventListener("click", onSignin);
+    el.endOthers.addEventListener("click", onEndOthers);
+    el.signout.addEventListener("click", onSignout);
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      el.signinBtn.disabled = true;
+      setStatus("notice", "This browser can't use passkeys. Try another browser or device.");
+    }
+    try {
+      await load();
+    } catch (err) {
+      showSignin();
+      if (!(err instanceof ApiError && err.status === 401)) setStatus("notice", message(err));
+    }
+  }
+
+  start();
+})();

@@ -1,0 +1,270 @@
+//! The `/account` page in a real headless Chromium with a virtual passkey: a fresh
+//! passkey sign-in, the signed-in devices (this browser marked), ending a terminal's
+//! session while its game socket is open (closed with 4001 within 1 s), and the
+//! browser session's cookie: `HttpOnly`, `SameSite=Strict`, invisible to page
+//! script, refused cross-site, rotated on every request, and an old one coming
+//! back ends the session.
+
+use anyhow::{Context, Result, bail, ensure};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fantoccini::Locator;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use whack_shared::oauth::TokenResponse;
+use whack_tests::browser::{self, Browser};
+use whack_tests::{TestServer, oauth, ws};
+
+const PLAYER: &str = "account_ava";
+const COOKIE_NAME: &str = "whack_account";
+
+fn browser_available() -> bool {
+    whack_tests::e2e_available(
+        "Chromium and chromedriver (apt-get install chromium chromium-driver)",
+        browser::available(),
+    )
+}
+
+/// The session id of an access token, decoded without verifying.
+fn sid(token: &TokenResponse) -> Result<String> {
+    let payload = token
+        .access_token
+        .expose()
+        .split('.')
+        .nth(1)
+        .context("the access token is not a JWT")?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
+    claims["sid"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no sid claim")
+}
+
+/// A terminal's device login, approved on `/device` by a new player whose passkey
+/// the browser's virtual authenticator keeps.
+async fn terminal_signs_up(browser: &Browser, url: &str) -> Result<TokenResponse> {
+    let http = reqwest::Client::new();
+    let auth = oauth::device_authorize(&http, url).await?;
+    browser.goto(&auth.verification_uri_complete).await?;
+    browser.click("continue").await?;
+    browser.type_into("display-name", PLAYER).await?;
+    browser.click("register").await?;
+    browser.click("approve").await?;
+    let (state, text) = browser.wait_final_status().await?;
+    ensure!(state == "approved", "{state}: {text}");
+    oauth::poll_token(&http, url, &auth)
+        .await?
+        .map_err(|r| anyhow::anyhow!("{r:?}"))
+}
+
+/// The `li` ids of `#session-list`, once it has `n` of them.
+async fn sessions_shown(browser: &Browser, n: usize) -> Result<Vec<(String, bool, String)>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = browser
+            .client()
+            .execute(
+                "return [...document.querySelectorAll('#session-list > li')]\
+                 .map(li => [li.dataset.sessionId, li.dataset.current === 'true', li.textContent]);",
+                vec![],
+            )
+            .await?;
+        let rows: Vec<(String, bool, String)> = serde_json::from_value(rows)?;
+        if rows.len() == n {
+            return Ok(rows);
+        }
+        if Instant::now() > deadline {
+            bail!("#session-list shows {rows:?}, not {n} sessions");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the test saw in the browser.
+struct Seen {
+    listed: Vec<(String, bool, String)>,
+    cookie_http_only: Option<bool>,
+    cookie_same_site: Option<String>,
+    script_sees: String,
+    closed_with: Result<u16, String>,
+    closed_after: Duration,
+    after_end: Vec<(String, bool, String)>,
+    cookie: String,
+    terminal_sid: String,
+}
+
+#[tokio::test]
+async fn account_page_lists_and_ends_sessions_behind_a_strict_rotating_cookie() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let seen = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            browser.add_virtual_authenticator().await?;
+            let terminal = terminal_signs_up(browser, &url).await?;
+            let terminal_sid = sid(&terminal)?;
+            let mut game = ws::connect(&ws::play_url(&url), terminal.access_token.expose()).await?;
+
+            browser.goto(&format!("{url}/account")).await?;
+            browser.click("account-signin").await?;
+            browser.wait_visible("session-list").await?;
+            let listed = sessions_shown(browser, 2).await?;
+
+            let cookies = browser.client().get_all_cookies().await?;
+            let cookie = cookies
+                .iter()
+                .find(|c| c.name() == COOKIE_NAME)
+                .context("no account cookie")?;
+            let script_sees = browser
+                .client()
+                .execute("return document.cookie;", vec![])
+                .await?
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let (cookie_http_only, cookie_same_site) = (
+                cookie.http_only(),
+                cookie.same_site().map(|s| s.to_string()),
+            );
+
+            let end = format!("#session-list li[data-session-id='{terminal_sid}'] button");
+            let button = browser.client().find(Locator::Css(&end)).await?;
+            button.click().await?;
+            let clicked = Instant::now();
+            let closed_with = game
+                .expect_close(Duration::from_secs(1))
+                .await
+                .map_err(|e| e.to_string());
+            let closed_after = clicked.elapsed();
+            let after_end = sessions_shown(browser, 1).await?;
+            // The browser's cookie now, after the page's last rotation.
+            let cookie = browser
+                .client()
+                .get_all_cookies()
+                .await?
+                .into_iter()
+                .find(|c| c.name() == COOKIE_NAME)
+                .map(|c| c.value().to_owned())
+                .context("the account cookie went away")?;
+            Ok(Seen {
+                listed,
+                cookie_http_only,
+                cookie_same_site,
+                script_sees,
+                closed_with,
+                closed_after,
+                after_end,
+                cookie,
+                terminal_sid,
+            })
+        })
+        .await?;
+
+    let current: Vec<_> = seen.listed.iter().filter(|(_, c, _)| *c).collect();
+    ensure!(
+        current.len() == 1
+            && current[0].0 != seen.terminal_sid
+            && current[0].2.contains("this browser"),
+        "exactly this browser is marked: {:?}",
+        seen.listed
+    );
+    ensure!(
+        seen.listed
+            .iter()
+            .any(|(id, _, text)| *id == seen.terminal_sid
+                && text.contains("Whack for the terminal")
+                && text.contains("127.0.0.1")),
+        "the terminal's session, its client and address: {:?}",
+        seen.listed
+    );
+    ensure!(
+        seen.cookie_http_only == Some(true),
+        "the cookie is not HttpOnly"
+    );
+    ensure!(
+        seen.cookie_same_site.as_deref() == Some("Strict"),
+        "SameSite is {:?}",
+        seen.cookie_same_site
+    );
+    ensure!(
+        !seen.script_sees.contains(COOKIE_NAME),
+        "page script can read the cookie: {:?}",
+        seen.script_sees
+    );
+    ensure!(
+        seen.closed_with == Ok(4001),
+        "the terminal's game: {:?} after {:?}",
+        seen.closed_with,
+        seen.closed_after
+    );
+    println!(
+        "FIGURE end on /account -> game socket closed: {:.0} ms",
+        seen.closed_after.as_secs_f64() * 1000.0
+    );
+    ensure!(
+        seen.after_end.len() == 1 && seen.after_end[0].1,
+        "after ending the terminal only this browser is left: {:?}",
+        seen.after_end
+    );
+
+    // The cookie from outside the browser, as a thief who copied it would use it.
+    let http = reqwest::Client::new();
+    let with = |cookie: &str| format!("{COOKIE_NAME}={cookie}");
+    for origin in [Some("http://evil.example"), None] {
+        let mut request = http
+            .post(format!("{url}/account/api/sessions/end-others"))
+            .header(COOKIE, with(&seen.cookie));
+        if let Some(origin) = origin {
+            request = request.header(ORIGIN, origin);
+        }
+        let status = request.send().await?.status();
+        ensure!(
+            status == StatusCode::FORBIDDEN,
+            "a cross-site POST (Origin {origin:?}) got {status}"
+        );
+    }
+    let overview = async |cookie: &str| -> Result<(StatusCode, Option<String>)> {
+        let response = http
+            .get(format!("{url}/account/api/overview"))
+            .header(COOKIE, with(cookie))
+            .send()
+            .await?;
+        let next = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{COOKIE_NAME}=")))
+            .and_then(|v| v.split(';').next())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        Ok((response.status(), next))
+    };
+    let (status, first) = overview(&seen.cookie).await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    let first = first.context("no rotated cookie")?;
+    ensure!(first != seen.cookie, "the cookie was not rotated");
+    let (status, second) = overview(&first).await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    let second = second.context("no rotated cookie")?;
+    let (status, _) = overview(&seen.cookie).await?;
+    ensure!(
+        status == StatusCode::UNAUTHORIZED,
+        "an old cookie after rotation got {status}"
+    );
+    let (status, _) = overview(&second).await?;
+    ensure!(
+        status == StatusCode::UNAUTHORIZED,
+        "the reused cookie's session still works: {status}"
+    );
+    ensure!(
+        server.logs().contains("refresh token reuse detected"),
+        "the reuse was not logged"
+    );
+    Ok(())
+}
