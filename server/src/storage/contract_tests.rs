@@ -340,6 +340,62 @@ async fn sessions_are_listed_by_player(store: SharedStore) -> TestResult {
     Ok(())
 }
 
+async fn passkeys_are_listed_added_and_never_all_removed(store: SharedStore) -> TestResult {
+    let first = credential("p1")?;
+    assert_eq!(
+        store.create_player(&player("p1", "Ann"), &first).await?,
+        CreatePlayer::Created
+    );
+    let second = credential("p1")?;
+    assert!(store.add_credential(&second).await?);
+    assert!(
+        !store.add_credential(&second).await?,
+        "a credential id is registered once"
+    );
+    assert!(store.add_credential(&credential("p2")?).await?);
+    let ids = |list: Vec<CredentialRecord>| -> HashSet<Vec<u8>> {
+        list.into_iter()
+            .map(|c| c.passkey.cred_id().to_vec())
+            .collect()
+    };
+    let (a, b) = (
+        first.passkey.cred_id().to_vec(),
+        second.passkey.cred_id().to_vec(),
+    );
+    assert_eq!(
+        ids(store.credentials_of("p1").await?),
+        HashSet::from([a.clone(), b.clone()])
+    );
+    assert_eq!(
+        store.remove_credential("p2", &a, false).await?,
+        RemoveCredential::Unknown,
+        "another player's passkey"
+    );
+    assert_eq!(
+        store.remove_credential("p1", &a, false).await?,
+        RemoveCredential::Removed
+    );
+    store.put_credential(&first).await?;
+    assert!(
+        store.credential(&a).await?.is_none(),
+        "a late update does not bring a removed passkey back"
+    );
+    assert_eq!(
+        store.remove_credential("p1", &b, false).await?,
+        RemoveCredential::Last
+    );
+    assert_eq!(
+        ids(store.credentials_of("p1").await?),
+        HashSet::from([b.clone()])
+    );
+    assert_eq!(
+        store.remove_credential("p1", &b, true).await?,
+        RemoveCredential::Removed
+    );
+    assert!(store.credentials_of("p1").await?.is_empty());
+    Ok(())
+}
+
 /// Runs every contract test against the store `make` opens.
 macro_rules! contract {
     ($backend:ident, $make:expr) => {
@@ -405,6 +461,13 @@ macro_rules! contract {
                 };
                 super::sessions_are_listed_by_player(store).await
             }
+            #[tokio::test]
+            async fn passkeys_are_listed_added_and_never_all_removed() -> TestResult {
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::passkeys_are_listed_added_and_never_all_removed(store).await
+            }
         }
     };
 }
@@ -439,4 +502,22 @@ async fn on_redis(
         .await
         .unwrap_or_else(|e| panic!("cannot use the test Redis: {e}"));
     Some((Arc::new(store), Box::new(redis)))
+}
+
+/// A sled data dir written before the per-player indexes gets them at its
+/// first open.
+#[tokio::test]
+async fn sled_indexes_records_written_before_the_indexes() -> TestResult {
+    let db = sled::Config::new().temporary(true).open()?;
+    let ann = credential("p1")?;
+    db.open_tree("credentials")?
+        .insert(ann.passkey.cred_id().as_slice(), encode(&ann)?)?;
+    db.open_tree("sessions")?
+        .insert("s1", encode(&session(None, u64::MAX))?)?;
+    let store = SledStore::unsealed(db)?;
+    assert_eq!(store.credentials_of("p1").await?.len(), 1);
+    let sessions = store.sessions_of("p1").await?;
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].0, "s1");
+    Ok(())
 }

@@ -5,8 +5,8 @@
 use super::leaderboard::{add_round, order, push_ranked};
 use super::{
     AccountStore, CreatePlayer, CredentialRecord, DeviceGrantStore, DeviceRecord, PlayerRecord,
-    RefreshRecord, RevocationStore, SessionRecord, SessionStore, StatsStore, Store, StoreError,
-    Version, Versioned, decode, encode,
+    RefreshRecord, RemoveCredential, RevocationStore, SessionRecord, SessionStore, StatsStore,
+    Store, StoreError, Version, Versioned, decode, encode,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -136,11 +136,62 @@ impl AccountStore for MemoryStore {
 
     async fn put_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError> {
         let bytes = encode(credential)?;
-        self.maps()
+        if let Some(stored) = self
+            .maps()
             .credentials
-            .insert(credential.passkey.cred_id().to_vec(), bytes);
+            .get_mut(credential.passkey.cred_id().as_slice())
+        {
+            *stored = bytes;
+        }
         Ok(())
     }
+
+    async fn credentials_of(&self, player_id: &str) -> Result<Vec<CredentialRecord>, StoreError> {
+        owned_credentials(&self.maps(), player_id)
+    }
+
+    async fn add_credential(&self, credential: &CredentialRecord) -> Result<bool, StoreError> {
+        let bytes = encode(credential)?;
+        let mut maps = self.maps();
+        let cred_id = credential.passkey.cred_id().to_vec();
+        if maps.credentials.contains_key(&cred_id) {
+            return Ok(false);
+        }
+        maps.credentials.insert(cred_id, bytes);
+        Ok(true)
+    }
+
+    async fn remove_credential(
+        &self,
+        player_id: &str,
+        cred_id: &[u8],
+        allow_last: bool,
+    ) -> Result<RemoveCredential, StoreError> {
+        let mut maps = self.maps();
+        let owned = owned_credentials(&maps, player_id)?;
+        if !owned
+            .iter()
+            .any(|c| c.passkey.cred_id().as_slice() == cred_id)
+        {
+            return Ok(RemoveCredential::Unknown);
+        }
+        if owned.len() == 1 && !allow_last {
+            return Ok(RemoveCredential::Last);
+        }
+        maps.credentials.remove(cred_id);
+        Ok(RemoveCredential::Removed)
+    }
+}
+
+fn owned_credentials(maps: &Maps, player_id: &str) -> Result<Vec<CredentialRecord>, StoreError> {
+    let mut owned = Vec::new();
+    for value in maps.credentials.values() {
+        let credential: CredentialRecord = decode("credentials", value)?;
+        if credential.player_id == player_id {
+            owned.push(credential);
+        }
+    }
+    Ok(owned)
 }
 
 #[async_trait]

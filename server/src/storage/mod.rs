@@ -106,6 +106,17 @@ pub enum CreatePlayer {
     CredentialExists,
 }
 
+/// What [`AccountStore::remove_credential`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveCredential {
+    /// Removed.
+    Removed,
+    /// Not a passkey of this player.
+    Unknown,
+    /// Kept: it is the player's last.
+    Last,
+}
+
 /// Accounts and their passkeys.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -124,8 +135,22 @@ pub trait AccountStore: Send + Sync {
     async fn delete_player(&self, id: &str) -> Result<(), StoreError>;
     /// A passkey by credential id.
     async fn credential(&self, cred_id: &[u8]) -> Result<Option<CredentialRecord>, StoreError>;
-    /// Replaces a stored passkey (after its counter or backup state changed).
+    /// Replaces a stored passkey (its counter, flags, last use or name
+    /// changed); one removed meanwhile stays removed.
     async fn put_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError>;
+    /// Every passkey of a player, in no particular order.
+    async fn credentials_of(&self, player_id: &str) -> Result<Vec<CredentialRecord>, StoreError>;
+    /// Adds a passkey to an existing player; false (and nothing written) when
+    /// its credential id is registered already.
+    async fn add_credential(&self, credential: &CredentialRecord) -> Result<bool, StoreError>;
+    /// Removes one of the player's passkeys, atomically refusing to remove
+    /// their last one unless `allow_last`.
+    async fn remove_credential(
+        &self,
+        player_id: &str,
+        cred_id: &[u8],
+        allow_last: bool,
+    ) -> Result<RemoveCredential, StoreError>;
 }
 
 /// Login sessions and their refresh-token chains.

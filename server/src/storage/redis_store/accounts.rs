@@ -2,7 +2,8 @@
 
 use super::{RedisStore, keys, scripts};
 use crate::storage::{
-    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, StoreError, decode, encode,
+    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RemoveCredential, StoreError,
+    decode, encode,
 };
 use async_trait::async_trait;
 
@@ -73,10 +74,63 @@ impl AccountStore for RedisStore {
             .script(
                 scripts::PUT_CREDENTIAL
                     .key(keys::credential(credential.passkey.cred_id()))
-                    .key(keys::credentials_of(&credential.player_id))
                     .arg(encode(credential)?),
             )
             .await?;
         Ok(())
+    }
+
+    async fn credentials_of(&self, player_id: &str) -> Result<Vec<CredentialRecord>, StoreError> {
+        let names: Vec<String> = self
+            .run(redis::cmd("SMEMBERS").arg(keys::credentials_of(player_id)))
+            .await?;
+        let mut owned = Vec::with_capacity(names.len());
+        for name in names {
+            let bytes: Option<Vec<u8>> = self.run(redis::cmd("GET").arg(&name)).await?;
+            // The set is an index: the record decides, and may be gone.
+            if let Some(bytes) = bytes {
+                let credential: CredentialRecord = decode("credentials", &bytes)?;
+                if credential.player_id == player_id {
+                    owned.push(credential);
+                }
+            }
+        }
+        Ok(owned)
+    }
+
+    async fn add_credential(&self, credential: &CredentialRecord) -> Result<bool, StoreError> {
+        let added: i64 = self
+            .script(
+                scripts::ADD_CREDENTIAL
+                    .key(keys::credential(credential.passkey.cred_id()))
+                    .key(keys::credentials_of(&credential.player_id))
+                    .arg(encode(credential)?),
+            )
+            .await?;
+        Ok(added == 1)
+    }
+
+    async fn remove_credential(
+        &self,
+        player_id: &str,
+        cred_id: &[u8],
+        allow_last: bool,
+    ) -> Result<RemoveCredential, StoreError> {
+        let outcome: String = self
+            .script(
+                scripts::REMOVE_CREDENTIAL
+                    .key(keys::credential(cred_id))
+                    .key(keys::credentials_of(player_id))
+                    .arg(if allow_last { "1" } else { "0" }),
+            )
+            .await?;
+        match outcome.as_str() {
+            "removed" => Ok(RemoveCredential::Removed),
+            "unknown" => Ok(RemoveCredential::Unknown),
+            "last" => Ok(RemoveCredential::Last),
+            other => Err(StoreError::Backend(format!(
+                "redis: unexpected answer {other:?} to a passkey removal"
+            ))),
+        }
     }
 }

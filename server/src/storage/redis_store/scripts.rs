@@ -34,13 +34,41 @@ return 1
     )
 });
 
-/// KEYS: credential, credentials-of. ARGV: credential JSON.
+/// KEYS: credential. ARGV: credential JSON. Replaces it only if it is still
+/// there (a passkey removed meanwhile stays removed); returns 1 if replaced.
 pub static PUT_CREDENTIAL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+",
+    )
+});
+
+/// KEYS: credential, credentials-of. ARGV: credential JSON. Returns 0 when the
+/// credential id is registered already, else stores it and returns 1.
+pub static ADD_CREDENTIAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], KEYS[1])
 return 1
+",
+    )
+});
+
+/// KEYS: credential, credentials-of. ARGV: '1' to allow removing the last.
+/// Returns 'unknown' (not the player's), 'last' (kept) or 'removed'.
+pub static REMOVE_CREDENTIAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('SISMEMBER', KEYS[2], KEYS[1]) == 0 then return 'unknown' end
+if ARGV[1] ~= '1' and redis.call('SCARD', KEYS[2]) <= 1 then return 'last' end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], KEYS[1])
+return 'removed'
 ",
     )
 });

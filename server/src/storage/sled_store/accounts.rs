@@ -1,8 +1,9 @@
 //! Players, their unique names and their passkeys.
 
-use super::{SledStore, get};
+use super::{SledStore, get, owned_key};
 use crate::storage::{
-    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, StoreError, decode, encode,
+    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RemoveCredential, StoreError,
+    encode,
 };
 use async_trait::async_trait;
 use sled::Transactional;
@@ -29,22 +30,28 @@ impl AccountStore for SledStore {
         let cred_id = credential.passkey.cred_id().to_vec();
         let player_bytes = encode(player)?;
         let cred_bytes = encode(credential)?;
-        let result = (&self.players, &self.player_names, &self.credentials).transaction(
-            |(players, names, creds)| {
-                if names.get(name_key.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(CreatePlayer::NameTaken));
-                }
-                if creds.get(cred_id.as_slice())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(
-                        CreatePlayer::CredentialExists,
-                    ));
-                }
-                names.insert(name_key.as_bytes(), player.id.as_bytes())?;
-                players.insert(player.id.as_bytes(), player_bytes.as_slice())?;
-                creds.insert(cred_id.as_slice(), cred_bytes.as_slice())?;
-                Ok(())
-            },
+        let owned = owned_key(&player.id, &cred_id);
+        let trees = (
+            &self.players,
+            &self.player_names,
+            &self.credentials,
+            &self.player_credentials,
         );
+        let result = trees.transaction(|(players, names, creds, index)| {
+            if names.get(name_key.as_bytes())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(CreatePlayer::NameTaken));
+            }
+            if creds.get(cred_id.as_slice())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(
+                    CreatePlayer::CredentialExists,
+                ));
+            }
+            names.insert(name_key.as_bytes(), player.id.as_bytes())?;
+            players.insert(player.id.as_bytes(), player_bytes.as_slice())?;
+            creds.insert(cred_id.as_slice(), cred_bytes.as_slice())?;
+            index.insert(owned.as_slice(), &[])?;
+            Ok(())
+        });
         match result {
             Ok(()) => {}
             Err(TransactionError::Abort(outcome)) => return Ok(outcome),
@@ -58,29 +65,25 @@ impl AccountStore for SledStore {
         let Some(player) = get::<PlayerRecord>(&self.players, "players", id.as_bytes())? else {
             return Ok(());
         };
-        // Passkeys are keyed by credential id: find the player's by scanning,
-        // which only this rare path does.
-        let mut owned = Vec::new();
-        for entry in self.credentials.iter() {
-            let (key, value) = entry?;
-            let credential: CredentialRecord = decode("credentials", &value)?;
-            if credential.player_id == id {
-                owned.push(key);
-            }
-        }
+        let owned = self.owned_credential_ids(id)?;
         let name_key = player.name.to_lowercase();
-        let result = (&self.players, &self.player_names, &self.credentials).transaction(
-            |(players, names, creds)| {
-                players.remove(id.as_bytes())?;
-                if names.get(name_key.as_bytes())?.as_deref() == Some(id.as_bytes()) {
-                    names.remove(name_key.as_bytes())?;
-                }
-                for key in &owned {
-                    creds.remove(key)?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            },
+        let trees = (
+            &self.players,
+            &self.player_names,
+            &self.credentials,
+            &self.player_credentials,
         );
+        let result = trees.transaction(|(players, names, creds, index)| {
+            players.remove(id.as_bytes())?;
+            if names.get(name_key.as_bytes())?.as_deref() == Some(id.as_bytes()) {
+                names.remove(name_key.as_bytes())?;
+            }
+            for cred_id in &owned {
+                creds.remove(cred_id.as_slice())?;
+                index.remove(owned_key(id, cred_id))?;
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        });
         if let Err(TransactionError::Storage(e)) = result {
             return Err(e.into());
         }
@@ -92,8 +95,92 @@ impl AccountStore for SledStore {
     }
 
     async fn put_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError> {
+        let bytes = encode(credential)?;
         self.credentials
-            .insert(credential.passkey.cred_id().as_slice(), encode(credential)?)?;
+            .update_and_fetch(credential.passkey.cred_id().as_slice(), |stored| {
+                stored.map(|_| bytes.clone())
+            })?;
         self.durable().await
+    }
+
+    async fn credentials_of(&self, player_id: &str) -> Result<Vec<CredentialRecord>, StoreError> {
+        let mut owned = Vec::new();
+        for cred_id in self.owned_credential_ids(player_id)? {
+            // The index is written with the record; the record decides.
+            if let Some(credential) =
+                get::<CredentialRecord>(&self.credentials, "credentials", &cred_id)?
+                && credential.player_id == player_id
+            {
+                owned.push(credential);
+            }
+        }
+        Ok(owned)
+    }
+
+    async fn add_credential(&self, credential: &CredentialRecord) -> Result<bool, StoreError> {
+        let cred_id = credential.passkey.cred_id().to_vec();
+        let bytes = encode(credential)?;
+        let owned = owned_key(&credential.player_id, &cred_id);
+        let result = (&self.credentials, &self.player_credentials).transaction(|(creds, index)| {
+            if creds.get(cred_id.as_slice())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            creds.insert(cred_id.as_slice(), bytes.as_slice())?;
+            index.insert(owned.as_slice(), &[])?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Abort(())) => return Ok(false),
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        }
+        self.durable().await?;
+        Ok(true)
+    }
+
+    async fn remove_credential(
+        &self,
+        player_id: &str,
+        cred_id: &[u8],
+        allow_last: bool,
+    ) -> Result<RemoveCredential, StoreError> {
+        let owned = owned_key(player_id, cred_id);
+        {
+            let _one_at_a_time = self
+                .credential_removal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if !self.player_credentials.contains_key(&owned)? {
+                return Ok(RemoveCredential::Unknown);
+            }
+            let count = self.owned_credential_ids(player_id)?.len();
+            if count <= 1 && !allow_last {
+                return Ok(RemoveCredential::Last);
+            }
+            let result =
+                (&self.credentials, &self.player_credentials).transaction(|(creds, index)| {
+                    creds.remove(cred_id)?;
+                    index.remove(owned.as_slice())?;
+                    Ok::<_, ConflictableTransactionError<()>>(())
+                });
+            if let Err(TransactionError::Storage(e)) = result {
+                return Err(e.into());
+            }
+        }
+        self.durable().await?;
+        Ok(RemoveCredential::Removed)
+    }
+}
+
+impl SledStore {
+    /// The credential ids the player's index lists.
+    fn owned_credential_ids(&self, player_id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let prefix = owned_key(player_id, b"");
+        let mut ids = Vec::new();
+        for entry in self.player_credentials.scan_prefix(&prefix) {
+            let (key, _) = entry?;
+            ids.push(key[prefix.len()..].to_vec());
+        }
+        Ok(ids)
     }
 }

@@ -9,13 +9,16 @@ pub mod seal;
 mod sessions;
 pub(crate) mod stats;
 
-use super::{RevocationStore, SessionRecord, StatsStore, Store, StoreError, decode};
+use super::{
+    CredentialRecord, RevocationStore, SessionRecord, StatsStore, Store, StoreError, decode,
+};
 use crate::storage::sled_store::seal::WriteSeal;
 use async_trait::async_trait;
 use group_commit::Durability;
 use serde::de::DeserializeOwned;
 use stats::Stats;
 use std::path::Path;
+use std::sync::Arc;
 use whack_shared::api::{LeaderboardEntry, PlayerStats};
 use whack_shared::protocol::RankingEntry;
 
@@ -56,6 +59,11 @@ pub struct SledStore {
     sessions: sled::Tree,
     /// Index: `player_id \0 sid` → nothing, for a player's sessions.
     player_sessions: sled::Tree,
+    /// Index: `player_id \0 credential id` → nothing, for a player's passkeys.
+    player_credentials: sled::Tree,
+    /// Held while removing a passkey, so two removals cannot both pass the
+    /// "not the last one" check (sled transactions cannot count a prefix).
+    credential_removal: Arc<std::sync::Mutex<()>>,
     refresh: sled::Tree,
     devices: sled::Tree,
     user_codes: sled::Tree,
@@ -90,13 +98,26 @@ impl SledStore {
             credentials: db.open_tree("credentials")?,
             sessions: db.open_tree("sessions")?,
             player_sessions: db.open_tree("player_sessions")?,
+            player_credentials: db.open_tree("player_credentials")?,
+            credential_removal: Arc::default(),
             refresh: db.open_tree("refresh_tokens")?,
             devices: db.open_tree("device_requests")?,
             user_codes: db.open_tree("user_codes")?,
             stats: Stats::open(&db)?,
             durability,
         };
-        store.index_sessions_by_player()?;
+        index_by_owner(
+            &store.sessions,
+            "sessions",
+            &store.player_sessions,
+            |s: &SessionRecord| s.player_id.clone(),
+        )?;
+        index_by_owner(
+            &store.credentials,
+            "credentials",
+            &store.player_credentials,
+            |c: &CredentialRecord| c.player_id.clone(),
+        )?;
         Ok(store)
     }
 
@@ -104,6 +125,30 @@ impl SledStore {
     async fn durable(&self) -> Result<(), StoreError> {
         Ok(self.durability.flush().await?)
     }
+}
+
+/// The key of record `id` in its owner's index: `owner \0 id`.
+fn owned_key(owner: &str, id: &[u8]) -> Vec<u8> {
+    [owner.as_bytes(), b"\0", id].concat()
+}
+
+/// Fills `index` from `records` in one atomic batch if it is empty: a data dir
+/// from before the index gets it at its first open.
+fn index_by_owner<T: DeserializeOwned>(
+    records: &sled::Tree,
+    what: &'static str,
+    index: &sled::Tree,
+    owner: impl Fn(&T) -> String,
+) -> Result<(), StoreError> {
+    if !index.is_empty() || records.is_empty() {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    for entry in records.iter() {
+        let (id, value) = entry?;
+        batch.insert(owned_key(&owner(&decode(what, &value)?), &id), &[]);
+    }
+    Ok(index.apply_batch(batch)?)
 }
 
 fn get<T: DeserializeOwned>(

@@ -1,7 +1,7 @@
 //! Login sessions (each holding its refresh-token chain) and the refresh tokens
 //! issued before chains existed.
 
-use super::{SledStore, get, purge_where};
+use super::{SledStore, get, owned_key, purge_where};
 use crate::storage::{
     RefreshRecord, SessionRecord, SessionStore, StoreError, Version, Versioned, decode, encode,
 };
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 /// The key of a session in its player's index.
 fn player_key(player_id: &str, sid: &str) -> Vec<u8> {
-    [player_id.as_bytes(), b"\0", sid.as_bytes()].concat()
+    owned_key(player_id, sid.as_bytes())
 }
 
 #[async_trait]
@@ -125,21 +125,5 @@ impl SledStore {
             }
         }
         Ok(removed)
-    }
-
-    /// Builds the player index of a store written before it existed; a no-op
-    /// once any session is indexed.
-    pub(super) fn index_sessions_by_player(&self) -> Result<(), StoreError> {
-        if !self.player_sessions.is_empty() {
-            return Ok(());
-        }
-        for entry in self.sessions.iter() {
-            let (sid, value) = entry?;
-            let session: SessionRecord = decode("sessions", &value)?;
-            let sid = String::from_utf8_lossy(&sid);
-            self.player_sessions
-                .insert(player_key(&session.player_id, &sid), &[])?;
-        }
-        Ok(())
     }
 }
