@@ -1,11 +1,11 @@
-// Whack account page: sign in with a passkey, see every signed-in device, end one
-// or all others. The browser session is an HttpOnly cookie this script never sees;
+// Whack account page: sign in with a passkey; list, add, rename and remove
+// passkeys; see every signed-in device, end one or all others. The browser session is an HttpOnly cookie this script never sees;
 // every call sends it (same origin) and the server rotates it on each. Served
 // under a strict CSP: plain DOM code, no inline handlers, no innerHTML.
 "use strict";
 
 (() => {
-  const { requestOptions, credentialJSON } = window.WhackWebAuthn;
+  const { creationOptions, requestOptions, credentialJSON } = window.WhackWebAuthn;
   const $ = (id) => document.getElementById(id);
   const el = {
     viewSignin: $("view-signin"),
@@ -15,6 +15,8 @@
     signinBtn: $("account-signin"),
     name: $("account-name"),
     sessions: $("session-list"),
+    passkeys: $("passkey-list"),
+    addPasskey: $("add-passkey"),
     endOthers: $("end-others"),
     signout: $("account-signout"),
     status: $("status"),
@@ -76,6 +78,9 @@
       return `Something went wrong (HTTP ${err.status}). Try again.`;
     }
     if (err && err.name === "NotAllowedError") return "The passkey prompt was closed or timed out. Try again.";
+    if (err && err.name === "InvalidStateError") {
+      return "This device already holds a passkey for your account. Add one on another device or security key.";
+    }
     if (err && err.name === "SecurityError") {
       return "Your browser refused to use a passkey on this address. Open the server's own address.";
     }
@@ -152,13 +157,121 @@
     return li;
   }
 
+  function button(label, className, onClick) {
+    const node = text("button", `button ${className}`, label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  function passkeyItem(passkey) {
+    const li = document.createElement("li");
+    li.dataset.passkeyId = passkey.id;
+    const main = document.createElement("div");
+    main.className = "item-main";
+    const title = text("span", "item-title", passkey.name);
+    title.dataset.role = "name";
+    if (passkey.backed_up) title.append(text("span", "badge", "synced"));
+    else if (passkey.backup_eligible) title.append(text("span", "badge", "can sync"));
+    main.append(title);
+    main.append(text("span", "item-meta", `Added ${when(passkey.created_at)}`));
+    main.append(text("span", "item-meta", `Last used ${when(passkey.last_used_at)}`));
+    li.append(main);
+    const rename = button("Rename", "secondary", () => startRename(li, passkey));
+    rename.dataset.action = "rename";
+    rename.setAttribute("aria-label", `Rename ${passkey.name}`);
+    const remove = button("Remove", "danger", () => removePasskey(passkey));
+    remove.dataset.action = "remove";
+    remove.setAttribute("aria-label", `Remove ${passkey.name}`);
+    li.append(rename, remove);
+    return li;
+  }
+
+  /** Swaps a passkey's row for a small form naming it. */
+  function startRename(li, passkey) {
+    const form = document.createElement("form");
+    form.className = "item-main rename-form";
+    const label = text("label", "visually-hidden", `New name for ${passkey.name}`);
+    const input = document.createElement("input");
+    input.type = "text";
+    input.name = "name";
+    input.maxLength = 40;
+    input.value = passkey.name;
+    input.id = `rename-${passkey.id}`;
+    label.htmlFor = input.id;
+    const save = text("button", "button primary", "Save");
+    save.type = "submit";
+    const cancel = button("Cancel", "secondary", () => load());
+    form.append(label, input, save, cancel);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busyWhile("Renaming…", async () => {
+        await api("POST", `/account/api/passkeys/${encodeURIComponent(passkey.id)}/name`, { name: input.value });
+        await load();
+        setStatus("success", "Renamed.");
+      });
+    });
+    li.replaceChildren(form);
+    input.focus();
+    input.select();
+  }
+
+  /** A fresh passkey check, for the few minutes a sensitive action needs one. */
+  async function checkPasskey() {
+    setStatus("busy", "Confirm with your passkey…");
+    const started = await api("POST", "/account/api/signin/start", {});
+    const credential = await navigator.credentials.get({ publicKey: requestOptions(started.options.publicKey) });
+    await api("POST", "/account/api/verify/finish", {
+      ceremony_id: started.ceremony_id,
+      credential: credentialJSON(credential),
+    });
+  }
+
+  /** Runs `call`; if the server wants a fresh passkey check first, runs one and retries. */
+  async function withFreshCheck(call) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === "passkey_check_required")) throw err;
+      await checkPasskey();
+      return call();
+    }
+  }
+
+  function removePasskey(passkey) {
+    busyWhile("Removing the passkey…", async () => {
+      await withFreshCheck(() => api("DELETE", `/account/api/passkeys/${encodeURIComponent(passkey.id)}`));
+      await load();
+      setStatus("success", `Removed ${passkey.name}.`);
+    });
+  }
+
+  function onAddPasskey() {
+    busyWhile("Waiting for your new passkey…", async () => {
+      const started = await api("POST", "/account/api/passkeys/add/start", {});
+      const credential = await navigator.credentials.create({ publicKey: creationOptions(started.options.publicKey) });
+      setStatus("busy", "Saving the passkey…");
+      await api("POST", "/account/api/passkeys/add/finish", {
+        ceremony_id: started.ceremony_id,
+        credential: credentialJSON(credential),
+      });
+      await load();
+      setStatus("success", "Passkey added. You can sign in with it from now on.");
+    });
+  }
+
   function showSignin() {
+    // Nothing of the account stays on a signed-out page.
+    el.name.textContent = "";
+    el.passkeys.replaceChildren();
+    el.sessions.replaceChildren();
     el.viewAccount.hidden = true;
     el.viewSignin.hidden = false;
   }
 
   function showAccount(overview) {
     el.name.textContent = overview.name;
+    el.passkeys.replaceChildren(...overview.passkeys.map(passkeyItem));
     el.sessions.replaceChildren(...overview.sessions.map(sessionItem));
     el.endOthers.disabled = overview.sessions.every((s) => s.current);
     const wasHidden = el.viewAccount.hidden;
@@ -219,6 +332,7 @@
   async function start() {
     el.signinBtn.addEventListener("click", onSignin);
     el.endOthers.addEventListener("click", onEndOthers);
+    el.addPasskey.addEventListener("click", onAddPasskey);
     el.signout.addEventListener("click", onSignout);
     if (!window.PublicKeyCredential || !navigator.credentials) {
       el.signinBtn.disabled = true;

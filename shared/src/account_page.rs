@@ -5,6 +5,33 @@
 use crate::api::SessionInfo;
 use serde::{Deserialize, Serialize};
 
+/// Longest passkey name, in characters.
+pub const PASSKEY_NAME_MAX: usize = 40;
+
+/// One of the player's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    /// The credential id, base64url.
+    pub id: String,
+    /// Its name: given by the player, else "Passkey N" in the order they were added.
+    pub name: String,
+    /// When it was added, Unix ms (unknown for the oldest accounts).
+    pub created_at: Option<u64>,
+    /// Its last sign-in, Unix ms.
+    pub last_used_at: Option<u64>,
+    /// Whether it may be synced to other devices (backup eligible).
+    pub backup_eligible: bool,
+    /// Whether it is synced now (backed up).
+    pub backed_up: bool,
+}
+
+/// `POST /account/api/passkeys/{id}/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    /// The new name (1 to [`PASSKEY_NAME_MAX`] characters).
+    pub name: String,
+}
+
 /// `GET /account/api/overview`: everything the page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
@@ -12,6 +39,8 @@ pub struct Overview {
     pub player_id: String,
     /// Display name.
     pub name: String,
+    /// The player's passkeys, oldest first.
+    pub passkeys: Vec<PasskeyInfo>,
     /// Live login sessions, newest first; `current` marks this browser's.
     pub sessions: Vec<SessionInfo>,
 }

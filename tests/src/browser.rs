@@ -131,6 +131,15 @@ impl ExtensionCommand {
             body: None,
         }
     }
+
+    /// `DELETE session/{id}/{path}`.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self {
+            method: http::Method::DELETE,
+            path: path.into(),
+            body: None,
+        }
+    }
 }
 
 impl WebDriverCompatibleCommand for ExtensionCommand {
@@ -227,23 +236,47 @@ impl Browser {
     /// Adds a CTAP2 platform authenticator that holds resident keys and always verifies
     /// the user; returns its id.
     pub async fn add_virtual_authenticator(&self) -> Result<String> {
+        self.add_authenticator(json!({})).await
+    }
+
+    /// The same, making passkeys that say they are synced (backup eligible and
+    /// backed up), like a phone's or a password manager's.
+    pub async fn add_synced_authenticator(&self) -> Result<String> {
+        self.add_authenticator(json!({
+            "defaultBackupEligibility": true,
+            "defaultBackupState": true,
+        }))
+        .await
+    }
+
+    async fn add_authenticator(&self, extra: Value) -> Result<String> {
+        let mut options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "isUserConsenting": true,
+        });
+        if let (Some(options), Value::Object(extra)) = (options.as_object_mut(), extra) {
+            options.extend(extra);
+        }
         let value = self
-            .extension(ExtensionCommand::post(
-                "webauthn/authenticator",
-                json!({
-                    "protocol": "ctap2",
-                    "transport": "internal",
-                    "hasResidentKey": true,
-                    "hasUserVerification": true,
-                    "isUserVerified": true,
-                    "isUserConsenting": true,
-                }),
-            ))
+            .extension(ExtensionCommand::post("webauthn/authenticator", options))
             .await?;
         value
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("authenticator id is not a string: {value}"))
+    }
+
+    /// Detaches a virtual authenticator (its passkeys go with it).
+    pub async fn remove_virtual_authenticator(&self, authenticator: &str) -> Result<()> {
+        self.extension(ExtensionCommand::delete(format!(
+            "webauthn/authenticator/{authenticator}"
+        )))
+        .await?;
+        Ok(())
     }
 
     /// The credentials a virtual authenticator holds.

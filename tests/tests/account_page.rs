@@ -268,3 +268,183 @@ async fn account_page_lists_and_ends_sessions_behind_a_strict_rotating_cookie() 
     );
     Ok(())
 }
+
+/// The rows of `#passkey-list` (id, name, whole text), once it has `n`.
+async fn passkeys_shown(browser: &Browser, n: usize) -> Result<Vec<(String, String, String)>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = browser
+            .client()
+            .execute(
+                "return [...document.querySelectorAll('#passkey-list > li')].map(li => {\
+                   const name = li.querySelector('[data-role=name]');\
+                   return [li.dataset.passkeyId || '',\
+                           name && name.firstChild ? name.firstChild.textContent : '',\
+                           li.textContent];\
+                 });",
+                vec![],
+            )
+            .await?;
+        let rows: Vec<(String, String, String)> = serde_json::from_value(rows)?;
+        if rows.len() == n && rows.iter().all(|(id, _, _)| !id.is_empty()) {
+            return Ok(rows);
+        }
+        if Instant::now() > deadline {
+            bail!("#passkey-list shows {rows:?}, not {n} passkeys");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `#status` once the action a click started is over.
+async fn settled(browser: &Browser) -> Result<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (state, text) = browser.status().await?;
+        if state != "busy" {
+            return Ok((state, text));
+        }
+        if Instant::now() > deadline {
+            bail!("#status still busy: {text}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click_css(browser: &Browser, css: &str) -> Result<()> {
+    browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| format!("no {css}"))?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// What the passkey test saw.
+struct PasskeysSeen {
+    first: Vec<(String, String, String)>,
+    last_refused: (String, String),
+    added: Vec<(String, String, String)>,
+    after_signin: Vec<(String, String, String)>,
+    renamed: Vec<(String, String, String)>,
+    removed: Vec<(String, String, String)>,
+    last_refused_again: (String, String),
+}
+
+#[tokio::test]
+async fn passkeys_are_added_renamed_and_removed_but_never_the_last() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let seen = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            let phone = browser.add_virtual_authenticator().await?;
+            terminal_signs_up(browser, &url).await?;
+            browser.goto(&format!("{url}/account")).await?;
+            browser.click("account-signin").await?;
+            let first = passkeys_shown(browser, 1).await?;
+            let remove = |id: &str| {
+                format!("#passkey-list li[data-passkey-id='{id}'] button[data-action='remove']")
+            };
+            click_css(browser, &remove(&first[0].0)).await?;
+            let last_refused = settled(browser).await?;
+
+            // The phone is away; a synced authenticator (a password manager) joins.
+            browser.remove_virtual_authenticator(&phone).await?;
+            browser.add_synced_authenticator().await?;
+            browser.click("add-passkey").await?;
+            let added = passkeys_shown(browser, 2).await?;
+
+            // Only the new passkey is here to sign in with.
+            browser.click("account-signout").await?;
+            browser.click("account-signin").await?;
+            let after_signin = passkeys_shown(browser, 2).await?;
+
+            let new_id = added
+                .iter()
+                .find(|(id, _, _)| *id != first[0].0)
+                .map(|(id, _, _)| id.clone())
+                .context("no new passkey")?;
+            click_css(
+                browser,
+                &format!(
+                    "#passkey-list li[data-passkey-id='{new_id}'] button[data-action='rename']"
+                ),
+            )
+            .await?;
+            browser
+                .type_into(&format!("rename-{new_id}"), "Laptop key")
+                .await?;
+            click_css(browser, "#passkey-list .rename-form button[type='submit']").await?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let renamed = loop {
+                let rows = passkeys_shown(browser, 2).await?;
+                if rows.iter().any(|(_, name, _)| name == "Laptop key") || Instant::now() > deadline
+                {
+                    break rows;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+
+            click_css(browser, &remove(&first[0].0)).await?;
+            let removed = passkeys_shown(browser, 1).await?;
+            click_css(browser, &remove(&new_id)).await?;
+            let last_refused_again = settled(browser).await?;
+            Ok(PasskeysSeen {
+                first,
+                last_refused,
+                added,
+                after_signin,
+                renamed,
+                removed,
+                last_refused_again,
+            })
+        })
+        .await?;
+
+    ensure!(seen.first[0].1 == "Passkey 1", "{:?}", seen.first);
+    for refused in [&seen.last_refused, &seen.last_refused_again] {
+        ensure!(
+            refused.0 == "notice" && refused.1.contains("only passkey"),
+            "removing the last passkey: {refused:?}"
+        );
+    }
+    let new = seen
+        .added
+        .iter()
+        .find(|(id, _, _)| *id != seen.first[0].0)
+        .context("no new passkey")?;
+    ensure!(
+        new.1 == "Passkey 2" && new.2.contains("synced") && new.2.contains("Last used never"),
+        "the added passkey: {:?}",
+        seen.added
+    );
+    let signed_in_with = seen
+        .after_signin
+        .iter()
+        .find(|(id, _, _)| *id == new.0)
+        .context("the new passkey is gone")?;
+    ensure!(
+        !signed_in_with.2.contains("Last used never"),
+        "signing in with it is recorded: {:?}",
+        seen.after_signin
+    );
+    ensure!(
+        seen.renamed
+            .iter()
+            .any(|(id, name, _)| *id == new.0 && name == "Laptop key"),
+        "renamed: {:?}",
+        seen.renamed
+    );
+    ensure!(
+        seen.removed.len() == 1 && seen.removed[0].0 == new.0,
+        "removing the phone's passkey left {:?}",
+        seen.removed
+    );
+    Ok(())
+}

@@ -6,6 +6,7 @@ pub mod device_grant;
 pub mod jwt_crypto;
 pub mod key_set;
 pub mod keys;
+pub mod passkey_list;
 pub mod passkeys;
 pub mod refresh;
 pub mod revocation;

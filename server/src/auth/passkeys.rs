@@ -3,20 +3,24 @@
 //! single-use, expires, and is bound to one device request; a finished ceremony
 //! yields a short-lived single-use approval handle for that request only.
 
+use crate::auth::passkey_list::{self, MAX_PASSKEYS_PER_PLAYER};
 use crate::auth::secrets;
-use crate::storage::{AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, StoreError};
+use crate::storage::{
+    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RemoveCredential, StoreError,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential,
+    CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
     RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 use webauthn_rs_proto::{
     AuthenticatorSelectionCriteria, ResidentKeyRequirement, UserVerificationPolicy,
 };
 use whack_shared::Secret;
+use whack_shared::account_page::PasskeyInfo;
 use whack_shared::device_page::SignedIn;
 
 /// How long a ceremony may take, in ms.
@@ -60,6 +64,12 @@ pub enum PasskeyError {
     /// WebAuthn verification failed.
     #[error("the passkey response could not be verified")]
     Rejected,
+    /// The player holds as many passkeys as allowed.
+    #[error("you have 10 passkeys, the most an account may hold; remove one first")]
+    TooMany,
+    /// The passkey is the player's last way in.
+    #[error("this is your only passkey, your only way in: add another passkey before removing it")]
+    LastPasskey,
     /// Somebody else took the display name between sign-up and approval.
     #[error("someone took that name while you were approving; choose another")]
     NameTakenMeanwhile,
@@ -83,6 +93,11 @@ enum Kind {
     /// A sign-in to the account page, bound to no device request.
     AccountSignin {
         state: DiscoverableAuthentication,
+    },
+    /// Another passkey for a signed-in player.
+    Add {
+        state: PasskeyRegistration,
+        player_id: String,
     },
 }
 
@@ -225,20 +240,7 @@ impl Passkeys {
             return Err(PasskeyError::NameTaken);
         }
         let player_id = Uuid::new_v4();
-        let (mut options, state) = self
-            .webauthn
-            .start_passkey_registration(player_id, name, name, None)
-            .map_err(|e| PasskeyError::Config(e.to_string()))?;
-        // webauthn-rs asks for `residentKey: discouraged`; usernameless sign-in
-        // needs the authenticator to keep the credential.
-        options.public_key.authenticator_selection = Some(AuthenticatorSelectionCriteria {
-            authenticator_attachment: None,
-            resident_key: Some(ResidentKeyRequirement::Required),
-            require_resident_key: true,
-            user_verification: UserVerificationPolicy::Required,
-        });
-        let json =
-            serde_json::to_value(&options).map_err(|e| PasskeyError::Config(e.to_string()))?;
+        let (state, json) = self.registration_options(player_id, name, None)?;
         let id = self.remember(
             Kind::Register {
                 state,
@@ -269,18 +271,7 @@ impl Passkeys {
         else {
             return Err(PasskeyError::UnknownCeremony);
         };
-        let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(|e| {
-                tracing::info!(error = %e, "malformed passkey registration");
-                PasskeyError::Rejected
-            })?;
-        let passkey = self
-            .webauthn
-            .finish_passkey_registration(&credential, &state)
-            .map_err(|e| {
-                tracing::info!(error = %e, "passkey registration rejected");
-                PasskeyError::Rejected
-            })?;
+        let passkey = self.verify_registration(&state, credential)?;
         let player = PlayerRecord {
             id: player_id.to_string(),
             name,
@@ -294,12 +285,160 @@ impl Passkeys {
             passkey,
             created_at: Some(now_ms),
             last_used_at: None,
+            name: None,
         };
         Ok(self.approve(
             Approver::NewAccount(player, Box::new(record)),
             ceremony.device_hash,
             now_ms,
         ))
+    }
+
+    /// Options for a discoverable passkey of user `handle`, none of `exclude`.
+    fn registration_options(
+        &self,
+        handle: Uuid,
+        name: &str,
+        exclude: Option<Vec<CredentialID>>,
+    ) -> Result<(PasskeyRegistration, serde_json::Value), PasskeyError> {
+        let (mut options, state) = self
+            .webauthn
+            .start_passkey_registration(handle, name, name, exclude)
+            .map_err(|e| PasskeyError::Config(e.to_string()))?;
+        // webauthn-rs asks for `residentKey: discouraged`; usernameless sign-in
+        // needs the authenticator to keep the credential.
+        options.public_key.authenticator_selection = Some(AuthenticatorSelectionCriteria {
+            authenticator_attachment: None,
+            resident_key: Some(ResidentKeyRequirement::Required),
+            require_resident_key: true,
+            user_verification: UserVerificationPolicy::Required,
+        });
+        let json =
+            serde_json::to_value(&options).map_err(|e| PasskeyError::Config(e.to_string()))?;
+        Ok((state, json))
+    }
+
+    fn verify_registration(
+        &self,
+        state: &PasskeyRegistration,
+        credential: serde_json::Value,
+    ) -> Result<Passkey, PasskeyError> {
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|e| {
+                tracing::info!(error = %e, "malformed passkey registration");
+                PasskeyError::Rejected
+            })?;
+        self.webauthn
+            .finish_passkey_registration(&credential, state)
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey registration rejected");
+                PasskeyError::Rejected
+            })
+    }
+
+    /// Starts adding a passkey to `player`'s account, from the account page.
+    pub async fn start_adding(
+        &self,
+        player: &PlayerRecord,
+        addr: IpAddr,
+        now_ms: u64,
+    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        let owned = self.store.credentials_of(&player.id).await?;
+        if owned.len() >= MAX_PASSKEYS_PER_PLAYER {
+            return Err(PasskeyError::TooMany);
+        }
+        // The same user handle as the account's first passkey: sign-ins find
+        // the player by it.
+        let handle = Uuid::parse_str(&player.id)
+            .map_err(|_| PasskeyError::Config("a player id is not a UUID".into()))?;
+        let exclude = owned.iter().map(|c| c.passkey.cred_id().clone()).collect();
+        let (state, json) = self.registration_options(handle, &player.name, Some(exclude))?;
+        let kind = Kind::Add {
+            state,
+            player_id: player.id.clone(),
+        };
+        let id = self.remember(kind, &account_key(addr), addr, now_ms);
+        Ok((id, json))
+    }
+
+    /// Finishes adding a passkey to `player_id`'s account; stored durably.
+    pub async fn finish_adding(
+        &self,
+        player_id: &str,
+        ceremony_id: &Secret,
+        credential: serde_json::Value,
+        now_ms: u64,
+    ) -> Result<(), PasskeyError> {
+        let ceremony = self.take(ceremony_id, now_ms)?;
+        let Kind::Add {
+            state,
+            player_id: owner,
+        } = ceremony.kind
+        else {
+            return Err(PasskeyError::UnknownCeremony);
+        };
+        if owner != player_id {
+            return Err(PasskeyError::UnknownCeremony);
+        }
+        let passkey = self.verify_registration(&state, credential)?;
+        let record = CredentialRecord {
+            player_id: owner,
+            passkey,
+            created_at: Some(now_ms),
+            last_used_at: None,
+            name: None,
+        };
+        if !self.store.add_credential(&record).await? {
+            return Err(PasskeyError::Rejected);
+        }
+        tracing::info!(player = %record.player_id, "passkey added");
+        Ok(())
+    }
+
+    /// The player's passkeys as the account page lists them.
+    pub async fn list(&self, player_id: &str) -> Result<Vec<PasskeyInfo>, PasskeyError> {
+        Ok(passkey_list::describe(
+            self.store.credentials_of(player_id).await?,
+        ))
+    }
+
+    /// Names one of the player's passkeys.
+    pub async fn rename(
+        &self,
+        player_id: &str,
+        cred_id: &[u8],
+        typed: &str,
+    ) -> Result<(), PasskeyError> {
+        let name = passkey_list::valid_name(typed).map_err(PasskeyError::InvalidName)?;
+        let Some(record) = self
+            .store
+            .credential(cred_id)
+            .await?
+            .filter(|c| c.player_id == player_id)
+        else {
+            return Err(PasskeyError::UnknownCredential);
+        };
+        let renamed = CredentialRecord {
+            name: Some(name),
+            ..record
+        };
+        Ok(self.store.put_credential(&renamed).await?)
+    }
+
+    /// Removes one of the player's passkeys; never their last.
+    pub async fn remove(&self, player_id: &str, cred_id: &[u8]) -> Result<(), PasskeyError> {
+        match self
+            .store
+            .remove_credential(player_id, cred_id, false)
+            .await?
+        {
+            RemoveCredential::Removed => {
+                tracing::info!(player = %player_id, "passkey removed");
+                Ok(())
+            }
+            RemoveCredential::Unknown => Err(PasskeyError::UnknownCredential),
+            RemoveCredential::Last => Err(PasskeyError::LastPasskey),
+        }
     }
 
     /// Starts a usernameless sign-in.
@@ -321,10 +460,12 @@ impl Passkeys {
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
         let (state, json) = self.discoverable_options()?;
-        // Keyed by address in place of a device request, so the per-request cap
-        // is a per-address one: a flood evicts only its own ceremonies.
-        let key = format!("account {}", crate::rate_limit::bucket(addr));
-        let id = self.remember(Kind::AccountSignin { state }, key.as_bytes(), addr, now_ms);
+        let id = self.remember(
+            Kind::AccountSignin { state },
+            &account_key(addr),
+            addr,
+            now_ms,
+        );
         Ok((id, json))
     }
 
@@ -455,6 +596,13 @@ impl ApprovedBy {
     pub fn is_new_account(&self) -> bool {
         matches!(self.0, Approver::NewAccount(..))
     }
+}
+
+/// What account-page ceremonies count against in place of a device request:
+/// their address, so the per-request cap is a per-address one and a flood
+/// evicts only its own ceremonies.
+fn account_key(addr: IpAddr) -> Vec<u8> {
+    format!("account {}", crate::rate_limit::bucket(addr)).into_bytes()
 }
 
 /// Drops the oldest ceremonies matching `is_counted` until fewer than `max` remain.

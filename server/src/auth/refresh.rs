@@ -226,6 +226,7 @@ impl RefreshTokens {
             chain: Some(chain),
             started_from: started_from.map(str::to_owned),
             last_played_at: None,
+            passkey_checked_at: None,
         };
         // A fresh v4 id never collides; the store refuses to overwrite if it ever did.
         if !self.store.create_session(&sid, &session).await? {
@@ -443,6 +444,21 @@ impl RefreshTokens {
             {
                 let next = SessionRecord {
                     last_played_at: Some(now_ms),
+                    ..session.clone()
+                };
+                Ok::<_, StoreError>(Change::Write(next, ()))
+            }
+            _ => Ok(Change::Keep(())),
+        })
+        .await
+    }
+
+    /// Notes a fresh passkey check of live session `sid` at `now_ms`.
+    pub async fn passkey_checked(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
+        self.change(sid, |stored| match stored {
+            Some(session) if session.revoked_at.is_none() => {
+                let next = SessionRecord {
+                    passkey_checked_at: Some(now_ms),
                     ..session.clone()
                 };
                 Ok::<_, StoreError>(Change::Write(next, ()))
@@ -820,6 +836,7 @@ mod tests {
             chain: None,
             started_from: None,
             last_played_at: None,
+            passkey_checked_at: None,
         };
         let sid = "0123456789abcdef0123456789abcdef";
         assert!(ok(store.create_session(sid, &session).await));

@@ -364,6 +364,11 @@ impl AuthService {
         Ok(ended)
     }
 
+    /// Notes a fresh passkey check of account-page session `sid`.
+    pub async fn passkey_checked(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
+        self.refresh.passkey_checked(sid, now_ms).await
+    }
+
     /// Notes a game connection of session `sid` (see [`RefreshTokens::played`]).
     pub async fn played(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
         self.refresh.played(sid, now_ms).await

@@ -60,6 +60,7 @@ mod tests {
             chain: None,
             started_from: None,
             last_played_at: None,
+            passkey_checked_at: None,
         }
     }
 

@@ -8,6 +8,7 @@
 use super::body::JsonBody;
 use super::error::AppError;
 use super::sessions::infos;
+use crate::auth::passkey_list;
 use crate::auth::refresh::{ACCOUNT_IDLE_MS, RefreshError, Refreshed};
 use crate::clock::now_ms;
 use crate::state::AppState;
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use tracing::instrument;
 use whack_shared::Secret;
-use whack_shared::account_page::Overview;
+use whack_shared::account_page::{Overview, Rename};
 use whack_shared::api::EndedSessions;
 use whack_shared::device_page::{CeremonyFinish, CeremonyOptions};
 
@@ -105,12 +106,25 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
+/// A passkey check older than this must be made again before a sensitive
+/// action (removing a passkey).
+pub const FRESH_CHECK_MS: u64 = 5 * 60 * 1000;
+
+/// `Set-Cookie` with the rotated token: every answer to a signed-in call
+/// carries it, errors too.
+type Cookie = [(header::HeaderName, HeaderValue); 1];
+
 /// The browser session behind the cookie, after rotating its token; the
-/// response must carry the returned `Set-Cookie`.
+/// response must carry the returned cookie. A call that changes something
+/// (`mutates`) must come from this origin first.
 async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(Refreshed, [(header::HeaderName, HeaderValue); 1]), Response> {
+    mutates: bool,
+) -> Result<(Refreshed, Cookie), Response> {
+    if mutates {
+        same_origin(state, headers).map_err(IntoResponse::into_response)?;
+    }
     let signed_out = |message: &str| {
         (
             set_cookie(state, None),
@@ -142,7 +156,42 @@ async fn signed_in(
     }
 }
 
-/// `POST /account/api/signin/start`: a fresh discoverable passkey ceremony.
+/// The answer to a signed-in call, with its rotated cookie.
+fn answer(cookie: Cookie, result: Result<impl IntoResponse, AppError>) -> Response {
+    match result {
+        Ok(body) => (cookie, body).into_response(),
+        Err(e) => (cookie, e).into_response(),
+    }
+}
+
+/// Refuses a sensitive action unless the passkey was checked lately.
+fn fresh(session: &Refreshed, now_ms: u64) -> Result<(), AppError> {
+    let record = &session.session;
+    let checked = record
+        .passkey_checked_at
+        .unwrap_or(0)
+        .max(record.created_at);
+    if now_ms.saturating_sub(checked) <= FRESH_CHECK_MS {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "passkey_check_required",
+            "confirm with your passkey first",
+        ))
+    }
+}
+
+fn unknown(what: &'static str) -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        what,
+        "nothing of yours has this id; reload the page",
+    )
+}
+
+/// `POST /account/api/signin/start`: a fresh discoverable passkey ceremony
+/// (also the fresh check before a sensitive action, finished at `verify`).
 #[instrument(skip_all)]
 pub async fn signin_start(
     State(state): State<AppState>,
@@ -185,23 +234,58 @@ pub async fn signin_finish(
     Ok((StatusCode::NO_CONTENT, set_cookie(&state, Some(&token))).into_response())
 }
 
-/// `GET /account/api/overview`: who is signed in and their sessions.
-pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers).await {
+/// `POST /account/api/verify/finish`: a fresh passkey check of the signed-in
+/// player (a ceremony from `signin/start`), for the next few minutes.
+#[instrument(skip_all)]
+pub async fn verify_finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CeremonyFinish>,
+) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
-    let player_id = session.session.player_id.clone();
-    let live = match state.auth.sessions(&player_id, now_ms()).await {
-        Ok(live) => live,
-        Err(e) => return (cookie, AppError::from(e)).into_response(),
+    let now = now_ms();
+    let result = async {
+        let player = state
+            .auth
+            .passkeys
+            .finish_account_signin(&req.ceremony_id, req.credential, now)
+            .await?;
+        if player.id != session.session.player_id {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "other_player",
+                "that passkey belongs to another account",
+            ));
+        }
+        state.auth.passkey_checked(&session.sid, now).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
+    .await;
+    answer(cookie, result)
+}
+
+/// `GET /account/api/overview`: who is signed in, their passkeys and sessions.
+pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, false).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
     };
-    let overview = Overview {
-        sessions: infos(&state, live, &session.sid),
-        player_id,
-        name: session.session.player_name,
-    };
-    (cookie, Json(overview)).into_response()
+    let result = async {
+        let player_id = session.session.player_id.clone();
+        let passkeys = state.auth.passkeys.list(&player_id).await?;
+        let live = state.auth.sessions(&player_id, now_ms()).await?;
+        Ok::<_, AppError>(Json(Overview {
+            sessions: infos(&state, live, &session.sid),
+            passkeys,
+            player_id,
+            name: session.session.player_name.clone(),
+        }))
+    }
+    .await;
+    answer(cookie, result)
 }
 
 /// `DELETE /account/api/sessions/{id}`: ends one of the player's sessions
@@ -211,10 +295,7 @@ pub async fn end_session(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(e) = same_origin(&state, &headers) {
-        return e.into_response();
-    }
-    let (session, cookie) = match signed_in(&state, &headers).await {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
@@ -224,40 +305,173 @@ pub async fn end_session(
             (StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response()
         }
         Ok(true) => (StatusCode::NO_CONTENT, cookie).into_response(),
-        Ok(false) => (
-            cookie,
-            AppError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_session",
-                "no live session of yours has this id",
-            ),
-        )
-            .into_response(),
+        Ok(false) => (cookie, unknown("unknown_session")).into_response(),
         Err(e) => (cookie, AppError::from(e)).into_response(),
     }
 }
 
 /// `POST /account/api/sessions/end-others`: ends every session but this browser's.
 pub async fn end_others(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = same_origin(&state, &headers) {
-        return e.into_response();
-    }
-    let (session, cookie) = match signed_in(&state, &headers).await {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
     let ended = state
         .auth
         .end_other_sessions(&session.session.player_id, &session.sid, now_ms())
-        .await;
-    match ended {
-        Ok(ended) => (
-            cookie,
+        .await
+        .map(|ended| {
             Json(EndedSessions {
                 ended: u64::try_from(ended).unwrap_or(u64::MAX),
-            }),
+            })
+        })
+        .map_err(AppError::from);
+    answer(cookie, ended)
+}
+
+/// `POST /account/api/passkeys/add/start`: a registration ceremony for
+/// another passkey of the signed-in player.
+#[instrument(skip_all)]
+pub async fn add_passkey_start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let result = async {
+        super::device_page::ceremony_budget(&state, peer).await?;
+        let player = state
+            .auth
+            .player(&session.session.player_id)
+            .await?
+            .ok_or_else(|| unknown("unknown_player"))?;
+        let (ceremony_id, options) = state
+            .auth
+            .passkeys
+            .start_adding(&player, peer.ip(), now_ms())
+            .await?;
+        Ok(Json(CeremonyOptions {
+            ceremony_id,
+            options,
+        }))
+    }
+    .await;
+    answer(cookie, result)
+}
+
+/// `POST /account/api/passkeys/add/finish`: stores the new passkey.
+#[instrument(skip_all)]
+pub async fn add_passkey_finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CeremonyFinish>,
+) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let result = state
+        .auth
+        .passkeys
+        .finish_adding(
+            &session.session.player_id,
+            &req.ceremony_id,
+            req.credential,
+            now_ms(),
         )
-            .into_response(),
-        Err(e) => (cookie, AppError::from(e)).into_response(),
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+        .map_err(AppError::from);
+    answer(cookie, result)
+}
+
+/// `POST /account/api/passkeys/{id}/name`: renames one of the player's passkeys.
+pub async fn rename_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<Rename>,
+) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let result = async {
+        let cred_id = passkey_list::parse_id(&id).ok_or_else(|| unknown("unknown_passkey"))?;
+        state
+            .auth
+            .passkeys
+            .rename(&session.session.player_id, &cred_id, &req.name)
+            .await?;
+        Ok::<_, AppError>(StatusCode::NO_CONTENT)
+    }
+    .await;
+    answer(cookie, result)
+}
+
+/// `DELETE /account/api/passkeys/{id}`: removes one of the player's passkeys,
+/// after a fresh passkey check, and never their last.
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let result = async {
+        fresh(&session, now_ms())?;
+        let cred_id = passkey_list::parse_id(&id).ok_or_else(|| unknown("unknown_passkey"))?;
+        state
+            .auth
+            .passkeys
+            .remove(&session.session.player_id, &cred_id)
+            .await?;
+        Ok::<_, AppError>(StatusCode::NO_CONTENT)
+    }
+    .await;
+    answer(cookie, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SessionRecord;
+
+    fn signed_in_at(created_at: u64, passkey_checked_at: Option<u64>) -> Refreshed {
+        Refreshed {
+            refresh_token: Secret::new("whr_test"),
+            sid: "s1".into(),
+            session: SessionRecord {
+                player_id: "p1".into(),
+                player_name: "Ann".into(),
+                client_id: crate::auth::refresh::ACCOUNT_PAGE_CLIENT.into(),
+                created_at,
+                expires_at: u64::MAX,
+                revoked_at: None,
+                revoke_reason: None,
+                chain: None,
+                started_from: None,
+                last_played_at: None,
+                passkey_checked_at,
+            },
+            retry: false,
+        }
+    }
+
+    #[test]
+    fn a_sensitive_action_needs_a_recent_passkey_check() {
+        let minute = 60_000;
+        assert!(
+            fresh(&signed_in_at(0, None), 4 * minute).is_ok(),
+            "the sign-in counts"
+        );
+        assert!(fresh(&signed_in_at(0, None), 6 * minute).is_err());
+        assert!(fresh(&signed_in_at(0, Some(5 * minute)), 9 * minute).is_ok());
+        assert!(fresh(&signed_in_at(0, Some(5 * minute)), 11 * minute).is_err());
     }
 }

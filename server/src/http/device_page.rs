@@ -113,6 +113,12 @@ impl From<PasskeyError> for AppError {
             PasskeyError::CounterWentBack => {
                 AppError::new(StatusCode::FORBIDDEN, "passkey_cloned", message)
             }
+            PasskeyError::TooMany => {
+                AppError::new(StatusCode::CONFLICT, "too_many_passkeys", message)
+            }
+            PasskeyError::LastPasskey => {
+                AppError::new(StatusCode::CONFLICT, "last_passkey", message)
+            }
             PasskeyError::NameTakenMeanwhile => {
                 AppError::new(StatusCode::CONFLICT, "name_taken", message)
             }

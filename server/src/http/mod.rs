@@ -78,7 +78,24 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/account.js", get(account::js))
         .route("/account/api/signin/start", post(account::signin_start))
         .route("/account/api/signin/finish", post(account::signin_finish))
+        .route("/account/api/verify/finish", post(account::verify_finish))
         .route("/account/api/overview", get(account::overview))
+        .route(
+            "/account/api/passkeys/add/start",
+            post(account::add_passkey_start),
+        )
+        .route(
+            "/account/api/passkeys/add/finish",
+            post(account::add_passkey_finish),
+        )
+        .route(
+            "/account/api/passkeys/{id}/name",
+            post(account::rename_passkey),
+        )
+        .route(
+            "/account/api/passkeys/{id}",
+            delete(account::remove_passkey),
+        )
         .route(
             "/account/api/sessions/end-others",
             post(account::end_others),

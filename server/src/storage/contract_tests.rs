@@ -38,6 +38,7 @@ fn credential(
         passkey: passkey()?,
         created_at: Some(1),
         last_used_at: None,
+        name: None,
     })
 }
 
@@ -53,6 +54,7 @@ fn session(revoked_at: Option<u64>, expires_at: u64) -> SessionRecord {
         chain: None,
         started_from: None,
         last_played_at: None,
+        passkey_checked_at: None,
     }
 }
 

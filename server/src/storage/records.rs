@@ -28,6 +28,9 @@ pub struct CredentialRecord {
     /// Its last sign-in, Unix ms.
     #[serde(default)]
     pub last_used_at: Option<u64>,
+    /// The name the player gave it.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// A login session: everything descended from one device login.
@@ -59,6 +62,10 @@ pub struct SessionRecord {
     /// The last game connection, Unix ms (kept to the minute).
     #[serde(default)]
     pub last_played_at: Option<u64>,
+    /// The last fresh passkey check of an account-page session (its sign-in
+    /// counts as one), Unix ms.
+    #[serde(default)]
+    pub passkey_checked_at: Option<u64>,
 }
 
 /// Everything rotation needs, in the session record itself: one live token,
