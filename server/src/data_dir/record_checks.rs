@@ -1,7 +1,9 @@
 //! Reads every record in every tree once and decodes it as the code that uses it
 //! would, so damage is found at start rather than by the player who hits it.
 
-use crate::storage::{CredentialRecord, DeviceRecord, PlayerRecord, RefreshRecord, SessionRecord};
+use crate::storage::{
+    CredentialRecord, DeviceRecord, PlayerRecord, RecoveryRecord, RefreshRecord, SessionRecord,
+};
 use serde::de::DeserializeOwned;
 use std::fmt;
 
@@ -21,6 +23,15 @@ fn utf8(bytes: &[u8]) -> Result<(), String> {
     std::str::from_utf8(bytes)
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+/// An index entry: all in its key.
+fn empty(bytes: &[u8]) -> Result<(), String> {
+    if bytes.is_empty() {
+        Ok(())
+    } else {
+        Err("an index entry with a value".into())
+    }
 }
 
 fn not_empty(bytes: &[u8]) -> Result<(), String> {
@@ -43,7 +54,10 @@ const TREES: &[(&str, Decoder)] = &[
     ("players", json::<PlayerRecord>),
     ("player_names", utf8),
     ("credentials", json::<CredentialRecord>),
+    ("player_credentials", empty),
+    ("recovery_codes", json::<RecoveryRecord>),
     ("sessions", json::<SessionRecord>),
+    ("player_sessions", empty),
     ("refresh_tokens", json::<RefreshRecord>),
     ("device_requests", json::<DeviceRecord>),
     ("user_codes", not_empty),

@@ -398,6 +398,55 @@ async fn passkeys_are_listed_added_and_never_all_removed(store: SharedStore) -> 
     Ok(())
 }
 
+async fn recovery_codes_change_only_by_compare_and_set(store: SharedStore) -> TestResult {
+    assert_eq!(
+        store
+            .create_player(&player("p1", "Ann"), &credential("p1")?)
+            .await?,
+        CreatePlayer::Created
+    );
+    assert_eq!(store.player_id_by_name("ANN").await?, Some("p1".into()));
+    assert_eq!(store.player_id_by_name("bob").await?, None);
+    let set = |created_at| RecoveryRecord {
+        created_at,
+        codes: vec![RecoveryCode {
+            salt: "00".into(),
+            hash: "11".into(),
+            spent_at: None,
+        }],
+        uses: Vec::new(),
+    };
+    assert!(store.recovery_codes("p1").await?.is_none());
+    assert!(store.replace_recovery_codes("p1", None, &set(1)).await?);
+    assert!(
+        !store.replace_recovery_codes("p1", None, &set(2)).await?,
+        "a first set exists already"
+    );
+    let first = store.recovery_codes("p1").await?.ok_or("no codes")?;
+    assert_eq!(first.record, set(1));
+    assert!(
+        store
+            .replace_recovery_codes("p1", Some(&first.version), &set(3))
+            .await?
+    );
+    assert!(
+        !store
+            .replace_recovery_codes("p1", Some(&first.version), &set(4))
+            .await?,
+        "a stale version loses"
+    );
+    assert_eq!(
+        store.recovery_codes("p1").await?.map(|v| v.record),
+        Some(set(3))
+    );
+    store.delete_player("p1").await?;
+    assert!(
+        store.recovery_codes("p1").await?.is_none(),
+        "the codes go with the player"
+    );
+    Ok(())
+}
+
 /// Runs every contract test against the store `make` opens.
 macro_rules! contract {
     ($backend:ident, $make:expr) => {
@@ -462,6 +511,13 @@ macro_rules! contract {
                     return Ok(());
                 };
                 super::sessions_are_listed_by_player(store).await
+            }
+            #[tokio::test]
+            async fn recovery_codes_change_only_by_compare_and_set() -> TestResult {
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::recovery_codes_change_only_by_compare_and_set(store).await
             }
             #[tokio::test]
             async fn passkeys_are_listed_added_and_never_all_removed() -> TestResult {

@@ -5,8 +5,8 @@
 use super::leaderboard::{add_round, order, push_ranked};
 use super::{
     AccountStore, CreatePlayer, CredentialRecord, DeviceGrantStore, DeviceRecord, PlayerRecord,
-    RefreshRecord, RemoveCredential, RevocationStore, SessionRecord, SessionStore, StatsStore,
-    Store, StoreError, Version, Versioned, decode, encode,
+    RecoveryRecord, RefreshRecord, RemoveCredential, RevocationStore, SessionRecord, SessionStore,
+    StatsStore, Store, StoreError, Version, Versioned, decode, encode,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +22,7 @@ struct Maps {
     /// Lower-cased name → player id.
     player_names: HashMap<String, String>,
     credentials: HashMap<Bytes, Bytes>,
+    recovery: HashMap<String, Bytes>,
     sessions: BTreeMap<String, Bytes>,
     legacy_tokens: HashMap<Bytes, RefreshRecord>,
     devices: HashMap<Bytes, Bytes>,
@@ -82,6 +83,37 @@ impl AccountStore for MemoryStore {
         Ok(self.maps().player_names.contains_key(&name.to_lowercase()))
     }
 
+    async fn player_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.maps().player_names.get(&name.to_lowercase()).cloned())
+    }
+
+    async fn recovery_codes(
+        &self,
+        player_id: &str,
+    ) -> Result<Option<Versioned<RecoveryRecord>>, StoreError> {
+        self.maps()
+            .recovery
+            .get(player_id)
+            .map(|b| Versioned::decode("recovery_codes", b))
+            .transpose()
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        player_id: &str,
+        expected: Option<&Version>,
+        next: &RecoveryRecord,
+    ) -> Result<bool, StoreError> {
+        let bytes = encode(next)?;
+        let mut maps = self.maps();
+        let current = maps.recovery.get(player_id).map(Vec::as_slice);
+        if current != expected.map(Version::as_bytes) {
+            return Ok(false);
+        }
+        maps.recovery.insert(player_id.to_owned(), bytes);
+        Ok(true)
+    }
+
     async fn create_player(
         &self,
         player: &PlayerRecord,
@@ -123,6 +155,7 @@ impl AccountStore for MemoryStore {
         for key in owned {
             maps.credentials.remove(&key);
         }
+        maps.recovery.remove(id);
         Ok(())
     }
 

@@ -28,8 +28,9 @@ mod contract_tests;
 use async_trait::async_trait;
 pub use memory::MemoryStore;
 pub use records::{
-    CredentialRecord, DeviceRecord, DeviceStatus, PlayerRecord, RefreshChain, RefreshRecord,
-    RefreshState, RotatedParent, SessionRecord, StoredKey,
+    CredentialRecord, DeviceRecord, DeviceStatus, PlayerRecord, RecoveryCode, RecoveryRecord,
+    RecoveryUse, RefreshChain, RefreshRecord, RefreshState, RotatedParent, SessionRecord,
+    StoredKey,
 };
 pub use redis_store::RedisStore;
 pub use room_directory::RoomDirectory;
@@ -124,6 +125,21 @@ pub trait AccountStore: Send + Sync {
     async fn player(&self, id: &str) -> Result<Option<PlayerRecord>, StoreError>;
     /// Whether a display name is taken (case-insensitively).
     async fn name_taken(&self, name: &str) -> Result<bool, StoreError>;
+    /// The id of the player with this display name (case-insensitively).
+    async fn player_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// A player's recovery codes, with their version.
+    async fn recovery_codes(
+        &self,
+        player_id: &str,
+    ) -> Result<Option<Versioned<RecoveryRecord>>, StoreError>;
+    /// Replaces the player's recovery codes if they are still at `expected`
+    /// (`None`: there are none yet); false when another change came first.
+    async fn replace_recovery_codes(
+        &self,
+        player_id: &str,
+        expected: Option<&Version>,
+        next: &RecoveryRecord,
+    ) -> Result<bool, StoreError>;
     /// Creates a player with their first passkey, atomically: names and
     /// credential ids stay unique under concurrent sign-ups.
     async fn create_player(
@@ -131,7 +147,8 @@ pub trait AccountStore: Send + Sync {
         player: &PlayerRecord,
         credential: &CredentialRecord,
     ) -> Result<CreatePlayer, StoreError>;
-    /// Removes a player and their passkeys (a sign-up whose approval lost a race).
+    /// Removes a player, their passkeys and recovery codes (a sign-up whose
+    /// approval lost a race).
     async fn delete_player(&self, id: &str) -> Result<(), StoreError>;
     /// A passkey by credential id.
     async fn credential(&self, cred_id: &[u8]) -> Result<Option<CredentialRecord>, StoreError>;

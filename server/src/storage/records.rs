@@ -33,6 +33,37 @@ pub struct CredentialRecord {
     pub name: Option<String>,
 }
 
+/// A player's recovery codes: one set at a time, stored only as salted hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryRecord {
+    /// When this set was made, Unix ms.
+    pub created_at: u64,
+    /// The codes, in the order they were shown.
+    pub codes: Vec<RecoveryCode>,
+    /// The latest uses, newest last (a few only).
+    pub uses: Vec<RecoveryUse>,
+}
+
+/// One recovery code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCode {
+    /// Random salt, hex.
+    pub salt: String,
+    /// SHA-256 of the salt and the code, hex.
+    pub hash: String,
+    /// When it was used, Unix ms; a used code never works again.
+    pub spent_at: Option<u64>,
+}
+
+/// A sign-in with a recovery code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryUse {
+    /// When, Unix ms.
+    pub at: u64,
+    /// From which address.
+    pub from: String,
+}
+
 /// A login session: everything descended from one device login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {

@@ -2,8 +2,8 @@
 
 use super::{RedisStore, keys, scripts};
 use crate::storage::{
-    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RemoveCredential, StoreError,
-    decode, encode,
+    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RecoveryRecord, RemoveCredential,
+    StoreError, Version, Versioned, decode, encode,
 };
 use async_trait::async_trait;
 
@@ -17,6 +17,48 @@ impl AccountStore for RedisStore {
     async fn name_taken(&self, name: &str) -> Result<bool, StoreError> {
         self.run(redis::cmd("EXISTS").arg(keys::name(&name.to_lowercase())))
             .await
+    }
+
+    async fn player_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.run(redis::cmd("GET").arg(keys::name(&name.to_lowercase())))
+            .await
+    }
+
+    async fn recovery_codes(
+        &self,
+        player_id: &str,
+    ) -> Result<Option<Versioned<RecoveryRecord>>, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .run(redis::cmd("GET").arg(keys::recovery_codes(player_id)))
+            .await?;
+        bytes
+            .map(|b| Versioned::decode("recovery_codes", &b))
+            .transpose()
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        player_id: &str,
+        expected: Option<&Version>,
+        next: &RecoveryRecord,
+    ) -> Result<bool, StoreError> {
+        let key = keys::recovery_codes(player_id);
+        let replaced: i64 = match expected {
+            Some(version) => {
+                self.script(
+                    scripts::COMPARE_AND_SET
+                        .key(key)
+                        .arg(version.as_bytes())
+                        .arg(encode(next)?),
+                )
+                .await?
+            }
+            None => {
+                self.script(scripts::CREATE_IF_ABSENT.key(key).arg(encode(next)?))
+                    .await?
+            }
+        };
+        Ok(replaced == 1)
     }
 
     async fn create_player(
@@ -56,6 +98,7 @@ impl AccountStore for RedisStore {
                     .key(keys::player(id))
                     .key(keys::name(&player.name.to_lowercase()))
                     .key(keys::credentials_of(id))
+                    .key(keys::recovery_codes(id))
                     .arg(id),
             )
             .await?;

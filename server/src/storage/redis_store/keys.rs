@@ -42,6 +42,11 @@ pub fn credential(cred_id: &[u8]) -> String {
     format!("{PREFIX}{{accounts}}:cred:{}", b64(cred_id))
 }
 
+/// A player's recovery codes (hashes), with their account.
+pub fn recovery_codes(player_id: &str) -> String {
+    format!("{PREFIX}{{accounts}}:recovery:{player_id}")
+}
+
 /// The set of a player's passkey keys (to remove them with the player).
 pub fn credentials_of(player_id: &str) -> String {
     format!("{PREFIX}{{accounts}}:creds_of:{player_id}")
@@ -199,6 +204,7 @@ mod tests {
         assert_eq!(tag(&player("p")), tag(&name("ann")));
         assert_eq!(tag(&player("p")), tag(&credential(b"c")));
         assert_eq!(tag(&player("p")), tag(&credentials_of("p")));
+        assert_eq!(tag(&player("p")), tag(&recovery_codes("p")));
         assert_eq!(tag(&device(b"h")), tag(&user_code("BCDF")));
         assert_eq!(tag(&device(b"h")), tag(&device_expiry()));
         assert_eq!(tag(&stats()), tag(&board()));

@@ -21,14 +21,15 @@ return 'ok'
     )
 });
 
-/// KEYS: player, name, credentials-of. ARGV: player id. Removes the player, the
-/// name if it is still theirs, and every passkey listed as theirs.
+/// KEYS: player, name, credentials-of, recovery codes. ARGV: player id.
+/// Removes the player, the name if it is still theirs, every passkey listed as
+/// theirs and their recovery codes.
 pub static DELETE_PLAYER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 for _, cred in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('DEL', cred) end
-redis.call('DEL', KEYS[3], KEYS[1])
+redis.call('DEL', KEYS[3], KEYS[1], KEYS[4])
 return 1
 ",
     )
@@ -69,6 +70,18 @@ if ARGV[1] ~= '1' and redis.call('SCARD', KEYS[2]) <= 1 then return 'last' end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], KEYS[1])
 return 'removed'
+",
+    )
+});
+
+/// KEYS: a record. ARGV: its value. Creates it only if it is absent; returns
+/// 1 when created.
+pub static CREATE_IF_ABSENT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
 ",
     )
 });

@@ -2,8 +2,8 @@
 
 use super::{SledStore, get, owned_key};
 use crate::storage::{
-    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RemoveCredential, StoreError,
-    encode,
+    AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RecoveryRecord, RemoveCredential,
+    StoreError, Version, Versioned, encode,
 };
 use async_trait::async_trait;
 use sled::Transactional;
@@ -19,6 +19,43 @@ impl AccountStore for SledStore {
         Ok(self
             .player_names
             .contains_key(name.to_lowercase().as_bytes())?)
+    }
+
+    async fn player_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .player_names
+            .get(name.to_lowercase().as_bytes())?
+            .map(|id| String::from_utf8_lossy(&id).into_owned()))
+    }
+
+    async fn recovery_codes(
+        &self,
+        player_id: &str,
+    ) -> Result<Option<Versioned<RecoveryRecord>>, StoreError> {
+        self.recovery_codes
+            .get(player_id.as_bytes())?
+            .map(|b| Versioned::decode("recovery_codes", &b))
+            .transpose()
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        player_id: &str,
+        expected: Option<&Version>,
+        next: &RecoveryRecord,
+    ) -> Result<bool, StoreError> {
+        let swapped = self
+            .recovery_codes
+            .compare_and_swap(
+                player_id.as_bytes(),
+                expected.map(Version::as_bytes),
+                Some(encode(next)?),
+            )?
+            .is_ok();
+        if swapped {
+            self.durable().await?;
+        }
+        Ok(swapped)
     }
 
     async fn create_player(
@@ -72,9 +109,11 @@ impl AccountStore for SledStore {
             &self.player_names,
             &self.credentials,
             &self.player_credentials,
+            &self.recovery_codes,
         );
-        let result = trees.transaction(|(players, names, creds, index)| {
+        let result = trees.transaction(|(players, names, creds, index, recovery)| {
             players.remove(id.as_bytes())?;
+            recovery.remove(id.as_bytes())?;
             if names.get(name_key.as_bytes())?.as_deref() == Some(id.as_bytes()) {
                 names.remove(name_key.as_bytes())?;
             }

@@ -56,6 +56,7 @@ pub struct SledStore {
     players: sled::Tree,
     player_names: sled::Tree,
     credentials: sled::Tree,
+    recovery_codes: sled::Tree,
     sessions: sled::Tree,
     /// Index: `player_id \0 sid` → nothing, for a player's sessions.
     player_sessions: sled::Tree,
@@ -96,6 +97,7 @@ impl SledStore {
             players: db.open_tree("players")?,
             player_names: db.open_tree("player_names")?,
             credentials: db.open_tree("credentials")?,
+            recovery_codes: db.open_tree("recovery_codes")?,
             sessions: db.open_tree("sessions")?,
             player_sessions: db.open_tree("player_sessions")?,
             player_credentials: db.open_tree("player_credentials")?,
