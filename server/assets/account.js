@@ -1,5 +1,5 @@
 // Whack account page: sign in with a passkey; list, add, rename and remove
-// passkeys; see every signed-in device, end one or all others. The browser session is an HttpOnly cookie this script never sees;
+// passkeys; make recovery codes; see every signed-in device, end one or all others. The browser session is an HttpOnly cookie this script never sees;
 // every call sends it (same origin) and the server rotates it on each. Served
 // under a strict CSP: plain DOM code, no inline handlers, no innerHTML.
 "use strict";
@@ -17,6 +17,11 @@
     sessions: $("session-list"),
     passkeys: $("passkey-list"),
     addPasskey: $("add-passkey"),
+    recoveryState: $("recovery-state"),
+    recoveryUses: $("recovery-uses"),
+    recoveryShown: $("recovery-shown"),
+    recoveryCodes: $("recovery-codes"),
+    newRecoveryCodes: $("new-recovery-codes"),
     endOthers: $("end-others"),
     signout: $("account-signout"),
     status: $("status"),
@@ -260,11 +265,41 @@
     });
   }
 
+  function showRecovery(recovery) {
+    if (recovery.generated_at == null) {
+      el.recoveryState.textContent = "You have no recovery codes yet.";
+      el.newRecoveryCodes.textContent = "Make recovery codes";
+    } else {
+      const left = recovery.left === 1 ? "1 code left" : `${recovery.left} codes left`;
+      el.recoveryState.textContent = `${left} of 10, made ${when(recovery.generated_at)}.`;
+      el.newRecoveryCodes.textContent = "Make new recovery codes";
+    }
+    el.recoveryUses.replaceChildren(
+      ...recovery.uses
+        .slice()
+        .reverse()
+        .map((use) => text("li", "", `Signed in with a recovery code ${when(use.at)} from ${use.from}`)),
+    );
+  }
+
+  function onNewRecoveryCodes() {
+    busyWhile("Making recovery codes…", async () => {
+      const made = await withFreshCheck(() => api("POST", "/account/api/recovery-codes", {}));
+      await load();
+      el.recoveryCodes.replaceChildren(...made.codes.map((code) => text("li", "", code)));
+      el.recoveryShown.hidden = false;
+      setStatus("success", "New recovery codes made. Save them now: they are shown only this once.");
+    });
+  }
+
   function showSignin() {
     // Nothing of the account stays on a signed-out page.
     el.name.textContent = "";
     el.passkeys.replaceChildren();
     el.sessions.replaceChildren();
+    el.recoveryUses.replaceChildren();
+    el.recoveryCodes.replaceChildren();
+    el.recoveryShown.hidden = true;
     el.viewAccount.hidden = true;
     el.viewSignin.hidden = false;
   }
@@ -272,6 +307,7 @@
   function showAccount(overview) {
     el.name.textContent = overview.name;
     el.passkeys.replaceChildren(...overview.passkeys.map(passkeyItem));
+    showRecovery(overview.recovery);
     el.sessions.replaceChildren(...overview.sessions.map(sessionItem));
     el.endOthers.disabled = overview.sessions.every((s) => s.current);
     const wasHidden = el.viewAccount.hidden;
@@ -333,6 +369,7 @@
     el.signinBtn.addEventListener("click", onSignin);
     el.endOthers.addEventListener("click", onEndOthers);
     el.addPasskey.addEventListener("click", onAddPasskey);
+    el.newRecoveryCodes.addEventListener("click", onNewRecoveryCodes);
     el.signout.addEventListener("click", onSignout);
     if (!window.PublicKeyCredential || !navigator.credentials) {
       el.signinBtn.disabled = true;

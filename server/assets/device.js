@@ -61,6 +61,12 @@
     nameInput: $("display-name"),
     nameError: $("name-error"),
     registerBtn: $("register"),
+    lostPasskeyBtn: $("lost-passkey"),
+    recoveryForm: $("recovery-form"),
+    recoveryName: $("recovery-name"),
+    recoveryCode: $("recovery-code"),
+    recoveryError: $("recovery-error"),
+    recoverBtn: $("recover"),
     denyHomeAuth: $("deny-home-auth"),
     denyHomeDecide: $("deny-home-decide"),
     parking: $("parking"),
@@ -288,6 +294,10 @@
         return "The passkey request timed out. Try again.";
       case "unknown_passkey":
         return "Whack doesn't know that passkey (it may belong to another server). Pick another passkey, or create an account below.";
+      case "invalid_recovery_code":
+        return "That name and recovery code don't match. Check both — each code works only once.";
+      case "recovery_code_spent":
+        return "That recovery code was just used. Use another one of your codes.";
       case "passkey_rejected":
         return "Whack couldn't verify that passkey. Try again.";
       case "approval_required":
@@ -349,7 +359,7 @@
   function setBusy(busy, message) {
     state.busy = busy;
     // aria-disabled rather than disabled: a disabled button drops keyboard focus.
-    for (const button of [el.continueBtn, el.signinBtn, el.registerBtn, el.approveBtn, el.denyBtn]) {
+    for (const button of [el.continueBtn, el.signinBtn, el.registerBtn, el.recoverBtn, el.approveBtn, el.denyBtn]) {
       if (busy) button.setAttribute("aria-disabled", "true");
       else button.removeAttribute("aria-disabled");
     }
@@ -640,6 +650,57 @@
   // ---------------------------------------------------------------------------
   // Step 3: approve or deny
 
+  function onLostPasskey() {
+    const open = el.recoveryForm.hidden;
+    el.recoveryForm.hidden = !open;
+    el.lostPasskeyBtn.setAttribute("aria-expanded", String(open));
+    if (open) el.recoveryName.focus();
+  }
+
+  /** A recovery code, then at once a new passkey for that account on this device. */
+  async function onRecover(event) {
+    event.preventDefault();
+    if (state.busy) return;
+    const name = el.recoveryName.value.trim();
+    const code = el.recoveryCode.value.trim();
+    if (!name || !code) {
+      showFieldError(el.recoveryCode, el.recoveryError, "Enter your display name and one of your recovery codes.");
+      return;
+    }
+    showFieldError(el.recoveryCode, el.recoveryError, null);
+    setBusy(true, "Checking the recovery code…");
+    try {
+      const started = await api("/device/api/recover/start", {
+        user_code: state.details.user_code,
+        name,
+        recovery_code: code,
+      });
+      setBusy(true, "Save a new passkey for your account…");
+      const credential = await navigator.credentials.create({ publicKey: creationOptions(started.options.publicKey) });
+      if (!credential) throw new DOMException("No credential", "NotAllowedError");
+      setBusy(true, "Saving your new passkey…");
+      const signedIn = await api("/device/api/recover/finish", {
+        ceremony_id: started.ceremony_id,
+        credential: credentialJSON(credential),
+      });
+      setBusy(false);
+      el.recoveryCode.value = "";
+      onSignedIn(signedIn);
+    } catch (err) {
+      setBusy(false);
+      if (err instanceof ApiError && (err.code === "invalid_recovery_code" || err.code === "recovery_code_spent")) {
+        showFieldError(el.recoveryCode, el.recoveryError, apiMessage(err));
+        el.recoveryCode.focus();
+      } else if (isTerminal(err)) {
+        finish("error", apiMessage(err));
+      } else if (err instanceof ApiError) {
+        setStatus("notice", apiMessage(err));
+      } else {
+        setStatus("notice", webauthnMessage(err, "register"));
+      }
+    }
+  }
+
   function onSignedIn(signedIn) {
     state.approval = signedIn.approval;
     state.playerName = signedIn.name;
@@ -710,6 +771,8 @@
     el.codeInput.addEventListener("input", onCodeInput);
     el.signinBtn.addEventListener("click", onSignin);
     el.registerForm.addEventListener("submit", onRegister);
+    el.lostPasskeyBtn.addEventListener("click", onLostPasskey);
+    el.recoveryForm.addEventListener("submit", onRecover);
     el.nameInput.addEventListener("input", onNameInput);
     el.approveBtn.addEventListener("click", onApprove);
     el.denyBtn.addEventListener("click", onDeny);

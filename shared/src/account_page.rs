@@ -32,6 +32,33 @@ pub struct Rename {
     pub name: String,
 }
 
+/// Where the player's recovery codes stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryStatus {
+    /// Codes not used yet (0 without a set).
+    pub left: usize,
+    /// When the current set was made, Unix ms; `None` without one.
+    pub generated_at: Option<u64>,
+    /// The latest sign-ins with a code, newest last.
+    pub uses: Vec<RecoveryUseInfo>,
+}
+
+/// A sign-in with a recovery code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryUseInfo {
+    /// When, Unix ms.
+    pub at: u64,
+    /// From which address.
+    pub from: String,
+}
+
+/// `POST /account/api/recovery-codes`: a new set, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecoveryCodes {
+    /// The codes, `xxxx-xxxx-xxxx-xxxx`.
+    pub codes: Vec<crate::Secret>,
+}
+
 /// `GET /account/api/overview`: everything the page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
@@ -41,6 +68,8 @@ pub struct Overview {
     pub name: String,
     /// The player's passkeys, oldest first.
     pub passkeys: Vec<PasskeyInfo>,
+    /// The player's recovery codes.
+    pub recovery: RecoveryStatus,
     /// Live login sessions, newest first; `current` marks this browser's.
     pub sessions: Vec<SessionInfo>,
 }

@@ -56,6 +56,18 @@ pub struct CeremonyOptions {
     pub options: serde_json::Value,
 }
 
+/// `POST /device/api/recover/start`: signing in with a recovery code, which
+/// leads to registering a new passkey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverStart {
+    /// The terminal's code.
+    pub user_code: String,
+    /// The account's display name.
+    pub name: String,
+    /// One of its recovery codes.
+    pub recovery_code: Secret,
+}
+
 /// `POST /device/api/signin/finish` and `/device/api/register/finish`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CeremonyFinish {

@@ -448,3 +448,206 @@ async fn passkeys_are_added_renamed_and_removed_but_never_the_last() -> Result<(
     );
     Ok(())
 }
+
+/// The texts of the elements `css` matches, once there are `n`.
+async fn texts(browser: &Browser, css: &str, n: usize) -> Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found: Vec<String> = serde_json::from_value(
+            browser
+                .client()
+                .execute(
+                    "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);",
+                    vec![Value::String(css.to_owned())],
+                )
+                .await?,
+        )?;
+        if found.len() == n {
+            return Ok(found);
+        }
+        if Instant::now() > deadline {
+            bail!("{css} matched {found:?}, not {n}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn text_of(browser: &Browser, id: &str) -> Result<String> {
+    Ok(browser.client().find(Locator::Id(id)).await?.text().await?)
+}
+
+/// Makes a fresh set of recovery codes on `/account` (signing in first).
+async fn make_recovery_codes(browser: &Browser, url: &str) -> Result<Vec<String>> {
+    browser.goto(&format!("{url}/account")).await?;
+    browser.click("account-signin").await?;
+    browser.wait_visible("passkey-list").await?;
+    browser.click("new-recovery-codes").await?;
+    texts(browser, "#recovery-codes > li", 10).await
+}
+
+/// On `/device` for a new terminal: "Lost your passkey?" with `code`. Returns
+/// the device request, and the field error if the page showed one.
+async fn recover_with(
+    browser: &Browser,
+    url: &str,
+    code: &str,
+) -> Result<(whack_shared::oauth::DeviceAuthorization, Option<String>)> {
+    let http = reqwest::Client::new();
+    let auth = oauth::device_authorize(&http, url).await?;
+    browser.goto(&auth.verification_uri_complete).await?;
+    browser.click("continue").await?;
+    browser.click("lost-passkey").await?;
+    browser.type_into("recovery-name", PLAYER).await?;
+    browser.type_into("recovery-code", code).await?;
+    browser.click("recover").await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let approve = browser.client().find(Locator::Id("approve")).await?;
+        if approve.is_displayed().await? {
+            return Ok((auth, None));
+        }
+        let error = browser.client().find(Locator::Id("recovery-error")).await?;
+        if error.is_displayed().await? {
+            return Ok((auth, Some(error.text().await?)));
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "neither approved nor refused: {:?}",
+                browser.status().await?
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the recovery test saw.
+struct RecoverySeen {
+    codes: Vec<String>,
+    state_after_making: String,
+    approved: (String, String),
+    tokens: Result<TokenResponse, String>,
+    spent_again: Option<String>,
+    state_after_use: String,
+    uses: Vec<String>,
+    passkeys_after: Vec<(String, String, String)>,
+    new_codes: Vec<String>,
+    old_code_after_new_set: Option<String>,
+}
+
+#[tokio::test]
+async fn a_recovery_code_signs_in_once_and_a_new_set_voids_the_old() -> Result<()> {
+    if !browser_available() {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let seen = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            let phone = browser.add_virtual_authenticator().await?;
+            terminal_signs_up(browser, &url).await?;
+            let codes = make_recovery_codes(browser, &url).await?;
+            let state_after_making = text_of(browser, "recovery-state").await?;
+
+            // The phone is lost; a new laptop signs the terminal in with a code.
+            browser.click("account-signout").await?;
+            browser.wait_visible("account-signin").await?;
+            browser.remove_virtual_authenticator(&phone).await?;
+            browser.add_virtual_authenticator().await?;
+            let (auth, refused) = recover_with(browser, &url, &codes[0]).await?;
+            if let Some(refused) = refused {
+                bail!("the first use of a code was refused: {refused}");
+            }
+            browser.click("approve").await?;
+            let approved = browser.wait_final_status().await?;
+            let tokens = oauth::poll_token(&http, &url, &auth)
+                .await?
+                .map_err(|r| format!("{r:?}"));
+
+            let (_, spent_again) = recover_with(browser, &url, &codes[0]).await?;
+
+            // The laptop's new passkey signs in to the account page.
+            browser.goto(&format!("{url}/account")).await?;
+            browser.click("account-signin").await?;
+            let passkeys_after = passkeys_shown(browser, 2).await?;
+            let state_after_use = text_of(browser, "recovery-state").await?;
+            let uses = texts(browser, "#recovery-uses > li", 1).await?;
+            browser.click("new-recovery-codes").await?;
+            let new_codes = texts(browser, "#recovery-codes > li", 10).await?;
+            let (_, old_code_after_new_set) = recover_with(browser, &url, &codes[1]).await?;
+            Ok(RecoverySeen {
+                codes,
+                state_after_making,
+                approved,
+                tokens,
+                spent_again,
+                state_after_use,
+                uses,
+                passkeys_after,
+                new_codes,
+                old_code_after_new_set,
+            })
+        })
+        .await?;
+
+    ensure!(
+        seen.codes
+            .iter()
+            .all(|c| c.len() == 19 && c.matches('-').count() == 3),
+        "codes look like xxxx-xxxx-xxxx-xxxx: {:?}",
+        seen.codes
+    );
+    ensure!(
+        seen.state_after_making.contains("10 codes left"),
+        "{}",
+        seen.state_after_making
+    );
+    ensure!(seen.approved.0 == "approved", "{:?}", seen.approved);
+    let tokens = seen
+        .tokens
+        .map_err(|e| anyhow::anyhow!("the recovered terminal got no tokens: {e}"))?;
+    let (status, me) = oauth::me(&http, &url, tokens.access_token.expose()).await?;
+    ensure!(
+        status == StatusCode::OK && me.contains(PLAYER),
+        "{status}: {me}"
+    );
+    ensure!(
+        seen.spent_again
+            .as_deref()
+            .is_some_and(|e| e.contains("match")),
+        "a spent code again: {:?}",
+        seen.spent_again
+    );
+    ensure!(
+        seen.state_after_use.contains("9 codes left"),
+        "{}",
+        seen.state_after_use
+    );
+    ensure!(
+        seen.uses[0].contains("127.0.0.1"),
+        "the use is shown: {:?}",
+        seen.uses
+    );
+    ensure!(
+        seen.passkeys_after.len() == 2,
+        "the new passkey joined the old: {:?}",
+        seen.passkeys_after
+    );
+    ensure!(
+        seen.new_codes.iter().all(|c| !seen.codes.contains(c)),
+        "a new set is new"
+    );
+    ensure!(
+        seen.old_code_after_new_set
+            .as_deref()
+            .is_some_and(|e| e.contains("match")),
+        "an old code after a new set: {:?}",
+        seen.old_code_after_new_set
+    );
+    ensure!(
+        server.logs().contains("signed in with a recovery code"),
+        "the use was not logged"
+    );
+    Ok(())
+}

@@ -8,6 +8,8 @@ pub mod key_set;
 pub mod keys;
 pub mod passkey_list;
 pub mod passkeys;
+pub mod recovery;
+pub mod recovery_codes;
 pub mod refresh;
 pub mod revocation;
 pub mod revocation_feed;

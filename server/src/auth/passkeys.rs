@@ -4,6 +4,7 @@
 //! yields a short-lived single-use approval handle for that request only.
 
 use crate::auth::passkey_list::{self, MAX_PASSKEYS_PER_PLAYER};
+use crate::auth::recovery::CodeRef;
 use crate::auth::secrets;
 use crate::storage::{
     AccountStore, CreatePlayer, CredentialRecord, PlayerRecord, RemoveCredential, StoreError,
@@ -68,7 +69,10 @@ pub enum PasskeyError {
     #[error("you have 10 passkeys, the most an account may hold; remove one first")]
     TooMany,
     /// The passkey is the player's last way in.
-    #[error("this is your only passkey, your only way in: add another passkey before removing it")]
+    #[error(
+        "this is your only passkey, your only way in: add another passkey or make recovery \
+         codes before removing it"
+    )]
     LastPasskey,
     /// Somebody else took the display name between sign-up and approval.
     #[error("someone took that name while you were approving; choose another")]
@@ -98,6 +102,12 @@ enum Kind {
     Add {
         state: PasskeyRegistration,
         player_id: String,
+    },
+    /// A new passkey for a player who signed in with a recovery code.
+    Recover {
+        state: PasskeyRegistration,
+        player: PlayerRecord,
+        code: CodeRef,
     },
 }
 
@@ -395,6 +405,74 @@ impl Passkeys {
         Ok(())
     }
 
+    /// Starts registering a new passkey for `player`, who proved a recovery
+    /// code while approving the request `device_hash`.
+    pub async fn start_recovery(
+        &self,
+        player: PlayerRecord,
+        code: CodeRef,
+        device_hash: &[u8],
+        addr: IpAddr,
+        now_ms: u64,
+    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        let owned = self.store.credentials_of(&player.id).await?;
+        if owned.len() >= MAX_PASSKEYS_PER_PLAYER {
+            return Err(PasskeyError::TooMany);
+        }
+        let handle = Uuid::parse_str(&player.id)
+            .map_err(|_| PasskeyError::Config("a player id is not a UUID".into()))?;
+        let exclude = owned.iter().map(|c| c.passkey.cred_id().clone()).collect();
+        let (state, json) = self.registration_options(handle, &player.name, Some(exclude))?;
+        let kind = Kind::Recover {
+            state,
+            player,
+            code,
+        };
+        Ok((self.remember(kind, device_hash, addr, now_ms), json))
+    }
+
+    /// Verifies the new passkey of a recovery; nothing is stored yet (the
+    /// code is spent first: see `AuthService::recover`).
+    pub fn finish_recovery(
+        &self,
+        ceremony_id: &Secret,
+        credential: serde_json::Value,
+        now_ms: u64,
+    ) -> Result<Recovered, PasskeyError> {
+        let ceremony = self.take(ceremony_id, now_ms)?;
+        let Kind::Recover {
+            state,
+            player,
+            code,
+        } = ceremony.kind
+        else {
+            return Err(PasskeyError::UnknownCeremony);
+        };
+        let passkey = self.verify_registration(&state, credential)?;
+        Ok(Recovered {
+            credential: CredentialRecord {
+                player_id: player.id.clone(),
+                passkey,
+                created_at: Some(now_ms),
+                last_used_at: Some(now_ms),
+                name: None,
+            },
+            player,
+            code,
+            device_hash: ceremony.device_hash,
+        })
+    }
+
+    /// The approval a finished recovery earns: the player signed in, for the
+    /// request they recovered on.
+    pub fn approve_recovered(&self, recovered: Recovered, now_ms: u64) -> SignedIn {
+        self.approve(
+            Approver::Player(recovered.player),
+            recovered.device_hash,
+            now_ms,
+        )
+    }
+
     /// The player's passkeys as the account page lists them.
     pub async fn list(&self, player_id: &str) -> Result<Vec<PasskeyInfo>, PasskeyError> {
         Ok(passkey_list::describe(
@@ -425,11 +503,17 @@ impl Passkeys {
         Ok(self.store.put_credential(&renamed).await?)
     }
 
-    /// Removes one of the player's passkeys; never their last.
-    pub async fn remove(&self, player_id: &str, cred_id: &[u8]) -> Result<(), PasskeyError> {
+    /// Removes one of the player's passkeys; their last only when
+    /// `other_way_in` (recovery codes are left).
+    pub async fn remove(
+        &self,
+        player_id: &str,
+        cred_id: &[u8],
+        other_way_in: bool,
+    ) -> Result<(), PasskeyError> {
         match self
             .store
-            .remove_credential(player_id, cred_id, false)
+            .remove_credential(player_id, cred_id, other_way_in)
             .await?
         {
             RemoveCredential::Removed => {
@@ -565,6 +649,17 @@ impl Passkeys {
             .await?
             .ok_or(PasskeyError::UnknownCredential)
     }
+}
+
+/// A recovery whose new passkey verified: what to spend, store and approve.
+pub struct Recovered {
+    /// The player.
+    pub player: PlayerRecord,
+    /// The code they signed in with.
+    pub code: CodeRef,
+    /// The new passkey, not stored yet.
+    pub credential: CredentialRecord,
+    device_hash: Vec<u8>,
 }
 
 /// A redeemed approval: who approves, and the account to create first if new.

@@ -5,7 +5,8 @@
 use crate::auth::access_token::AccessTokens;
 use crate::auth::device_grant::{DecideError, DeviceGrant, Poll};
 use crate::auth::key_set::KeySet;
-use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys};
+use crate::auth::passkeys::{ApprovedBy, PasskeyError, Passkeys, Recovered};
+use crate::auth::recovery::{Recovery, RecoveryError};
 use crate::auth::refresh::{ACCOUNT_PAGE_CLIENT, RefreshError, RefreshTokens, Refreshed};
 use crate::auth::revocation::Revocations;
 use crate::auth::revocation_feed;
@@ -13,9 +14,11 @@ use crate::auth::sessions::{self, MAX_LIVE_SESSIONS_PER_PLAYER};
 use crate::rate_limit::{MAX_WRONG_GUESSES, Quota, WINDOW_MS};
 use crate::storage::shared_counts::SharedCounts;
 use crate::storage::{PlayerRecord, RevocationFeed, SessionRecord, SharedStore, StoreError};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use whack_shared::Secret;
+use whack_shared::device_page::SignedIn;
 
 /// The login side's settings (from the flags).
 #[derive(Debug, Clone)]
@@ -56,6 +59,8 @@ pub struct AuthService {
     pub devices: DeviceGrant,
     /// Passkey ceremonies.
     pub passkeys: Passkeys,
+    /// Recovery codes.
+    pub recovery: Recovery,
     /// Wrong user-code guesses per address.
     pub guesses: Quota,
     /// Device authorizations per address.
@@ -69,6 +74,23 @@ pub struct AuthService {
     /// The feed other nodes learn this node's revocations from, if shared.
     feed: Option<Arc<dyn RevocationFeed>>,
     revocation_window_ms: u64,
+}
+
+/// Why a recovery could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverError {
+    /// The code.
+    #[error(transparent)]
+    Code(#[from] RecoveryError),
+    /// The new passkey.
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+}
+
+impl From<StoreError> for RecoverError {
+    fn from(e: StoreError) -> Self {
+        Self::Code(RecoveryError::Store(e))
+    }
 }
 
 /// A device login that completed: the session it started and its first
@@ -149,6 +171,7 @@ impl AuthService {
                 u64::try_from(config.device_code_ttl.as_millis()).unwrap_or(u64::MAX),
             ),
             passkeys: Passkeys::new(&config.public_url, store.clone())?,
+            recovery: Recovery::new(store.clone()),
             guesses: Quota::new("user_code_guesses", MAX_WRONG_GUESSES, WINDOW_MS),
             device_requests: per_minute(
                 "device_authorizations",
@@ -173,6 +196,7 @@ impl AuthService {
     /// so they hold for the whole server.
     pub fn with_shared_counts(mut self, counts: &Arc<dyn SharedCounts>) -> Self {
         self.guesses = self.guesses.shared(Arc::clone(counts));
+        self.recovery = self.recovery.shared(counts);
         self.device_requests = self.device_requests.shared(Arc::clone(counts));
         self.ceremony_starts = self.ceremony_starts.shared(Arc::clone(counts));
         self
@@ -322,6 +346,25 @@ impl AuthService {
         Ok(sid)
     }
 
+    /// Completes a recovery: spends its code (once), stores the new passkey,
+    /// and approves the request it was made on as the player.
+    pub async fn recover(
+        &self,
+        recovered: Recovered,
+        from: IpAddr,
+        now_ms: u64,
+    ) -> Result<SignedIn, RecoverError> {
+        let player_id = recovered.player.id.clone();
+        self.recovery
+            .spend(&player_id, recovered.code, from, now_ms)
+            .await?;
+        if !self.store.add_credential(&recovered.credential).await? {
+            return Err(RecoverError::Passkey(PasskeyError::Rejected));
+        }
+        tracing::info!(player = %player_id, "passkey added after a recovery");
+        Ok(self.passkeys.approve_recovered(recovered, now_ms))
+    }
+
     /// A player's live login sessions, newest first.
     pub async fn sessions(
         &self,
@@ -426,6 +469,7 @@ impl AuthService {
             .revocations
             .purge_before(now_ms.saturating_sub(self.revocation_window_ms));
         self.guesses.purge(now_ms);
+        self.recovery.purge(now_ms);
         self.device_requests.purge(now_ms);
         self.ceremony_starts.purge(now_ms);
         match self.store.purge(now_ms).await {

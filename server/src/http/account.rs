@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use tracing::instrument;
 use whack_shared::Secret;
-use whack_shared::account_page::{Overview, Rename};
+use whack_shared::account_page::{NewRecoveryCodes, Overview, Rename};
 use whack_shared::api::EndedSessions;
 use whack_shared::device_page::{CeremonyFinish, CeremonyOptions};
 
@@ -276,10 +276,12 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
     let result = async {
         let player_id = session.session.player_id.clone();
         let passkeys = state.auth.passkeys.list(&player_id).await?;
+        let recovery = state.auth.recovery.status(&player_id).await?;
         let live = state.auth.sessions(&player_id, now_ms()).await?;
         Ok::<_, AppError>(Json(Overview {
             sessions: infos(&state, live, &session.sid),
             passkeys,
+            recovery,
             player_id,
             name: session.session.player_name.clone(),
         }))
@@ -426,12 +428,35 @@ pub async fn remove_passkey(
     let result = async {
         fresh(&session, now_ms())?;
         let cred_id = passkey_list::parse_id(&id).ok_or_else(|| unknown("unknown_passkey"))?;
+        let player_id = &session.session.player_id;
+        let codes_left = state.auth.recovery.status(player_id).await?.left > 0;
         state
             .auth
             .passkeys
-            .remove(&session.session.player_id, &cred_id)
+            .remove(player_id, &cred_id, codes_left)
             .await?;
         Ok::<_, AppError>(StatusCode::NO_CONTENT)
+    }
+    .await;
+    answer(cookie, result)
+}
+
+/// `POST /account/api/recovery-codes`: a new set of recovery codes, shown this
+/// once, after a fresh passkey check; the old set stops working.
+pub async fn new_recovery_codes(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let result = async {
+        let now = now_ms();
+        fresh(&session, now)?;
+        let codes = state
+            .auth
+            .recovery
+            .new_set(&session.session.player_id, now)
+            .await?;
+        Ok::<_, AppError>(Json(NewRecoveryCodes { codes }))
     }
     .await;
     answer(cookie, result)

@@ -4,7 +4,8 @@
 use super::body::JsonBody;
 use super::error::AppError;
 use crate::auth::passkeys::{ApprovedBy, PasskeyError};
-use crate::auth::service::ApproveError;
+use crate::auth::recovery::RecoveryError;
+use crate::auth::service::{ApproveError, RecoverError};
 use crate::clock::now_ms;
 use crate::state::AppState;
 use crate::storage::{DeviceRecord, DeviceStatus};
@@ -17,7 +18,7 @@ use std::sync::LazyLock;
 use tracing::instrument;
 use whack_shared::device_page::{
     CeremonyFinish, CeremonyOptions, Decision, DecisionRequest, DecisionResponse, LookupRequest,
-    RegisterStart, RequestDetails, SignedIn, SigninStart,
+    RecoverStart, RegisterStart, RequestDetails, SignedIn, SigninStart,
 };
 use whack_shared::{player_name, user_code};
 
@@ -280,6 +281,85 @@ pub async fn signin_finish(
         .await?;
     state.metrics.signins.inc();
     Ok(Json(signed_in))
+}
+
+/// `POST /device/api/recover/start`: "Lost your passkey?" — a recovery code
+/// of the named account, then straight to registering a new passkey. Wrong
+/// codes count like wrong user codes (per address) and per account.
+#[instrument(skip_all)]
+pub async fn recover_start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(req): JsonBody<RecoverStart>,
+) -> Result<Json<CeremonyOptions>, AppError> {
+    let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
+    let now = now_ms();
+    let guess = match state.auth.guesses.take_addr(peer.ip(), now).await {
+        Ok(guess) => guess,
+        Err(retry_after) => {
+            state.metrics.rate_limited.inc();
+            return Err(AppError::too_many(retry_after));
+        }
+    };
+    ceremony_budget(&state, peer).await?;
+    let (player, code) = state
+        .auth
+        .recovery
+        .check(&req.name, &req.recovery_code, now)
+        .await?;
+    state.auth.guesses.give_back(guess).await;
+    let (ceremony_id, options) = state
+        .auth
+        .passkeys
+        .start_recovery(player, code, &hash, peer.ip(), now)
+        .await?;
+    Ok(Json(CeremonyOptions {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// `POST /device/api/recover/finish`: the new passkey is stored, the code
+/// spent, and the player signed in to approve the terminal.
+#[instrument(skip_all)]
+pub async fn recover_finish(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    JsonBody(req): JsonBody<CeremonyFinish>,
+) -> Result<Json<SignedIn>, AppError> {
+    let now = now_ms();
+    let recovered = state
+        .auth
+        .passkeys
+        .finish_recovery(&req.ceremony_id, req.credential, now)?;
+    let signed_in = state.auth.recover(recovered, peer.ip(), now).await?;
+    state.metrics.signins.inc();
+    Ok(Json(signed_in))
+}
+
+impl From<RecoveryError> for AppError {
+    fn from(e: RecoveryError) -> Self {
+        let message = e.to_string();
+        match e {
+            RecoveryError::NoMatch => {
+                AppError::new(StatusCode::BAD_REQUEST, "invalid_recovery_code", message)
+            }
+            RecoveryError::TooMany(retry_after) => AppError::rate_limited(retry_after, message),
+            RecoveryError::Spent => {
+                AppError::new(StatusCode::CONFLICT, "recovery_code_spent", message)
+            }
+            RecoveryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RecoverError> for AppError {
+    fn from(e: RecoverError) -> Self {
+        match e {
+            RecoverError::Code(e) => e.into(),
+            RecoverError::Passkey(e) => e.into(),
+        }
+    }
 }
 
 /// `POST /device/api/decision`.

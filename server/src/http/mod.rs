@@ -81,6 +81,18 @@ pub fn routes() -> Router<AppState> {
         .route("/account/api/verify/finish", post(account::verify_finish))
         .route("/account/api/overview", get(account::overview))
         .route(
+            "/account/api/recovery-codes",
+            post(account::new_recovery_codes),
+        )
+        .route(
+            "/device/api/recover/start",
+            post(device_page::recover_start),
+        )
+        .route(
+            "/device/api/recover/finish",
+            post(device_page::recover_finish),
+        )
+        .route(
             "/account/api/passkeys/add/start",
             post(account::add_passkey_start),
         )
