@@ -262,6 +262,18 @@ async fn stats_add_up_and_rank_best_first(store: SharedStore) -> TestResult {
         .collect();
     assert_eq!(rows, expected);
     assert_eq!(store.leaderboard(2).await?.len(), 2);
+    store.remove_player_stats("b").await?;
+    assert_eq!(store.player_stats("b").await?, PlayerStats::default());
+    let ids: Vec<_> = store
+        .leaderboard(10)
+        .await?
+        .into_iter()
+        .map(|e| (e.player_id, e.rank))
+        .collect();
+    assert_eq!(
+        ids,
+        [("a", 1), ("c", 1), ("neg", 3)].map(|(p, r)| (p.to_string(), r))
+    );
     Ok(())
 }
 
@@ -447,6 +459,47 @@ async fn recovery_codes_change_only_by_compare_and_set(store: SharedStore) -> Te
     Ok(())
 }
 
+async fn a_deleted_account_leaves_its_name_taken_for_a_while(store: SharedStore) -> TestResult {
+    let now = crate::clock::now_ms();
+    let ann = credential("p1")?;
+    assert_eq!(
+        store.create_player(&player("p1", "Ann"), &ann).await?,
+        CreatePlayer::Created
+    );
+    let (_, codes) = crate::auth::recovery_codes::new_set(now);
+    assert!(store.replace_recovery_codes("p1", None, &codes).await?);
+    let free_at = now + 3_000;
+    store.delete_account("p1", free_at).await?;
+    assert_eq!(store.player("p1").await?, None);
+    assert!(store.credential(ann.passkey.cred_id()).await?.is_none());
+    assert!(store.credentials_of("p1").await?.is_empty());
+    assert!(store.recovery_codes("p1").await?.is_none());
+    assert_eq!(store.player_id_by_name("ann").await?, None);
+    assert!(store.name_taken("ann").await?, "the name cools down first");
+    assert_eq!(
+        store
+            .create_player(&player("p2", "ANN"), &credential("p2")?)
+            .await?,
+        CreatePlayer::NameTaken
+    );
+    store.purge(free_at - 1).await?;
+    assert!(store.name_taken("ann").await?);
+    store.purge(free_at + 1).await?;
+    // Redis lets the reservation expire by itself, at its own clock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.name_taken("ann").await? && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        store
+            .create_player(&player("p2", "ANN"), &credential("p2")?)
+            .await?,
+        CreatePlayer::Created,
+        "free after the cool-down"
+    );
+    Ok(())
+}
+
 /// Runs every contract test against the store `make` opens.
 macro_rules! contract {
     ($backend:ident, $make:expr) => {
@@ -511,6 +564,13 @@ macro_rules! contract {
                     return Ok(());
                 };
                 super::sessions_are_listed_by_player(store).await
+            }
+            #[tokio::test]
+            async fn a_deleted_account_leaves_its_name_taken_for_a_while() -> TestResult {
+                let Some((store, _alive)) = store().await else {
+                    return Ok(());
+                };
+                super::a_deleted_account_leaves_its_name_taken_for_a_while(store).await
             }
             #[tokio::test]
             async fn recovery_codes_change_only_by_compare_and_set() -> TestResult {

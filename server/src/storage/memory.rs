@@ -84,7 +84,9 @@ impl AccountStore for MemoryStore {
     }
 
     async fn player_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.maps().player_names.get(&name.to_lowercase()).cloned())
+        let maps = self.maps();
+        let id = maps.player_names.get(&name.to_lowercase());
+        Ok(id.filter(|id| super::name_free_at(id).is_none()).cloned())
     }
 
     async fn recovery_codes(
@@ -135,28 +137,12 @@ impl AccountStore for MemoryStore {
         Ok(CreatePlayer::Created)
     }
 
+    async fn delete_account(&self, id: &str, name_free_at: u64) -> Result<(), StoreError> {
+        self.remove_player(id, Some(name_free_at))
+    }
+
     async fn delete_player(&self, id: &str) -> Result<(), StoreError> {
-        let mut maps = self.maps();
-        let Some(bytes) = maps.players.remove(id) else {
-            return Ok(());
-        };
-        let player: PlayerRecord = decode("players", &bytes)?;
-        let name_key = player.name.to_lowercase();
-        if maps.player_names.get(&name_key).map(String::as_str) == Some(id) {
-            maps.player_names.remove(&name_key);
-        }
-        let mut owned = Vec::new();
-        for (key, value) in &maps.credentials {
-            let credential: CredentialRecord = decode("credentials", value)?;
-            if credential.player_id == id {
-                owned.push(key.clone());
-            }
-        }
-        for key in owned {
-            maps.credentials.remove(&key);
-        }
-        maps.recovery.remove(id);
-        Ok(())
+        self.remove_player(id, None)
     }
 
     async fn credential(&self, cred_id: &[u8]) -> Result<Option<CredentialRecord>, StoreError> {
@@ -213,6 +199,40 @@ impl AccountStore for MemoryStore {
         }
         maps.credentials.remove(cred_id);
         Ok(RemoveCredential::Removed)
+    }
+}
+
+impl MemoryStore {
+    /// Removes a player; their name is freed now or (`Some`) reserved until then.
+    fn remove_player(&self, id: &str, name_free_at: Option<u64>) -> Result<(), StoreError> {
+        let mut maps = self.maps();
+        let Some(bytes) = maps.players.remove(id) else {
+            return Ok(());
+        };
+        let player: PlayerRecord = decode("players", &bytes)?;
+        let name_key = player.name.to_lowercase();
+        if maps.player_names.get(&name_key).map(String::as_str) == Some(id) {
+            match name_free_at {
+                Some(at) => {
+                    maps.player_names.insert(name_key, super::released_name(at));
+                }
+                None => {
+                    maps.player_names.remove(&name_key);
+                }
+            }
+        }
+        let mut owned = Vec::new();
+        for (key, value) in &maps.credentials {
+            let credential: CredentialRecord = decode("credentials", value)?;
+            if credential.player_id == id {
+                owned.push(key.clone());
+            }
+        }
+        for key in owned {
+            maps.credentials.remove(&key);
+        }
+        maps.recovery.remove(id);
+        Ok(())
     }
 }
 
@@ -372,6 +392,11 @@ impl StatsStore for MemoryStore {
         }
         Ok(entries)
     }
+
+    async fn remove_player_stats(&self, player_id: &str) -> Result<(), StoreError> {
+        self.maps().stats.remove(player_id);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -406,6 +431,10 @@ impl Store for MemoryStore {
             maps.user_codes.remove(&code);
             removed += 1;
         }
+        let names = maps.player_names.len();
+        maps.player_names
+            .retain(|_, id| super::name_free_at(id).is_none_or(|at| at >= now_ms));
+        removed += names - maps.player_names.len();
         let before = maps.legacy_tokens.len();
         maps.legacy_tokens.retain(|_, r| r.expires_at >= now_ms);
         removed += before - maps.legacy_tokens.len();

@@ -107,6 +107,20 @@ pub enum CreatePlayer {
     CredentialExists,
 }
 
+/// What a deleted account's name maps to until it is free again: no player
+/// id looks like it (ids are UUIDs).
+pub(crate) fn released_name(free_at: u64) -> String {
+    format!("{RELEASED_PREFIX}{free_at}")
+}
+
+/// The prefix of [`released_name`].
+pub(crate) const RELEASED_PREFIX: &str = "released:";
+
+/// When a released name is free again, if `value` is one.
+pub(crate) fn name_free_at(value: &str) -> Option<u64> {
+    value.strip_prefix(RELEASED_PREFIX)?.parse().ok()
+}
+
 /// What [`AccountStore::remove_credential`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemoveCredential {
@@ -147,6 +161,9 @@ pub trait AccountStore: Send + Sync {
         player: &PlayerRecord,
         credential: &CredentialRecord,
     ) -> Result<CreatePlayer, StoreError>;
+    /// Deletes an account: the player, their passkeys and recovery codes. Their
+    /// name stays taken until `name_free_at` (Unix ms); the purge frees it then.
+    async fn delete_account(&self, id: &str, name_free_at: u64) -> Result<(), StoreError>;
     /// Removes a player, their passkeys and recovery codes (a sign-up whose
     /// approval lost a race).
     async fn delete_player(&self, id: &str) -> Result<(), StoreError>;
@@ -231,6 +248,8 @@ pub trait StatsStore: Send + Sync {
     async fn player_stats(&self, player_id: &str) -> Result<PlayerStats, StoreError>;
     /// The best `limit` players; equal best scores share a rank.
     async fn leaderboard(&self, limit: usize) -> Result<Vec<LeaderboardEntry>, StoreError>;
+    /// Forgets a player's stats and takes them off the leaderboard.
+    async fn remove_player_stats(&self, player_id: &str) -> Result<(), StoreError>;
 }
 
 /// Which sessions were revoked, to rebuild the in-memory revocation list.

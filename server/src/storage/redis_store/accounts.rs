@@ -20,8 +20,10 @@ impl AccountStore for RedisStore {
     }
 
     async fn player_id_by_name(&self, name: &str) -> Result<Option<String>, StoreError> {
-        self.run(redis::cmd("GET").arg(keys::name(&name.to_lowercase())))
-            .await
+        let id: Option<String> = self
+            .run(redis::cmd("GET").arg(keys::name(&name.to_lowercase())))
+            .await?;
+        Ok(id.filter(|id| crate::storage::name_free_at(id).is_none()))
     }
 
     async fn recovery_codes(
@@ -88,21 +90,12 @@ impl AccountStore for RedisStore {
         }
     }
 
+    async fn delete_account(&self, id: &str, name_free_at: u64) -> Result<(), StoreError> {
+        self.remove_player(id, Some(name_free_at)).await
+    }
+
     async fn delete_player(&self, id: &str) -> Result<(), StoreError> {
-        let Some(player) = self.player(id).await? else {
-            return Ok(());
-        };
-        let _: i64 = self
-            .script(
-                scripts::DELETE_PLAYER
-                    .key(keys::player(id))
-                    .key(keys::name(&player.name.to_lowercase()))
-                    .key(keys::credentials_of(id))
-                    .key(keys::recovery_codes(id))
-                    .arg(id),
-            )
-            .await?;
-        Ok(())
+        self.remove_player(id, None).await
     }
 
     async fn credential(&self, cred_id: &[u8]) -> Result<Option<CredentialRecord>, StoreError> {
@@ -175,5 +168,25 @@ impl AccountStore for RedisStore {
                 "redis: unexpected answer {other:?} to a passkey removal"
             ))),
         }
+    }
+}
+
+impl RedisStore {
+    /// Removes a player; their name is freed now or (`Some`) reserved until then.
+    async fn remove_player(&self, id: &str, name_free_at: Option<u64>) -> Result<(), StoreError> {
+        let Some(player) = self.player(id).await? else {
+            return Ok(());
+        };
+        let mut invocation = scripts::DELETE_PLAYER.key(keys::player(id));
+        invocation
+            .key(keys::name(&player.name.to_lowercase()))
+            .key(keys::credentials_of(id))
+            .key(keys::recovery_codes(id))
+            .arg(id);
+        if let Some(at) = name_free_at {
+            invocation.arg(crate::storage::released_name(at)).arg(at);
+        }
+        let _: i64 = self.script(&invocation).await?;
+        Ok(())
     }
 }

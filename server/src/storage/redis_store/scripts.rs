@@ -21,13 +21,20 @@ return 'ok'
     )
 });
 
-/// KEYS: player, name, credentials-of, recovery codes. ARGV: player id.
-/// Removes the player, the name if it is still theirs, every passkey listed as
-/// theirs and their recovery codes.
+/// KEYS: player, name, credentials-of, recovery codes. ARGV: player id, and
+/// optionally a reservation and when it ends (Unix ms). Removes the player,
+/// every passkey listed as theirs and their recovery codes; the name, if it is
+/// still theirs, is freed or reserved until then (Redis expires it).
 pub static DELETE_PLAYER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  if ARGV[2] then
+    redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[3])
+  else
+    redis.call('DEL', KEYS[2])
+  end
+end
 for _, cred in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('DEL', cred) end
 redis.call('DEL', KEYS[3], KEYS[1], KEYS[4])
 return 1
@@ -70,6 +77,17 @@ if ARGV[1] ~= '1' and redis.call('SCARD', KEYS[2]) <= 1 then return 'last' end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], KEYS[1])
 return 'removed'
+",
+    )
+});
+
+/// KEYS: stats hash, leaderboard. ARGV: player id. Forgets the player's stats.
+pub static REMOVE_STATS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
 ",
     )
 });

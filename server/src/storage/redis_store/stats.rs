@@ -139,6 +139,18 @@ impl StatsStore for RedisStore {
         }
         Ok(entries)
     }
+
+    async fn remove_player_stats(&self, player_id: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .script(
+                scripts::REMOVE_STATS
+                    .key(keys::stats())
+                    .key(keys::board())
+                    .arg(player_id),
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ impl AccountStore for SledStore {
         Ok(self
             .player_names
             .get(name.to_lowercase().as_bytes())?
-            .map(|id| String::from_utf8_lossy(&id).into_owned()))
+            .map(|id| String::from_utf8_lossy(&id).into_owned())
+            .filter(|id| crate::storage::name_free_at(id).is_none()))
     }
 
     async fn recovery_codes(
@@ -98,35 +99,12 @@ impl AccountStore for SledStore {
         Ok(CreatePlayer::Created)
     }
 
+    async fn delete_account(&self, id: &str, name_free_at: u64) -> Result<(), StoreError> {
+        self.remove_player(id, Some(name_free_at)).await
+    }
+
     async fn delete_player(&self, id: &str) -> Result<(), StoreError> {
-        let Some(player) = get::<PlayerRecord>(&self.players, "players", id.as_bytes())? else {
-            return Ok(());
-        };
-        let owned = self.owned_credential_ids(id)?;
-        let name_key = player.name.to_lowercase();
-        let trees = (
-            &self.players,
-            &self.player_names,
-            &self.credentials,
-            &self.player_credentials,
-            &self.recovery_codes,
-        );
-        let result = trees.transaction(|(players, names, creds, index, recovery)| {
-            players.remove(id.as_bytes())?;
-            recovery.remove(id.as_bytes())?;
-            if names.get(name_key.as_bytes())?.as_deref() == Some(id.as_bytes()) {
-                names.remove(name_key.as_bytes())?;
-            }
-            for cred_id in &owned {
-                creds.remove(cred_id.as_slice())?;
-                index.remove(owned_key(id, cred_id))?;
-            }
-            Ok::<_, ConflictableTransactionError<()>>(())
-        });
-        if let Err(TransactionError::Storage(e)) = result {
-            return Err(e.into());
-        }
-        self.durable().await
+        self.remove_player(id, None).await
     }
 
     async fn credential(&self, cred_id: &[u8]) -> Result<Option<CredentialRecord>, StoreError> {
@@ -212,6 +190,64 @@ impl AccountStore for SledStore {
 }
 
 impl SledStore {
+    /// Removes a player; their name is freed now or (`Some`) reserved until then.
+    async fn remove_player(&self, id: &str, name_free_at: Option<u64>) -> Result<(), StoreError> {
+        let Some(player) = get::<PlayerRecord>(&self.players, "players", id.as_bytes())? else {
+            return Ok(());
+        };
+        let owned = self.owned_credential_ids(id)?;
+        let name_key = player.name.to_lowercase();
+        let released = name_free_at.map(crate::storage::released_name);
+        let trees = (
+            &self.players,
+            &self.player_names,
+            &self.credentials,
+            &self.player_credentials,
+            &self.recovery_codes,
+        );
+        let result = trees.transaction(|(players, names, creds, index, recovery)| {
+            players.remove(id.as_bytes())?;
+            recovery.remove(id.as_bytes())?;
+            if names.get(name_key.as_bytes())?.as_deref() == Some(id.as_bytes()) {
+                match &released {
+                    Some(value) => names.insert(name_key.as_bytes(), value.as_bytes())?,
+                    None => names.remove(name_key.as_bytes())?,
+                };
+            }
+            for cred_id in &owned {
+                creds.remove(cred_id.as_slice())?;
+                index.remove(owned_key(id, cred_id))?;
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        });
+        if let Err(TransactionError::Storage(e)) = result {
+            return Err(e.into());
+        }
+        self.durable().await
+    }
+
+    /// Frees the names of deleted accounts whose cool-down is over.
+    pub(super) fn purge_released_names(&self, now_ms: u64) -> Result<usize, StoreError> {
+        let mut freed = 0;
+        for entry in self.player_names.iter() {
+            let (name, value) = entry?;
+            let due = std::str::from_utf8(&value)
+                .ok()
+                .and_then(crate::storage::name_free_at)
+                .is_some_and(|at| at < now_ms);
+            // Only if it still holds the reservation read (a compare-and-swap).
+            if due
+                && self
+                    .player_names
+                    .compare_and_swap(&name, Some(value), None::<&[u8]>)?
+                    .is_ok()
+            {
+                freed += 1;
+            }
+        }
+        Ok(freed)
+    }
+
     /// The credential ids the player's index lists.
     fn owned_credential_ids(&self, player_id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let prefix = owned_key(player_id, b"");

@@ -193,6 +193,11 @@ impl StatsStore for SledStore {
     async fn leaderboard(&self, limit: usize) -> Result<Vec<LeaderboardEntry>, StoreError> {
         self.stats.leaderboard(limit)
     }
+
+    async fn remove_player_stats(&self, player_id: &str) -> Result<(), StoreError> {
+        self.stats.remove(player_id)?;
+        self.durable().await
+    }
 }
 
 #[async_trait]
@@ -215,7 +220,8 @@ impl Store for SledStore {
     async fn purge(&self, now_ms: u64) -> Result<usize, StoreError> {
         let removed = self.purge_devices(now_ms)?
             + self.purge_legacy_tokens(now_ms)?
-            + self.purge_sessions(now_ms)?;
+            + self.purge_sessions(now_ms)?
+            + self.purge_released_names(now_ms)?;
         if removed > 0 {
             self.durable().await?;
         }

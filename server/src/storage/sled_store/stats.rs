@@ -94,6 +94,21 @@ impl Stats {
         })
     }
 
+    /// Forgets a player's stats and their leaderboard entry, atomically.
+    pub fn remove(&self, player_id: &str) -> Result<(), StoreError> {
+        let result = (&self.stats, &self.board).transaction(|(stats, board)| {
+            if let Some(v) = stats.remove(player_id.as_bytes())? {
+                let old = decode(&v).map_err(ConflictableTransactionError::Abort)?;
+                board.remove(board_key(player_id, &old.stats))?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => e.into(),
+        })
+    }
+
     /// The best `limit` players; equal best scores share a rank.
     pub fn leaderboard(&self, limit: usize) -> Result<Vec<LeaderboardEntry>, StoreError> {
         let mut entries: Vec<LeaderboardEntry> = Vec::new();
