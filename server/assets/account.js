@@ -1,5 +1,6 @@
 // Whack account page: sign in with a passkey; list, add, rename and remove
-// passkeys; make recovery codes; see every signed-in device, end one or all others. The browser session is an HttpOnly cookie this script never sees;
+// passkeys; make recovery codes; see every signed-in device, end one or all
+// others; delete the account. The browser session is an HttpOnly cookie this script never sees;
 // every call sends it (same origin) and the server rotates it on each. Served
 // under a strict CSP: plain DOM code, no inline handlers, no innerHTML.
 "use strict";
@@ -22,6 +23,9 @@
     recoveryShown: $("recovery-shown"),
     recoveryCodes: $("recovery-codes"),
     newRecoveryCodes: $("new-recovery-codes"),
+    deleteForm: $("delete-form"),
+    deleteName: $("delete-name"),
+    deleteError: $("delete-error"),
     endOthers: $("end-others"),
     signout: $("account-signout"),
     status: $("status"),
@@ -292,6 +296,26 @@
     });
   }
 
+  function onDelete(event) {
+    event.preventDefault();
+    const typed = el.deleteName.value.trim();
+    const wrong = typed !== el.name.textContent;
+    el.deleteError.hidden = !wrong;
+    el.deleteError.textContent = wrong ? "Type your display name exactly as shown above." : "";
+    if (wrong) {
+      el.deleteName.setAttribute("aria-invalid", "true");
+      el.deleteName.focus();
+      return;
+    }
+    el.deleteName.removeAttribute("aria-invalid");
+    busyWhile("Deleting your account…", async () => {
+      await withFreshCheck(() => api("POST", "/account/api/delete", { name: typed }));
+      el.deleteName.value = "";
+      showSignin();
+      setStatus("success", "Your account is deleted, and you are signed out everywhere.");
+    });
+  }
+
   function showSignin() {
     // Nothing of the account stays on a signed-out page.
     el.name.textContent = "";
@@ -370,6 +394,7 @@
     el.endOthers.addEventListener("click", onEndOthers);
     el.addPasskey.addEventListener("click", onAddPasskey);
     el.newRecoveryCodes.addEventListener("click", onNewRecoveryCodes);
+    el.deleteForm.addEventListener("submit", onDelete);
     el.signout.addEventListener("click", onSignout);
     if (!window.PublicKeyCredential || !navigator.credentials) {
       el.signinBtn.disabled = true;

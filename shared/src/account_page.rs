@@ -32,6 +32,13 @@ pub struct Rename {
     pub name: String,
 }
 
+/// `POST /account/api/delete`: the display name, typed to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteAccount {
+    /// Must be the account's display name, exactly.
+    pub name: String,
+}
+
 /// Where the player's recovery codes stand.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryStatus {

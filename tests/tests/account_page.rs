@@ -651,3 +651,186 @@ async fn a_recovery_code_signs_in_once_and_a_new_set_voids_the_old() -> Result<(
     );
     Ok(())
 }
+
+async fn leaderboard_names(http: &reqwest::Client, url: &str) -> Result<Vec<String>> {
+    let board: whack_shared::api::Leaderboard = http
+        .get(format!("{url}/api/leaderboard"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(board.entries.into_iter().map(|e| e.name).collect())
+}
+
+/// What the deletion test saw.
+struct DeletionSeen {
+    board_before: Vec<String>,
+    closed_with: Result<u16, String>,
+    closed_after: Duration,
+    deleted: (String, String),
+    signed_out_view: bool,
+    name_again: String,
+    terminal: TokenResponse,
+}
+
+#[tokio::test]
+async fn deleting_the_account_leaves_no_trace_and_keeps_the_name_a_while() -> Result<()> {
+    use whack_server::storage::{AccountStore, SessionStore, SledStore, StatsStore, Store};
+    use whack_shared::protocol::{ClientMsg, ServerMsg};
+    if !browser_available() {
+        return Ok(());
+    }
+    let mut server = TestServer::start_with(&["--countdown-ms", "300"]).await?;
+    let url = server.url();
+    let http = reqwest::Client::new();
+    let seen = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            browser.add_virtual_authenticator().await?;
+            let terminal = terminal_signs_up(browser, &url).await?;
+            let mut game = ws::connect(&ws::play_url(&url), terminal.access_token.expose()).await?;
+            // A round of the shortest length, so the player is on the leaderboard.
+            game.send(&ClientMsg::CreateRoom {
+                name: Some("Solo".into()),
+                private: true,
+                round_secs: Some(15),
+                seed: None,
+            })
+            .await?;
+            game.wait_for(ws::WAIT, |m| matches!(m, ServerMsg::RoomState { .. }))
+                .await?;
+            game.send(&ClientMsg::StartGame).await?;
+            game.wait_for(Duration::from_secs(40), |m| {
+                matches!(m, ServerMsg::GameOver { .. })
+            })
+            .await?;
+            let board_before = leaderboard_names(&http, &url).await?;
+
+            make_recovery_codes(browser, &url).await?;
+            browser.type_into("delete-name", PLAYER).await?;
+            browser.click("delete-account").await?;
+            let clicked = Instant::now();
+            let closed_with = game
+                .expect_close(Duration::from_secs(2))
+                .await
+                .map_err(|e| e.to_string());
+            let closed_after = clicked.elapsed();
+            let deleted = settled(browser).await?;
+            let signed_out_view = browser
+                .client()
+                .find(Locator::Id("account-signin"))
+                .await?
+                .is_displayed()
+                .await?;
+
+            // Someone else at once, under the same name.
+            let auth = oauth::device_authorize(&http, &url).await?;
+            browser.goto(&auth.verification_uri_complete).await?;
+            browser.click("continue").await?;
+            browser.type_into("display-name", PLAYER).await?;
+            browser.click("register").await?;
+            browser.wait_visible("name-error").await?;
+            let name_again = text_of(browser, "name-error").await?;
+            Ok(DeletionSeen {
+                board_before,
+                closed_with,
+                closed_after,
+                deleted,
+                signed_out_view,
+                name_again,
+                terminal,
+            })
+        })
+        .await?;
+
+    ensure!(
+        seen.board_before.iter().any(|n| n == PLAYER),
+        "the round put the player on the leaderboard: {:?}",
+        seen.board_before
+    );
+    ensure!(
+        seen.deleted.0 == "success" && seen.deleted.1.contains("deleted") && seen.signed_out_view,
+        "{:?}",
+        seen.deleted
+    );
+    ensure!(
+        seen.closed_with == Ok(4001),
+        "the terminal's game: {:?} after {:?}",
+        seen.closed_with,
+        seen.closed_after
+    );
+    ensure!(
+        !leaderboard_names(&http, &url)
+            .await?
+            .iter()
+            .any(|n| n == PLAYER),
+        "still on the leaderboard"
+    );
+    ensure!(
+        oauth::refresh(&http, &url, &seen.terminal.refresh_token)
+            .await?
+            .is_err(),
+        "the terminal still refreshes"
+    );
+    ensure!(
+        seen.name_again.to_lowercase().contains("taken"),
+        "the name is free at once: {:?}",
+        seen.name_again
+    );
+    ensure!(
+        server.logs().contains("account deleted"),
+        "the deletion was not logged"
+    );
+
+    // Every trace, through the store's own API.
+    let player_id = {
+        let payload = seen
+            .terminal
+            .access_token
+            .expose()
+            .split('.')
+            .nth(1)
+            .context("not a JWT")?;
+        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
+        claims["sub"].as_str().context("no sub")?.to_owned()
+    };
+    server.terminate().await?;
+    let store = SledStore::open(&server.data_dir().join("db"))?;
+    ensure!(store.player(&player_id).await?.is_none(), "the player");
+    ensure!(
+        store.credentials_of(&player_id).await?.is_empty(),
+        "passkeys"
+    );
+    ensure!(
+        store.recovery_codes(&player_id).await?.is_none(),
+        "recovery codes"
+    );
+    ensure!(store.player_stats(&player_id).await?.games == 0, "stats");
+    ensure!(
+        !store
+            .leaderboard(100)
+            .await?
+            .iter()
+            .any(|e| e.player_id == player_id),
+        "the leaderboard"
+    );
+    ensure!(
+        store.player_id_by_name(PLAYER).await?.is_none(),
+        "the name's owner"
+    );
+    let now = whack_server::clock::now_ms();
+    let sessions = store.sessions_of(&player_id).await?;
+    ensure!(
+        sessions
+            .iter()
+            .all(|(_, s)| s.revoked_at.is_some() && s.expires_at <= now + 20 * 60 * 1000),
+        "sessions are revoked and go with the next purges: {sessions:?}"
+    );
+    store.purge(now + 20 * 60 * 1000).await?;
+    ensure!(
+        store.sessions_of(&player_id).await?.is_empty(),
+        "the purge takes the sessions"
+    );
+    Ok(())
+}

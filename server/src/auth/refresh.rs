@@ -468,6 +468,21 @@ impl RefreshTokens {
         .await
     }
 
+    /// Makes session `sid` end by `until` at the latest (so the purge takes it).
+    pub async fn cut_short(&self, sid: &str, until: u64) -> Result<(), StoreError> {
+        self.change(sid, |stored| match stored {
+            Some(session) if session.expires_at > until => {
+                let next = SessionRecord {
+                    expires_at: until,
+                    ..session.clone()
+                };
+                Ok::<_, StoreError>(Change::Write(next, ()))
+            }
+            _ => Ok(Change::Keep(())),
+        })
+        .await
+    }
+
     /// Revokes a session by id. Returns it if it was live.
     pub async fn revoke_session(
         &self,

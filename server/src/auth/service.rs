@@ -76,6 +76,10 @@ pub struct AuthService {
     revocation_window_ms: u64,
 }
 
+/// How long a deleted account's name stays taken, so nobody can pose as
+/// the player under it right away.
+pub const NAME_COOLDOWN_MS: u64 = 7 * 24 * 3600 * 1000;
+
 /// Why a recovery could not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum RecoverError {
@@ -363,6 +367,23 @@ impl AuthService {
         }
         tracing::info!(player = %player_id, "passkey added after a recovery");
         Ok(self.passkeys.approve_recovered(recovered, now_ms))
+    }
+
+    /// Deletes the player's account: every session ends like a logout (and
+    /// is purged once its access tokens are past), then the passkeys, recovery
+    /// codes and stats go; the name stays taken for [`NAME_COOLDOWN_MS`].
+    pub async fn delete_account(&self, player_id: &str, now_ms: u64) -> Result<(), StoreError> {
+        let purge_after = now_ms.saturating_add(self.revocation_window_ms);
+        for (sid, _) in self.store.sessions_of(player_id).await? {
+            self.end(&sid, "account deleted", now_ms).await?;
+            self.refresh.cut_short(&sid, purge_after).await?;
+        }
+        self.store
+            .delete_account(player_id, now_ms.saturating_add(NAME_COOLDOWN_MS))
+            .await?;
+        self.store.remove_player_stats(player_id).await?;
+        tracing::info!(player = %player_id, "account deleted");
+        Ok(())
     }
 
     /// A player's live login sessions, newest first.

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use tracing::instrument;
 use whack_shared::Secret;
-use whack_shared::account_page::{NewRecoveryCodes, Overview, Rename};
+use whack_shared::account_page::{DeleteAccount, NewRecoveryCodes, Overview, Rename};
 use whack_shared::api::EndedSessions;
 use whack_shared::device_page::{CeremonyFinish, CeremonyOptions};
 
@@ -460,6 +460,39 @@ pub async fn new_recovery_codes(State(state): State<AppState>, headers: HeaderMa
     }
     .await;
     answer(cookie, result)
+}
+
+/// `POST /account/api/delete`: deletes the account after a fresh passkey
+/// check and the display name typed exactly; this browser is signed out too.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<DeleteAccount>,
+) -> Response {
+    let (session, cookie) = match signed_in(&state, &headers, true).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let now = now_ms();
+    if let Err(e) = fresh(&session, now) {
+        return (cookie, e).into_response();
+    }
+    if req.name.trim() != session.session.player_name {
+        let wrong = AppError::new(
+            StatusCode::BAD_REQUEST,
+            "name_mismatch",
+            "type your display name exactly to confirm",
+        );
+        return (cookie, wrong).into_response();
+    }
+    match state
+        .auth
+        .delete_account(&session.session.player_id, now)
+        .await
+    {
+        Ok(()) => (StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response(),
+        Err(e) => (cookie, AppError::from(e)).into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/api/signin/finish", post(account::signin_finish))
         .route("/account/api/verify/finish", post(account::verify_finish))
         .route("/account/api/overview", get(account::overview))
+        .route("/account/api/delete", post(account::delete_account))
         .route(
             "/account/api/recovery-codes",
             post(account::new_recovery_codes),
