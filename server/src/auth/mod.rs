@@ -2,6 +2,7 @@
 //! the revocation list. Pure token rules over the storage traits; no HTTP here.
 
 pub mod access_token;
+pub mod authenticator_model;
 pub mod device_grant;
 pub mod jwt_crypto;
 pub mod key_set;

@@ -1,6 +1,7 @@
 //! How the account page shows a player's passkeys, and which names it takes:
 //! pure rules, no store.
 
+use crate::auth::authenticator_model;
 use crate::storage::CredentialRecord;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,7 +11,8 @@ use whack_shared::account_page::{PASSKEY_NAME_MAX, PasskeyInfo};
 /// enough that the list (and the store) stays small.
 pub const MAX_PASSKEYS_PER_PLAYER: usize = 10;
 
-/// The passkeys oldest first, each named by the player or "Passkey N".
+/// The passkeys oldest first, each named by the player, else by its
+/// authenticator model where known, else "Passkey N".
 pub fn describe(mut records: Vec<CredentialRecord>) -> Vec<PasskeyInfo> {
     // Unknown creation times are the oldest (they predate the field).
     records.sort_by(|a, b| {
@@ -24,7 +26,13 @@ pub fn describe(mut records: Vec<CredentialRecord>) -> Vec<PasskeyInfo> {
             let (backup_eligible, backed_up) = backup_flags(&record);
             PasskeyInfo {
                 id: URL_SAFE_NO_PAD.encode(record.passkey.cred_id()),
-                name: record.name.unwrap_or_else(|| format!("Passkey {}", i + 1)),
+                name: record
+                    .name
+                    .or_else(|| {
+                        let model = record.aaguid.as_deref().and_then(authenticator_model::name);
+                        model.map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| format!("Passkey {}", i + 1)),
                 created_at: record.created_at,
                 last_used_at: record.last_used_at,
                 backup_eligible,
@@ -81,6 +89,36 @@ mod tests {
         assert!(valid_name(&"x".repeat(41)).is_err());
         assert!(valid_name(&"é".repeat(40)).is_ok());
         assert!(valid_name("a\u{1b}[31m").is_err());
+    }
+
+    #[test]
+    fn a_given_name_beats_the_model_which_beats_the_order()
+    -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use crate::storage::contract_tests::credential;
+        let at = |created_at, name: Option<&str>, aaguid: Option<&str>| {
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(CredentialRecord {
+                created_at: Some(created_at),
+                name: name.map(str::to_owned),
+                aaguid: aaguid.map(str::to_owned),
+                ..credential("p1")?
+            })
+        };
+        let listed = describe(vec![
+            at(3, None, Some("fbfc3007-154e-4ecc-8c0b-6e020557d7bd"))?,
+            at(1, None, Some("01020304-0506-0708-0102-030405060708"))?,
+            at(
+                2,
+                Some("Laptop key"),
+                Some("bada5566-a7aa-401f-bd96-45619a55120d"),
+            )?,
+        ]);
+        let names: Vec<_> = listed.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Passkey 1", "Laptop key", "iCloud Keychain"]);
+        assert!(
+            listed.iter().all(|p| !p.backup_eligible),
+            "a soft passkey does not sync"
+        );
+        Ok(())
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! single-use, expires, and is bound to one device request; a finished ceremony
 //! yields a short-lived single-use approval handle for that request only.
 
+use crate::auth::authenticator_model;
 use crate::auth::passkey_list::{self, MAX_PASSKEYS_PER_PLAYER};
 use crate::auth::recovery::CodeRef;
 use crate::auth::secrets;
@@ -281,22 +282,16 @@ impl Passkeys {
         else {
             return Err(PasskeyError::UnknownCeremony);
         };
-        let passkey = self.verify_registration(&state, credential)?;
+        let verified = self.verify_registration(&state, credential)?;
         let player = PlayerRecord {
             id: player_id.to_string(),
             name,
             created_at: now_ms,
         };
-        if self.store.credential(passkey.cred_id()).await?.is_some() {
+        if self.store.credential(verified.0.cred_id()).await?.is_some() {
             return Err(PasskeyError::Rejected);
         }
-        let record = CredentialRecord {
-            player_id: player.id.clone(),
-            passkey,
-            created_at: Some(now_ms),
-            last_used_at: None,
-            name: None,
-        };
+        let record = Self::new_record(player.id.clone(), verified, now_ms);
         Ok(self.approve(
             Approver::NewAccount(player, Box::new(record)),
             ceremony.device_hash,
@@ -328,22 +323,42 @@ impl Passkeys {
         Ok((state, json))
     }
 
+    /// Verifies a registration: the passkey, and the AAGUID of its model.
     fn verify_registration(
         &self,
         state: &PasskeyRegistration,
         credential: serde_json::Value,
-    ) -> Result<Passkey, PasskeyError> {
+    ) -> Result<(Passkey, Option<String>), PasskeyError> {
         let credential: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(|e| {
                 tracing::info!(error = %e, "malformed passkey registration");
                 PasskeyError::Rejected
             })?;
-        self.webauthn
+        let passkey = self
+            .webauthn
             .finish_passkey_registration(&credential, state)
             .map_err(|e| {
                 tracing::info!(error = %e, "passkey registration rejected");
                 PasskeyError::Rejected
-            })
+            })?;
+        let aaguid = authenticator_model::aaguid(&credential.response.attestation_object);
+        Ok((passkey, aaguid))
+    }
+
+    /// A new passkey's record, for `player_id`.
+    fn new_record(
+        player_id: String,
+        (passkey, aaguid): (Passkey, Option<String>),
+        now_ms: u64,
+    ) -> CredentialRecord {
+        CredentialRecord {
+            player_id,
+            passkey,
+            created_at: Some(now_ms),
+            last_used_at: None,
+            name: None,
+            aaguid,
+        }
     }
 
     /// Starts adding a passkey to `player`'s account, from the account page.
@@ -390,14 +405,8 @@ impl Passkeys {
         if owner != player_id {
             return Err(PasskeyError::UnknownCeremony);
         }
-        let passkey = self.verify_registration(&state, credential)?;
-        let record = CredentialRecord {
-            player_id: owner,
-            passkey,
-            created_at: Some(now_ms),
-            last_used_at: None,
-            name: None,
-        };
+        let verified = self.verify_registration(&state, credential)?;
+        let record = Self::new_record(owner, verified, now_ms);
         if !self.store.add_credential(&record).await? {
             return Err(PasskeyError::Rejected);
         }
@@ -448,14 +457,11 @@ impl Passkeys {
         else {
             return Err(PasskeyError::UnknownCeremony);
         };
-        let passkey = self.verify_registration(&state, credential)?;
+        let verified = self.verify_registration(&state, credential)?;
         Ok(Recovered {
             credential: CredentialRecord {
-                player_id: player.id.clone(),
-                passkey,
-                created_at: Some(now_ms),
                 last_used_at: Some(now_ms),
-                name: None,
+                ..Self::new_record(player.id.clone(), verified, now_ms)
             },
             player,
             code,

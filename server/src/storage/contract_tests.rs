@@ -30,7 +30,7 @@ fn player(id: &str, name: &str) -> PlayerRecord {
     }
 }
 
-fn credential(
+pub(crate) fn credential(
     player_id: &str,
 ) -> Result<CredentialRecord, Box<dyn std::error::Error + Send + Sync>> {
     Ok(CredentialRecord {
@@ -39,6 +39,7 @@ fn credential(
         created_at: Some(1),
         last_used_at: None,
         name: None,
+        aaguid: None,
     })
 }
 

@@ -23,7 +23,7 @@ pub mod shared_counts;
 pub mod sled_store;
 
 #[cfg(test)]
-mod contract_tests;
+pub(crate) mod contract_tests;
 
 use async_trait::async_trait;
 pub use memory::MemoryStore;

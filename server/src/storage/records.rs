@@ -31,6 +31,9 @@ pub struct CredentialRecord {
     /// The name the player gave it.
     #[serde(default)]
     pub name: Option<String>,
+    /// The authenticator model's AAGUID, if it gave a real one.
+    #[serde(default)]
+    pub aaguid: Option<String>,
 }
 
 /// A player's recovery codes: one set at a time, stored only as salted hashes.
