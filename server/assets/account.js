@@ -14,6 +14,11 @@
     signinTitle: $("signin-title"),
     accountTitle: $("account-title"),
     signinBtn: $("account-signin"),
+    lostPasskeyBtn: $("lost-passkey"),
+    recoveryForm: $("recovery-form"),
+    recoveryName: $("recovery-name"),
+    recoveryCode: $("recovery-code"),
+    recoveryError: $("recovery-error"),
     name: $("account-name"),
     sessions: $("session-list"),
     passkeys: $("passkey-list"),
@@ -361,6 +366,57 @@
     });
   }
 
+  function onLostPasskey() {
+    const open = el.recoveryForm.hidden;
+    el.recoveryForm.hidden = !open;
+    el.lostPasskeyBtn.setAttribute("aria-expanded", String(open));
+    if (open) el.recoveryName.focus();
+  }
+
+  function recoveryProblem(message) {
+    el.recoveryError.hidden = message === null;
+    el.recoveryError.textContent = message || "";
+    if (message === null) el.recoveryCode.removeAttribute("aria-invalid");
+    else el.recoveryCode.setAttribute("aria-invalid", "true");
+  }
+
+  /** A recovery code, then at once a new passkey for the account on this device. */
+  function onRecover(event) {
+    event.preventDefault();
+    const name = el.recoveryName.value.trim();
+    const code = el.recoveryCode.value.trim();
+    if (!name || !code) {
+      recoveryProblem("Enter your display name and one of your recovery codes.");
+      return;
+    }
+    recoveryProblem(null);
+    busyWhile("Checking the recovery code…", async () => {
+      let started;
+      try {
+        started = await api("POST", "/account/api/recover/start", { name, recovery_code: code });
+      } catch (err) {
+        if (err instanceof ApiError && err.code === "invalid_recovery_code") {
+          recoveryProblem("That name and recovery code don't match. Check both — each code works only once.");
+          setStatus("idle", "");
+          el.recoveryCode.focus();
+          return;
+        }
+        throw err;
+      }
+      setStatus("busy", "Save a new passkey for your account…");
+      const credential = await navigator.credentials.create({ publicKey: creationOptions(started.options.publicKey) });
+      setStatus("busy", "Saving your new passkey…");
+      await api("POST", "/account/api/recover/finish", {
+        ceremony_id: started.ceremony_id,
+        credential: credentialJSON(credential),
+      });
+      el.recoveryCode.value = "";
+      el.recoveryForm.hidden = true;
+      await load();
+      setStatus("success", "Signed in with a recovery code, and your new passkey is saved. Remove the lost one below.");
+    });
+  }
+
   function endSession(session) {
     const label = session.current ? "Signing out…" : "Ending the session…";
     busyWhile(label, async () => {
@@ -391,6 +447,8 @@
 
   async function start() {
     el.signinBtn.addEventListener("click", onSignin);
+    el.lostPasskeyBtn.addEventListener("click", onLostPasskey);
+    el.recoveryForm.addEventListener("submit", onRecover);
     el.endOthers.addEventListener("click", onEndOthers);
     el.addPasskey.addEventListener("click", onAddPasskey);
     el.newRecoveryCodes.addEventListener("click", onNewRecoveryCodes);

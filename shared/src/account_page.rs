@@ -32,6 +32,15 @@ pub struct Rename {
     pub name: String,
 }
 
+/// `POST /account/api/recover/start`: "Lost your passkey?" on the account page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRecoverStart {
+    /// The account's display name.
+    pub name: String,
+    /// One of its recovery codes.
+    pub recovery_code: crate::Secret,
+}
+
 /// `POST /account/api/delete`: the display name, typed to confirm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteAccount {

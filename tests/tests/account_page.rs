@@ -532,6 +532,8 @@ struct RecoverySeen {
     passkeys_after: Vec<(String, String, String)>,
     new_codes: Vec<String>,
     old_code_after_new_set: Option<String>,
+    passkeys_after_account_recovery: Vec<(String, String, String)>,
+    state_after_account_recovery: String,
 }
 
 #[tokio::test]
@@ -554,7 +556,7 @@ async fn a_recovery_code_signs_in_once_and_a_new_set_voids_the_old() -> Result<(
             browser.click("account-signout").await?;
             browser.wait_visible("account-signin").await?;
             browser.remove_virtual_authenticator(&phone).await?;
-            browser.add_virtual_authenticator().await?;
+            let laptop = browser.add_virtual_authenticator().await?;
             let (auth, refused) = recover_with(browser, &url, &codes[0]).await?;
             if let Some(refused) = refused {
                 bail!("the first use of a code was refused: {refused}");
@@ -576,7 +578,22 @@ async fn a_recovery_code_signs_in_once_and_a_new_set_voids_the_old() -> Result<(
             browser.click("new-recovery-codes").await?;
             let new_codes = texts(browser, "#recovery-codes > li", 10).await?;
             let (_, old_code_after_new_set) = recover_with(browser, &url, &codes[1]).await?;
+
+            // The laptop goes too: the account page itself takes a code.
+            browser.goto(&format!("{url}/account")).await?;
+            browser.click("account-signout").await?;
+            browser.wait_visible("account-signin").await?;
+            browser.remove_virtual_authenticator(&laptop).await?;
+            browser.add_virtual_authenticator().await?;
+            browser.click("lost-passkey").await?;
+            browser.type_into("recovery-name", PLAYER).await?;
+            browser.type_into("recovery-code", &new_codes[0]).await?;
+            browser.click("recover").await?;
+            let passkeys_after_account_recovery = passkeys_shown(browser, 3).await?;
+            let state_after_account_recovery = text_of(browser, "recovery-state").await?;
             Ok(RecoverySeen {
+                passkeys_after_account_recovery,
+                state_after_account_recovery,
                 codes,
                 state_after_making,
                 approved,
@@ -648,6 +665,13 @@ async fn a_recovery_code_signs_in_once_and_a_new_set_voids_the_old() -> Result<(
     ensure!(
         server.logs().contains("signed in with a recovery code"),
         "the use was not logged"
+    );
+    ensure!(
+        seen.passkeys_after_account_recovery.len() == 3
+            && seen.state_after_account_recovery.contains("9 codes left"),
+        "a code on /account: {:?} {}",
+        seen.passkeys_after_account_recovery,
+        seen.state_after_account_recovery
     );
     Ok(())
 }

@@ -104,11 +104,13 @@ enum Kind {
         state: PasskeyRegistration,
         player_id: String,
     },
-    /// A new passkey for a player who signed in with a recovery code.
+    /// A new passkey for a player who signed in with a recovery code, on
+    /// `/device` (to approve its request) or on the account page.
     Recover {
         state: PasskeyRegistration,
         player: PlayerRecord,
         code: CodeRef,
+        on_device_page: bool,
     },
 }
 
@@ -415,12 +417,13 @@ impl Passkeys {
     }
 
     /// Starts registering a new passkey for `player`, who proved a recovery
-    /// code while approving the request `device_hash`.
+    /// code while approving the request `device_hash` (`None`: on the account
+    /// page).
     pub async fn start_recovery(
         &self,
         player: PlayerRecord,
         code: CodeRef,
-        device_hash: &[u8],
+        device_hash: Option<&[u8]>,
         addr: IpAddr,
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
@@ -436,8 +439,10 @@ impl Passkeys {
             state,
             player,
             code,
+            on_device_page: device_hash.is_some(),
         };
-        Ok((self.remember(kind, device_hash, addr, now_ms), json))
+        let key = device_hash.map_or_else(|| account_key(addr), <[u8]>::to_vec);
+        Ok((self.remember(kind, &key, addr, now_ms), json))
     }
 
     /// Verifies the new passkey of a recovery; nothing is stored yet (the
@@ -446,6 +451,7 @@ impl Passkeys {
         &self,
         ceremony_id: &Secret,
         credential: serde_json::Value,
+        on_device_page: bool,
         now_ms: u64,
     ) -> Result<Recovered, PasskeyError> {
         let ceremony = self.take(ceremony_id, now_ms)?;
@@ -453,10 +459,14 @@ impl Passkeys {
             state,
             player,
             code,
+            on_device_page: started_there,
         } = ceremony.kind
         else {
             return Err(PasskeyError::UnknownCeremony);
         };
+        if started_there != on_device_page {
+            return Err(PasskeyError::UnknownCeremony);
+        }
         let verified = self.verify_registration(&state, credential)?;
         Ok(Recovered {
             credential: CredentialRecord {

@@ -358,15 +358,39 @@ impl AuthService {
         from: IpAddr,
         now_ms: u64,
     ) -> Result<SignedIn, RecoverError> {
-        let player_id = recovered.player.id.clone();
+        self.spend_and_store(&recovered, from, now_ms).await?;
+        Ok(self.passkeys.approve_recovered(recovered, now_ms))
+    }
+
+    /// Completes a recovery on the account page: spends its code (once),
+    /// stores the new passkey, and signs the browser in.
+    pub async fn recover_account(
+        &self,
+        recovered: Recovered,
+        from: IpAddr,
+        now_ms: u64,
+    ) -> Result<(String, Secret), RecoverError> {
+        self.spend_and_store(&recovered, from, now_ms).await?;
+        Ok(self
+            .account_signin(&recovered.player, &from.to_string(), now_ms)
+            .await?)
+    }
+
+    async fn spend_and_store(
+        &self,
+        recovered: &Recovered,
+        from: IpAddr,
+        now_ms: u64,
+    ) -> Result<(), RecoverError> {
+        let player_id = &recovered.player.id;
         self.recovery
-            .spend(&player_id, recovered.code, from, now_ms)
+            .spend(player_id, recovered.code, from, now_ms)
             .await?;
         if !self.store.add_credential(&recovered.credential).await? {
             return Err(RecoverError::Passkey(PasskeyError::Rejected));
         }
         tracing::info!(player = %player_id, "passkey added after a recovery");
-        Ok(self.passkeys.approve_recovered(recovered, now_ms))
+        Ok(())
     }
 
     /// Deletes the player's account: every session ends like a logout (and

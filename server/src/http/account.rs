@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use tracing::instrument;
 use whack_shared::Secret;
-use whack_shared::account_page::{DeleteAccount, NewRecoveryCodes, Overview, Rename};
+use whack_shared::account_page::{
+    AccountRecoverStart, DeleteAccount, NewRecoveryCodes, Overview, Rename,
+};
 use whack_shared::api::EndedSessions;
 use whack_shared::device_page::{CeremonyFinish, CeremonyOptions};
 
@@ -493,6 +495,70 @@ pub async fn delete_account(
         Ok(()) => (StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response(),
         Err(e) => (cookie, AppError::from(e)).into_response(),
     }
+}
+
+/// `POST /account/api/recover/start`: "Lost your passkey?" — the display name
+/// and a recovery code, then straight to registering a new passkey. Wrong
+/// codes count per address (with wrong user codes) and per account.
+#[instrument(skip_all)]
+pub async fn recover_start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<AccountRecoverStart>,
+) -> Result<Json<CeremonyOptions>, AppError> {
+    same_origin(&state, &headers)?;
+    let now = now_ms();
+    let guess = state
+        .auth
+        .guesses
+        .take_addr(peer.ip(), now)
+        .await
+        .map_err(|retry_after| {
+            state.metrics.rate_limited.inc();
+            AppError::too_many(retry_after)
+        })?;
+    super::device_page::ceremony_budget(&state, peer).await?;
+    let (player, code) = state
+        .auth
+        .recovery
+        .check(&req.name, &req.recovery_code, now)
+        .await?;
+    state.auth.guesses.give_back(guess).await;
+    let (ceremony_id, options) = state
+        .auth
+        .passkeys
+        .start_recovery(player, code, None, peer.ip(), now)
+        .await?;
+    Ok(Json(CeremonyOptions {
+        ceremony_id,
+        options,
+    }))
+}
+
+/// `POST /account/api/recover/finish`: stores the new passkey, spends the
+/// code and signs this browser in.
+#[instrument(skip_all)]
+pub async fn recover_finish(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<CeremonyFinish>,
+) -> Result<Response, AppError> {
+    same_origin(&state, &headers)?;
+    let now = now_ms();
+    let recovered =
+        state
+            .auth
+            .passkeys
+            .finish_recovery(&req.ceremony_id, req.credential, false, now)?;
+    let (sid, token) = state
+        .auth
+        .recover_account(recovered, peer.ip(), now)
+        .await?;
+    state.metrics.signins.inc();
+    tracing::info!(sid, "account page signed in with a recovery code");
+    Ok((StatusCode::NO_CONTENT, set_cookie(&state, Some(&token))).into_response())
 }
 
 #[cfg(test)]

@@ -311,7 +311,7 @@ pub async fn recover_start(
     let (ceremony_id, options) = state
         .auth
         .passkeys
-        .start_recovery(player, code, &hash, peer.ip(), now)
+        .start_recovery(player, code, Some(&hash), peer.ip(), now)
         .await?;
     Ok(Json(CeremonyOptions {
         ceremony_id,
@@ -328,10 +328,11 @@ pub async fn recover_finish(
     JsonBody(req): JsonBody<CeremonyFinish>,
 ) -> Result<Json<SignedIn>, AppError> {
     let now = now_ms();
-    let recovered = state
-        .auth
-        .passkeys
-        .finish_recovery(&req.ceremony_id, req.credential, now)?;
+    let recovered =
+        state
+            .auth
+            .passkeys
+            .finish_recovery(&req.ceremony_id, req.credential, true, now)?;
     let signed_in = state.auth.recover(recovered, peer.ip(), now).await?;
     state.metrics.signins.inc();
     Ok(Json(signed_in))

@@ -81,6 +81,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/api/verify/finish", post(account::verify_finish))
         .route("/account/api/overview", get(account::overview))
         .route("/account/api/delete", post(account::delete_account))
+        .route("/account/api/recover/start", post(account::recover_start))
+        .route("/account/api/recover/finish", post(account::recover_finish))
         .route(
             "/account/api/recovery-codes",
             post(account::new_recovery_codes),
