@@ -831,3 +831,80 @@ async fn whack_follows_a_redirect_to_the_node_playing_the_room() -> Result<()> {
     }
     result
 }
+
+/// A `whack` in a real terminal, signed in through the real `/device` page in
+/// Chromium, is signed out from the account page: the server closes its game
+/// socket (4001), its refresh is refused, and the terminal says its login ended.
+#[tokio::test]
+async fn ending_a_session_on_the_account_page_signs_out_the_running_whack() -> Result<()> {
+    use fantoccini::Locator;
+    use whack_tests::browser::{self, Browser};
+    if !prerequisites()
+        || !whack_tests::e2e_available(
+            "Chromium and chromedriver (apt-get install chromium chromium-driver)",
+            browser::available(),
+        )
+    {
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let tmux = Tmux::new("account");
+    let dana = Player::start(&tmux, "dana", &url)?;
+    let long = Duration::from_secs(30);
+    let signed_out_after = Browser::start()
+        .await?
+        .run(async |browser: &Browser| {
+            browser.add_virtual_authenticator().await?;
+            let screen = tmux.wait_until(&dana.session, long, |s| user_code(s).is_some())?;
+            let code = user_code(&screen).context("no code")?;
+            browser
+                .goto(&format!("{url}/device?user_code={code}"))
+                .await?;
+            browser.click("continue").await?;
+            browser.type_into("display-name", "dana").await?;
+            browser.click("register").await?;
+            browser.click("approve").await?;
+            let (state, text) = browser.wait_final_status().await?;
+            ensure!(state == "approved", "{state}: {text}");
+            tmux.wait_for(&dana.session, "online", long)?;
+
+            browser.goto(&format!("{url}/account")).await?;
+            browser.click("account-signin").await?;
+            let terminal = "#session-list li:not([data-current='true']) button";
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let end = loop {
+                if let Ok(button) = browser.client().find(Locator::Css(terminal)).await {
+                    break button;
+                }
+                ensure!(
+                    Instant::now() < deadline,
+                    "the terminal's session is not listed"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            end.click().await?;
+            let clicked = Instant::now();
+            tmux.wait_for(&dana.session, "login has ended", Duration::from_secs(10))?;
+            Ok(clicked.elapsed())
+        })
+        .await;
+    if signed_out_after.is_err() {
+        eprintln!(
+            "--- dana screen ---\n{}\n--- stderr ---\n{}\n--- server log ---\n{}",
+            tmux.screen(&dana.session).unwrap_or_default(),
+            dana.stderr(),
+            server.logs()
+        );
+    }
+    let signed_out_after = signed_out_after?;
+    println!(
+        "FIGURE end on /account -> the running whack says its login ended: {:.0} ms",
+        signed_out_after.as_secs_f64() * 1000.0
+    );
+    ensure!(
+        dana.bus.refresh_token(&url)?.is_none(),
+        "the ended login's token is still in the keyring"
+    );
+    Ok(())
+}
