@@ -136,7 +136,7 @@ impl AppState {
         });
         let game = crate::game::GameHub::new(
             config.game_settings(),
-            store.clone(),
+            Arc::new(crate::storage::players_only::PlayersOnly(store.clone())),
             Arc::clone(&revocations),
             cluster,
         );

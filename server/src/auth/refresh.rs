@@ -33,7 +33,7 @@ pub const ACCOUNT_IDLE_MS: u64 = 30 * 60 * 1000;
 pub const ACCOUNT_SESSION_TTL_MS: u64 = 12 * 3600 * 1000;
 
 /// How long a token of `client_id` lives unused, and its session at most.
-fn lifetimes(client_id: &str) -> (u64, u64) {
+pub(crate) fn lifetimes(client_id: &str) -> (u64, u64) {
     if client_id == ACCOUNT_PAGE_CLIENT {
         (ACCOUNT_IDLE_MS, ACCOUNT_SESSION_TTL_MS)
     } else {

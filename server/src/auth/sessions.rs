@@ -1,7 +1,7 @@
 //! A player's login sessions as the player sees them: which are live, in what
 //! order, and which a new login pushes out. Pure rules over stored records.
 
-use crate::auth::refresh::REFRESH_TTL_MS;
+use crate::auth::refresh::lifetimes;
 use crate::storage::SessionRecord;
 
 /// Live login sessions one player may hold; a login beyond it ends the oldest,
@@ -13,10 +13,11 @@ pub const MAX_LIVE_SESSIONS_PER_PLAYER: usize = 50;
 pub fn is_live(session: &SessionRecord, now_ms: u64) -> bool {
     session.revoked_at.is_none()
         && session.expires_at > now_ms
-        && session
-            .chain
-            .as_ref()
-            .is_none_or(|c| c.live_issued_at.saturating_add(REFRESH_TTL_MS) > now_ms)
+        && session.chain.as_ref().is_none_or(|c| {
+            c.live_issued_at
+                .saturating_add(lifetimes(&session.client_id).0)
+                > now_ms
+        })
 }
 
 /// The live ones of `sessions`, newest first.
@@ -77,7 +78,7 @@ mod tests {
                 ("c".into(), session(20)),
                 ("old".into(), session(0)),
             ],
-            999_999,
+            1_000_005,
         );
         let ids: Vec<&str> = listed.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(

@@ -43,8 +43,8 @@ pub async fn js() -> impl IntoResponse {
 
 /// The cookie's name: over https the `__Host-` prefix makes browsers insist on
 /// `Secure`, `Path=/` and no `Domain`, so no other host can plant one.
-fn cookie_name(state: &AppState) -> &'static str {
-    if is_https(state) {
+fn cookie_name(https: bool) -> &'static str {
+    if https {
         "__Host-whack_account"
     } else {
         "whack_account"
@@ -55,17 +55,22 @@ fn is_https(state: &AppState) -> bool {
     state.config.public_url.scheme() == "https"
 }
 
-/// `Set-Cookie` for `token`, or (`None`) one that deletes the cookie.
-fn set_cookie(state: &AppState, token: Option<&Secret>) -> [(header::HeaderName, HeaderValue); 1] {
+/// The `Set-Cookie` value for `token`, or (`None`) one that deletes the cookie.
+fn cookie_header(https: bool, token: Option<&Secret>) -> String {
     let (value, max_age) = match token {
         Some(token) => (token.expose(), ACCOUNT_IDLE_MS / 1000),
         None => ("", 0),
     };
-    let secure = if is_https(state) { "; Secure" } else { "" };
-    let cookie = format!(
+    let secure = if https { "; Secure" } else { "" };
+    format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
-        cookie_name(state)
-    );
+        cookie_name(https)
+    )
+}
+
+/// `Set-Cookie` for `token`, or (`None`) one that deletes the cookie.
+fn set_cookie(state: &AppState, token: Option<&Secret>) -> [(header::HeaderName, HeaderValue); 1] {
+    let cookie = cookie_header(is_https(state), token);
     // Tokens are URL-safe base64 and a prefix: always a valid header value.
     let value = HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static(""));
     [(header::SET_COOKIE, value)]
@@ -73,7 +78,7 @@ fn set_cookie(state: &AppState, token: Option<&Secret>) -> [(header::HeaderName,
 
 /// The session token the request's cookie carries.
 fn cookie_token(state: &AppState, headers: &HeaderMap) -> Option<Secret> {
-    let name = cookie_name(state);
+    let name = cookie_name(is_https(state));
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -88,11 +93,11 @@ fn cookie_token(state: &AppState, headers: &HeaderMap) -> Option<Secret> {
 /// browser says where a request comes from (`Origin`, and `Sec-Fetch-Site`
 /// where supported), and a request without an `Origin` is not the page's.
 fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let issuer = state.config.issuer();
+    let ours = state.config.public_url.origin().ascii_serialization();
     let origin_ok = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| origin == issuer);
+        .is_some_and(|origin| origin == ours);
     let fetch_site_ok = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -585,6 +590,22 @@ mod tests {
             },
             retry: false,
         }
+    }
+
+    #[test]
+    fn the_cookie_is_host_only_and_secure_over_https() {
+        let token = Secret::new("whr_abc.1.tag.secret");
+        assert_eq!(
+            cookie_header(true, Some(&token)),
+            "__Host-whack_account=whr_abc.1.tag.secret; Path=/; HttpOnly; SameSite=Strict; \
+             Max-Age=1800; Secure"
+        );
+        assert_eq!(
+            cookie_header(false, Some(&token)),
+            "whack_account=whr_abc.1.tag.secret; Path=/; HttpOnly; SameSite=Strict; Max-Age=1800"
+        );
+        assert!(cookie_header(true, None).starts_with("__Host-whack_account=; "));
+        assert!(cookie_header(true, None).contains("Max-Age=0"));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod leaderboard;
 pub mod memory;
 pub mod migrate;
+pub mod players_only;
 pub mod records;
 pub mod redis_store;
 pub mod room_directory;
