@@ -42,7 +42,7 @@ impl StatsStore for PlayersOnly {
 mod tests {
     use super::*;
     use crate::storage::contract_tests::credential;
-    use crate::storage::{AccountStore, MemoryStore, PlayerRecord};
+    use crate::storage::{MemoryStore, PlayerRecord};
     use std::sync::Arc;
 
     #[tokio::test]
