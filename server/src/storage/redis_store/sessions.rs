@@ -10,7 +10,8 @@
 //! between loses the entry, which matters only for that session's access
 //! tokens (minutes) after every node restarted. A player's list drops what
 //! has expired whenever it gains a session, and the listing skips ids whose
-//! record is gone, so it holds at most the player's unexpired sessions.
+//! record is gone, so it holds at most the player's unexpired sessions; a
+//! session older than the lists joins its player's at its next rotation.
 
 use super::{PURGE_BATCH, RedisStore, keys, scripts};
 use crate::storage::{
@@ -192,11 +193,13 @@ impl SessionStore for RedisStore {
             return Ok(false);
         }
         // The indexes change only when what they file changed (most rotations
-        // keep both), saving the round trips on the hot path.
+        // keep both), saving the round trips on the hot path. A session from
+        // before the player lists (it has no `started_from`) is filed at its
+        // next rotation, so it shows up in the list within a refresh.
         let before: Option<SessionRecord> = decode("sessions", parent.as_bytes()).ok();
         if before
             .as_ref()
-            .is_none_or(|b| b.expires_at != successor.expires_at)
+            .is_none_or(|b| b.expires_at != successor.expires_at || b.started_from.is_none())
         {
             self.file_expiry(sid, successor).await?;
         }
@@ -220,6 +223,53 @@ impl SessionStore for RedisStore {
         let _: i64 = self
             .run(redis::cmd("DEL").arg(keys::legacy_token(hash)))
             .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::redis_store::DurabilityCheck;
+    use crate::storage::redis_store::test_redis::TestRedis;
+
+    type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+    /// A session stored before the player lists existed joins its player's
+    /// list at its next rotation.
+    #[tokio::test]
+    async fn a_session_older_than_the_lists_is_listed_after_a_rotation() -> TestResult {
+        let Some(redis) = TestRedis::single()? else {
+            return Ok(());
+        };
+        let store = RedisStore::connect(&redis.url, DurabilityCheck::Required).await?;
+        let now = crate::clock::now_ms();
+        let session = SessionRecord {
+            player_id: "p1".into(),
+            player_name: "Ann".into(),
+            client_id: "cli".into(),
+            created_at: now,
+            expires_at: now + 3_600_000,
+            revoked_at: None,
+            revoke_reason: None,
+            chain: None,
+            started_from: None,
+            last_played_at: None,
+            passkey_checked_at: None,
+        };
+        assert!(store.create_session("s1", &session).await?);
+        // What a store from before the lists holds: the session, no list.
+        redis.cli(&["DEL", &keys::sessions_of("p1")], None)?;
+        assert!(store.sessions_of("p1").await?.is_empty());
+        let stored = store.session("s1").await?.ok_or("no session")?;
+        let rotated = SessionRecord {
+            last_played_at: Some(now),
+            ..session
+        };
+        assert!(store.rotate("s1", &stored.version, &rotated).await?);
+        let listed = store.sessions_of("p1").await?;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].0, "s1");
         Ok(())
     }
 }
