@@ -363,13 +363,12 @@ impl Passkeys {
         }
     }
 
-    /// Starts adding a passkey to `player`'s account, from the account page.
-    pub async fn start_adding(
+    /// Options for one more passkey of `player`, none of those they hold,
+    /// while they hold fewer than the most allowed.
+    async fn another_passkey_options(
         &self,
         player: &PlayerRecord,
-        addr: IpAddr,
-        now_ms: u64,
-    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+    ) -> Result<(PasskeyRegistration, serde_json::Value), PasskeyError> {
         let owned = self.store.credentials_of(&player.id).await?;
         if owned.len() >= MAX_PASSKEYS_PER_PLAYER {
             return Err(PasskeyError::TooMany);
@@ -379,7 +378,17 @@ impl Passkeys {
         let handle = Uuid::parse_str(&player.id)
             .map_err(|_| PasskeyError::Config("a player id is not a UUID".into()))?;
         let exclude = owned.iter().map(|c| c.passkey.cred_id().clone()).collect();
-        let (state, json) = self.registration_options(handle, &player.name, Some(exclude))?;
+        self.registration_options(handle, &player.name, Some(exclude))
+    }
+
+    /// Starts adding a passkey to `player`'s account, from the account page.
+    pub async fn start_adding(
+        &self,
+        player: &PlayerRecord,
+        addr: IpAddr,
+        now_ms: u64,
+    ) -> Result<(Secret, serde_json::Value), PasskeyError> {
+        let (state, json) = self.another_passkey_options(player).await?;
         let kind = Kind::Add {
             state,
             player_id: player.id.clone(),
@@ -427,14 +436,7 @@ impl Passkeys {
         addr: IpAddr,
         now_ms: u64,
     ) -> Result<(Secret, serde_json::Value), PasskeyError> {
-        let owned = self.store.credentials_of(&player.id).await?;
-        if owned.len() >= MAX_PASSKEYS_PER_PLAYER {
-            return Err(PasskeyError::TooMany);
-        }
-        let handle = Uuid::parse_str(&player.id)
-            .map_err(|_| PasskeyError::Config("a player id is not a UUID".into()))?;
-        let exclude = owned.iter().map(|c| c.passkey.cred_id().clone()).collect();
-        let (state, json) = self.registration_options(handle, &player.name, Some(exclude))?;
+        let (state, json) = self.another_passkey_options(&player).await?;
         let kind = Kind::Recover {
             state,
             player,
