@@ -432,53 +432,54 @@ impl RefreshTokens {
             .await
     }
 
+    /// Rewrites session `sid` as `amend` returns it; `None` leaves it be.
+    async fn amend(
+        &self,
+        sid: &str,
+        amend: impl Fn(&SessionRecord) -> Option<SessionRecord>,
+    ) -> Result<(), StoreError> {
+        self.change(sid, |stored| {
+            Ok::<_, StoreError>(match stored.and_then(&amend) {
+                Some(next) => Change::Write(next, ()),
+                None => Change::Keep(()),
+            })
+        })
+        .await
+    }
+
     /// Notes that `sid` opened a game connection, at most once a minute (the
     /// list of signed-in devices shows it; it is not worth a write per socket).
     pub async fn played(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
-        self.change(sid, |stored| match stored {
-            Some(session)
-                if session.revoked_at.is_none()
-                    && session
-                        .last_played_at
-                        .is_none_or(|at| now_ms.saturating_sub(at) >= PLAYED_RESOLUTION_MS) =>
-            {
-                let next = SessionRecord {
-                    last_played_at: Some(now_ms),
-                    ..session.clone()
-                };
-                Ok::<_, StoreError>(Change::Write(next, ()))
-            }
-            _ => Ok(Change::Keep(())),
+        self.amend(sid, |session| {
+            let due = session
+                .last_played_at
+                .is_none_or(|at| now_ms.saturating_sub(at) >= PLAYED_RESOLUTION_MS);
+            (session.revoked_at.is_none() && due).then(|| SessionRecord {
+                last_played_at: Some(now_ms),
+                ..session.clone()
+            })
         })
         .await
     }
 
     /// Notes a fresh passkey check of live session `sid` at `now_ms`.
     pub async fn passkey_checked(&self, sid: &str, now_ms: u64) -> Result<(), StoreError> {
-        self.change(sid, |stored| match stored {
-            Some(session) if session.revoked_at.is_none() => {
-                let next = SessionRecord {
-                    passkey_checked_at: Some(now_ms),
-                    ..session.clone()
-                };
-                Ok::<_, StoreError>(Change::Write(next, ()))
-            }
-            _ => Ok(Change::Keep(())),
+        self.amend(sid, |session| {
+            session.revoked_at.is_none().then(|| SessionRecord {
+                passkey_checked_at: Some(now_ms),
+                ..session.clone()
+            })
         })
         .await
     }
 
     /// Makes session `sid` end by `until` at the latest (so the purge takes it).
     pub async fn cut_short(&self, sid: &str, until: u64) -> Result<(), StoreError> {
-        self.change(sid, |stored| match stored {
-            Some(session) if session.expires_at > until => {
-                let next = SessionRecord {
-                    expires_at: until,
-                    ..session.clone()
-                };
-                Ok::<_, StoreError>(Change::Write(next, ()))
-            }
-            _ => Ok(Change::Keep(())),
+        self.amend(sid, |session| {
+            (session.expires_at > until).then(|| SessionRecord {
+                expires_at: until,
+                ..session.clone()
+            })
         })
         .await
     }
