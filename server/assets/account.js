@@ -7,6 +7,8 @@
 
 (() => {
   const { creationOptions, requestOptions, credentialJSON } = window.WhackWebAuthn;
+  // api(method, path, body): the JSON body, or null for 204.
+  const { ApiError, call: api } = window.WhackApi;
   const $ = (id) => document.getElementById(id);
   const el = {
     viewSignin: $("view-signin"),
@@ -39,45 +41,6 @@
 
   // ---------------------------------------------------------------------------
   // Server calls
-
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message || code);
-      this.name = "ApiError";
-      this.status = status;
-      this.code = code;
-      this.serverMessage = message;
-    }
-  }
-
-  /** A call to /account/api; resolves to the JSON body, or null for 204. */
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch {
-      throw new ApiError(0, "network", null);
-    }
-    if (response.status === 204) return null;
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const code = data && typeof data.error === "string" ? data.error : `http_${response.status}`;
-      const message = data && typeof data.message === "string" ? data.message : null;
-      throw new ApiError(response.status, code, message);
-    }
-    if (!data || typeof data !== "object") throw new ApiError(response.status, "bad_response", null);
-    return data;
-  }
 
   function message(err) {
     if (err instanceof ApiError) {

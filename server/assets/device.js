@@ -6,6 +6,7 @@
 (() => {
   // WebAuthn's binary fields to and from the JSON webauthn-rs speaks (webauthn.js).
   const { creationOptions, requestOptions, credentialJSON } = window.WhackWebAuthn;
+  const { ApiError, call } = window.WhackApi;
   // The server fills these in from whack_shared when it serves this file, so the
   // page and the server cannot disagree: user_code::ALPHABET and LEN, player_name::MAX_LEN.
   const CODE_ALPHABET = "{{CODE_ALPHABET}}";
@@ -156,18 +157,6 @@
   // ---------------------------------------------------------------------------
   // Server calls
 
-  /** An error answer from our API (or no answer at all: status 0). */
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message || code);
-      this.name = "ApiError";
-      this.status = status;
-      this.code = code;
-      this.serverMessage = message;
-      this.retryAfter = null;
-    }
-  }
-
   function serverNow() {
     return Date.now() + state.skewMs;
   }
@@ -180,36 +169,9 @@
     }
   }
 
-  async function api(path, body) {
-    let response;
-    try {
-      response = await fetch(path, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
-        credentials: "same-origin",
-        cache: "no-store",
-      });
-    } catch {
-      throw new ApiError(0, "network", null);
-    }
-    noteServerClock(response);
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const code = data && typeof data.error === "string" ? data.error : `http_${response.status}`;
-      const message = data && typeof data.message === "string" ? data.message : null;
-      const error = new ApiError(response.status, code, message);
-      const retryAfter = Number.parseInt(response.headers.get("Retry-After") || "", 10);
-      if (Number.isFinite(retryAfter) && retryAfter > 0) error.retryAfter = retryAfter;
-      throw error;
-    }
-    if (!data || typeof data !== "object") throw new ApiError(response.status, "bad_response", null);
-    return data;
+  /** A POST to the page's API; the answer's Date header keeps our clock honest. */
+  function api(path, body) {
+    return call("POST", path, body, noteServerClock);
   }
 
   /**

@@ -163,6 +163,10 @@ async fn signed_in(
     }
 }
 
+/// What a signed-in call answers; an `Err` is an answer too (a refusal
+/// before the call could start, as [`signed_in`] makes it).
+type Reply = Result<Response, Response>;
+
 /// The answer to a signed-in call, with its rotated cookie.
 fn answer(cookie: Cookie, result: Result<impl IntoResponse, AppError>) -> Response {
     match result {
@@ -248,11 +252,8 @@ pub async fn verify_finish(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<CeremonyFinish>,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let now = now_ms();
     let result = async {
         let player = state
@@ -271,15 +272,12 @@ pub async fn verify_finish(
         Ok(StatusCode::NO_CONTENT)
     }
     .await;
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `GET /account/api/overview`: who is signed in, their passkeys and sessions.
-pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, false).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, false).await?;
     let result = async {
         let player_id = session.session.player_id.clone();
         let passkeys = state.auth.passkeys.list(&player_id).await?;
@@ -294,7 +292,7 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Resp
         }))
     }
     .await;
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `DELETE /account/api/sessions/{id}`: ends one of the player's sessions
@@ -303,28 +301,26 @@ pub async fn end_session(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
-    let player_id = &session.session.player_id;
-    match state.auth.end_session(player_id, &id, now_ms()).await {
-        Ok(true) if id == session.sid => {
-            (StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response()
-        }
-        Ok(true) => (StatusCode::NO_CONTENT, cookie).into_response(),
-        Ok(false) => (cookie, unknown("unknown_session")).into_response(),
-        Err(e) => (cookie, AppError::from(e)).into_response(),
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
+    let ended = state
+        .auth
+        .end_session(&session.session.player_id, &id, now_ms())
+        .await;
+    if matches!(ended, Ok(true)) && id == session.sid {
+        return Ok((StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response());
     }
+    let ended = ended.map_err(AppError::from).and_then(|ended| {
+        ended
+            .then_some(StatusCode::NO_CONTENT)
+            .ok_or_else(|| unknown("unknown_session"))
+    });
+    Ok(answer(cookie, ended))
 }
 
 /// `POST /account/api/sessions/end-others`: ends every session but this browser's.
-pub async fn end_others(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+pub async fn end_others(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let ended = state
         .auth
         .end_other_sessions(&session.session.player_id, &session.sid, now_ms())
@@ -335,7 +331,7 @@ pub async fn end_others(State(state): State<AppState>, headers: HeaderMap) -> Re
             })
         })
         .map_err(AppError::from);
-    answer(cookie, ended)
+    Ok(answer(cookie, ended))
 }
 
 /// `POST /account/api/passkeys/add/start`: a registration ceremony for
@@ -345,11 +341,8 @@ pub async fn add_passkey_start(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let result = async {
         super::device_page::ceremony_budget(&state, peer).await?;
         let player = state
@@ -368,7 +361,7 @@ pub async fn add_passkey_start(
         }))
     }
     .await;
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `POST /account/api/passkeys/add/finish`: stores the new passkey.
@@ -377,11 +370,8 @@ pub async fn add_passkey_finish(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<CeremonyFinish>,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let result = state
         .auth
         .passkeys
@@ -394,7 +384,7 @@ pub async fn add_passkey_finish(
         .await
         .map(|()| StatusCode::NO_CONTENT)
         .map_err(AppError::from);
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `POST /account/api/passkeys/{id}/name`: renames one of the player's passkeys.
@@ -403,11 +393,8 @@ pub async fn rename_passkey(
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<Rename>,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let result = async {
         let cred_id = passkey_list::parse_id(&id).ok_or_else(|| unknown("unknown_passkey"))?;
         state
@@ -418,7 +405,7 @@ pub async fn rename_passkey(
         Ok::<_, AppError>(StatusCode::NO_CONTENT)
     }
     .await;
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `DELETE /account/api/passkeys/{id}`: removes one of the player's passkeys,
@@ -427,11 +414,8 @@ pub async fn remove_passkey(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let result = async {
         fresh(&session, now_ms())?;
         let cred_id = passkey_list::parse_id(&id).ok_or_else(|| unknown("unknown_passkey"))?;
@@ -445,16 +429,13 @@ pub async fn remove_passkey(
         Ok::<_, AppError>(StatusCode::NO_CONTENT)
     }
     .await;
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `POST /account/api/recovery-codes`: a new set of recovery codes, shown this
 /// once, after a fresh passkey check; the old set stops working.
-pub async fn new_recovery_codes(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+pub async fn new_recovery_codes(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let result = async {
         let now = now_ms();
         fresh(&session, now)?;
@@ -466,7 +447,7 @@ pub async fn new_recovery_codes(State(state): State<AppState>, headers: HeaderMa
         Ok::<_, AppError>(Json(NewRecoveryCodes { codes }))
     }
     .await;
-    answer(cookie, result)
+    Ok(answer(cookie, result))
 }
 
 /// `POST /account/api/delete`: deletes the account after a fresh passkey
@@ -475,30 +456,27 @@ pub async fn delete_account(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<DeleteAccount>,
-) -> Response {
-    let (session, cookie) = match signed_in(&state, &headers, true).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+) -> Reply {
+    let (session, cookie) = signed_in(&state, &headers, true).await?;
     let now = now_ms();
-    if let Err(e) = fresh(&session, now) {
-        return (cookie, e).into_response();
+    let deleted = async {
+        fresh(&session, now)?;
+        if req.name.trim() != session.session.player_name {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "name_mismatch",
+                "type your display name exactly to confirm",
+            ));
+        }
+        Ok(state
+            .auth
+            .delete_account(&session.session.player_id, now)
+            .await?)
     }
-    if req.name.trim() != session.session.player_name {
-        let wrong = AppError::new(
-            StatusCode::BAD_REQUEST,
-            "name_mismatch",
-            "type your display name exactly to confirm",
-        );
-        return (cookie, wrong).into_response();
-    }
-    match state
-        .auth
-        .delete_account(&session.session.player_id, now)
-        .await
-    {
-        Ok(()) => (StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response(),
-        Err(e) => (cookie, AppError::from(e)).into_response(),
+    .await;
+    match deleted {
+        Ok(()) => Ok((StatusCode::NO_CONTENT, set_cookie(&state, None)).into_response()),
+        Err(e) => Ok((cookie, e).into_response()),
     }
 }
 
@@ -513,32 +491,7 @@ pub async fn recover_start(
     JsonBody(req): JsonBody<AccountRecoverStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
     same_origin(&state, &headers)?;
-    let now = now_ms();
-    let guess = state
-        .auth
-        .guesses
-        .take_addr(peer.ip(), now)
-        .await
-        .map_err(|retry_after| {
-            state.metrics.rate_limited.inc();
-            AppError::too_many(retry_after)
-        })?;
-    super::device_page::ceremony_budget(&state, peer).await?;
-    let (player, code) = state
-        .auth
-        .recovery
-        .check(&req.name, &req.recovery_code, now)
-        .await?;
-    state.auth.guesses.give_back(guess).await;
-    let (ceremony_id, options) = state
-        .auth
-        .passkeys
-        .start_recovery(player, code, None, peer.ip(), now)
-        .await?;
-    Ok(Json(CeremonyOptions {
-        ceremony_id,
-        options,
-    }))
+    super::device_page::recovery_ceremony(&state, peer, &req.name, &req.recovery_code, None).await
 }
 
 /// `POST /account/api/recover/finish`: stores the new passkey, spends the

@@ -20,7 +20,7 @@ use whack_shared::device_page::{
     CeremonyFinish, CeremonyOptions, Decision, DecisionRequest, DecisionResponse, LookupRequest,
     RecoverStart, RegisterStart, RequestDetails, SignedIn, SigninStart,
 };
-use whack_shared::{player_name, user_code};
+use whack_shared::{Secret, player_name, user_code};
 
 const PAGE: &str = include_str!("../../assets/device.html");
 const HOME: &str = include_str!("../../assets/index.html");
@@ -37,6 +37,7 @@ static SCRIPT: LazyLock<String> = LazyLock::new(|| {
 });
 const ICON: &str = include_str!("../../assets/favicon.svg");
 const WEBAUTHN_JS: &str = include_str!("../../assets/webauthn.js");
+const API_JS: &str = include_str!("../../assets/api.js");
 
 /// `GET /device`.
 pub async fn page() -> impl IntoResponse {
@@ -86,6 +87,14 @@ pub async fn webauthn_js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         WEBAUTHN_JS,
+    )
+}
+
+/// `GET /assets/api.js`: the JSON calls every page shares.
+pub async fn api_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        API_JS,
     )
 }
 
@@ -293,6 +302,20 @@ pub async fn recover_start(
     JsonBody(req): JsonBody<RecoverStart>,
 ) -> Result<Json<CeremonyOptions>, AppError> {
     let (hash, _) = pending_request(&state, peer, &req.user_code).await?;
+    recovery_ceremony(&state, peer, &req.name, &req.recovery_code, Some(&hash)).await
+}
+
+/// Checks a recovery code of account `name` — a wrong one counts against the
+/// address with the user-code guesses, and against the account — and starts
+/// registering the new passkey it leads to, for the request `device_hash`
+/// (`None`: on the account page).
+pub(super) async fn recovery_ceremony(
+    state: &AppState,
+    peer: SocketAddr,
+    name: &str,
+    recovery_code: &Secret,
+    device_hash: Option<&[u8]>,
+) -> Result<Json<CeremonyOptions>, AppError> {
     let now = now_ms();
     let guess = match state.auth.guesses.take_addr(peer.ip(), now).await {
         Ok(guess) => guess,
@@ -301,17 +324,13 @@ pub async fn recover_start(
             return Err(AppError::too_many(retry_after));
         }
     };
-    ceremony_budget(&state, peer).await?;
-    let (player, code) = state
-        .auth
-        .recovery
-        .check(&req.name, &req.recovery_code, now)
-        .await?;
+    ceremony_budget(state, peer).await?;
+    let (player, code) = state.auth.recovery.check(name, recovery_code, now).await?;
     state.auth.guesses.give_back(guess).await;
     let (ceremony_id, options) = state
         .auth
         .passkeys
-        .start_recovery(player, code, Some(&hash), peer.ip(), now)
+        .start_recovery(player, code, device_hash, peer.ip(), now)
         .await?;
     Ok(Json(CeremonyOptions {
         ceremony_id,
