@@ -160,6 +160,19 @@ impl WebDriverCompatibleCommand for ExtensionCommand {
     }
 }
 
+/// Runs `probe` every 50 ms until it finds what it waits for (`Ok(Ok(_))`),
+/// for up to 10 s; then fails with what it last saw (its `Ok(Err(_))`).
+pub async fn eventually<T>(mut probe: impl AsyncFnMut() -> Result<Result<T, String>>) -> Result<T> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match probe().await? {
+            Ok(found) => return Ok(found),
+            Err(seen) if Instant::now() > deadline => bail!("{seen}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// Headless Chromium with a fresh profile, driven by its own chromedriver.
 pub struct Browser {
     client: Client,

@@ -14,7 +14,7 @@ use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use whack_shared::oauth::TokenResponse;
-use whack_tests::browser::{self, Browser};
+use whack_tests::browser::{self, Browser, eventually};
 use whack_tests::{TestServer, oauth, ws};
 
 const PLAYER: &str = "account_ava";
@@ -27,8 +27,8 @@ fn browser_available() -> bool {
     )
 }
 
-/// The session id of an access token, decoded without verifying.
-fn sid(token: &TokenResponse) -> Result<String> {
+/// A claim of an access token, decoded without verifying (server tests verify).
+fn claim(token: &TokenResponse, name: &str) -> Result<String> {
     let payload = token
         .access_token
         .expose()
@@ -36,10 +36,10 @@ fn sid(token: &TokenResponse) -> Result<String> {
         .nth(1)
         .context("the access token is not a JWT")?;
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
-    claims["sid"]
+    claims[name]
         .as_str()
         .map(str::to_owned)
-        .context("no sid claim")
+        .with_context(|| format!("no {name} claim"))
 }
 
 /// A terminal's device login, approved on `/device` by a new player whose passkey
@@ -59,27 +59,26 @@ async fn terminal_signs_up(browser: &Browser, url: &str) -> Result<TokenResponse
         .map_err(|r| anyhow::anyhow!("{r:?}"))
 }
 
-/// The `li` ids of `#session-list`, once it has `n` of them.
+/// The rows of `#session-list` (id, current, whole text), once it has `n`.
 async fn sessions_shown(browser: &Browser, n: usize) -> Result<Vec<(String, bool, String)>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let rows = browser
-            .client()
-            .execute(
-                "return [...document.querySelectorAll('#session-list > li')]\
-                 .map(li => [li.dataset.sessionId, li.dataset.current === 'true', li.textContent]);",
-                vec![],
-            )
-            .await?;
-        let rows: Vec<(String, bool, String)> = serde_json::from_value(rows)?;
-        if rows.len() == n {
-            return Ok(rows);
-        }
-        if Instant::now() > deadline {
-            bail!("#session-list shows {rows:?}, not {n} sessions");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(async || {
+        let rows: Vec<(String, bool, String)> = serde_json::from_value(
+            browser
+                .client()
+                .execute(
+                    "return [...document.querySelectorAll('#session-list > li')]\
+                     .map(li => [li.dataset.sessionId, li.dataset.current === 'true', li.textContent]);",
+                    vec![],
+                )
+                .await?,
+        )?;
+        Ok(if rows.len() == n {
+            Ok(rows)
+        } else {
+            Err(format!("#session-list shows {rows:?}, not {n} sessions"))
+        })
+    })
+    .await
 }
 
 /// What the test saw in the browser.
@@ -107,7 +106,7 @@ async fn account_page_lists_and_ends_sessions_behind_a_strict_rotating_cookie() 
         .run(async |browser: &Browser| {
             browser.add_virtual_authenticator().await?;
             let terminal = terminal_signs_up(browser, &url).await?;
-            let terminal_sid = sid(&terminal)?;
+            let terminal_sid = claim(&terminal, "sid")?;
             let mut game = ws::connect(&ws::play_url(&url), terminal.access_token.expose()).await?;
 
             browser.goto(&format!("{url}/account")).await?;
@@ -271,44 +270,43 @@ async fn account_page_lists_and_ends_sessions_behind_a_strict_rotating_cookie() 
 
 /// The rows of `#passkey-list` (id, name, whole text), once it has `n`.
 async fn passkeys_shown(browser: &Browser, n: usize) -> Result<Vec<(String, String, String)>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let rows = browser
-            .client()
-            .execute(
-                "return [...document.querySelectorAll('#passkey-list > li')].map(li => {\
-                   const name = li.querySelector('[data-role=name]');\
-                   return [li.dataset.passkeyId || '',\
-                           name && name.firstChild ? name.firstChild.textContent : '',\
-                           li.textContent];\
-                 });",
-                vec![],
-            )
-            .await?;
-        let rows: Vec<(String, String, String)> = serde_json::from_value(rows)?;
-        if rows.len() == n && rows.iter().all(|(id, _, _)| !id.is_empty()) {
-            return Ok(rows);
-        }
-        if Instant::now() > deadline {
-            bail!("#passkey-list shows {rows:?}, not {n} passkeys");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(async || {
+        let rows: Vec<(String, String, String)> = serde_json::from_value(
+            browser
+                .client()
+                .execute(
+                    "return [...document.querySelectorAll('#passkey-list > li')].map(li => {\
+                       const name = li.querySelector('[data-role=name]');\
+                       return [li.dataset.passkeyId || '',\
+                               name && name.firstChild ? name.firstChild.textContent : '',\
+                               li.textContent];\
+                     });",
+                    vec![],
+                )
+                .await?,
+        )?;
+        Ok(
+            if rows.len() == n && rows.iter().all(|(id, _, _)| !id.is_empty()) {
+                Ok(rows)
+            } else {
+                Err(format!("#passkey-list shows {rows:?}, not {n} passkeys"))
+            },
+        )
+    })
+    .await
 }
 
 /// `#status` once the action a click started is over.
 async fn settled(browser: &Browser) -> Result<(String, String)> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(async || {
         let (state, text) = browser.status().await?;
-        if state != "busy" {
-            return Ok((state, text));
-        }
-        if Instant::now() > deadline {
-            bail!("#status still busy: {text}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Ok(if state == "busy" {
+            Err(format!("#status still busy: {text}"))
+        } else {
+            Ok((state, text))
+        })
+    })
+    .await
 }
 
 async fn click_css(browser: &Browser, css: &str) -> Result<()> {
@@ -381,15 +379,15 @@ async fn passkeys_are_added_renamed_and_removed_but_never_the_last() -> Result<(
                 .type_into(&format!("rename-{new_id}"), "Laptop key")
                 .await?;
             click_css(browser, "#passkey-list .rename-form button[type='submit']").await?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let renamed = loop {
+            let renamed = eventually(async || {
                 let rows = passkeys_shown(browser, 2).await?;
-                if rows.iter().any(|(_, name, _)| name == "Laptop key") || Instant::now() > deadline
-                {
-                    break rows;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            };
+                Ok(if rows.iter().any(|(_, name, _)| name == "Laptop key") {
+                    Ok(rows)
+                } else {
+                    Err(format!("not renamed: {rows:?}"))
+                })
+            })
+            .await?;
 
             click_css(browser, &remove(&first[0].0)).await?;
             let removed = passkeys_shown(browser, 1).await?;
@@ -451,8 +449,7 @@ async fn passkeys_are_added_renamed_and_removed_but_never_the_last() -> Result<(
 
 /// The texts of the elements `css` matches, once there are `n`.
 async fn texts(browser: &Browser, css: &str, n: usize) -> Result<Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(async || {
         let found: Vec<String> = serde_json::from_value(
             browser
                 .client()
@@ -462,14 +459,13 @@ async fn texts(browser: &Browser, css: &str, n: usize) -> Result<Vec<String>> {
                 )
                 .await?,
         )?;
-        if found.len() == n {
-            return Ok(found);
-        }
-        if Instant::now() > deadline {
-            bail!("{css} matched {found:?}, not {n}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Ok(if found.len() == n {
+            Ok(found)
+        } else {
+            Err(format!("{css} matched {found:?}, not {n}"))
+        })
+    })
+    .await
 }
 
 async fn text_of(browser: &Browser, id: &str) -> Result<String> {
@@ -500,24 +496,27 @@ async fn recover_with(
     browser.type_into("recovery-name", PLAYER).await?;
     browser.type_into("recovery-code", code).await?;
     browser.click("recover").await?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let approve = browser.client().find(Locator::Id("approve")).await?;
-        if approve.is_displayed().await? {
-            return Ok((auth, None));
+    let refused = eventually(async || {
+        if browser
+            .client()
+            .find(Locator::Id("approve"))
+            .await?
+            .is_displayed()
+            .await?
+        {
+            return Ok(Ok(None));
         }
         let error = browser.client().find(Locator::Id("recovery-error")).await?;
         if error.is_displayed().await? {
-            return Ok((auth, Some(error.text().await?)));
+            return Ok(Ok(Some(error.text().await?)));
         }
-        if Instant::now() > deadline {
-            bail!(
-                "neither approved nor refused: {:?}",
-                browser.status().await?
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Ok(Err(format!(
+            "neither approved nor refused: {:?}",
+            browser.status().await?
+        )))
+    })
+    .await?;
+    Ok((auth, refused))
 }
 
 /// What the recovery test saw.
@@ -808,17 +807,7 @@ async fn deleting_the_account_leaves_no_trace_and_keeps_the_name_a_while() -> Re
     );
 
     // Every trace, through the store's own API.
-    let player_id = {
-        let payload = seen
-            .terminal
-            .access_token
-            .expose()
-            .split('.')
-            .nth(1)
-            .context("not a JWT")?;
-        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
-        claims["sub"].as_str().context("no sub")?.to_owned()
-    };
+    let player_id = claim(&seen.terminal, "sub")?;
     server.terminate().await?;
     let store = SledStore::open(&server.data_dir().join("db"))?;
     ensure!(store.player(&player_id).await?.is_none(), "the player");

@@ -872,17 +872,14 @@ async fn ending_a_session_on_the_account_page_signs_out_the_running_whack() -> R
             browser.goto(&format!("{url}/account")).await?;
             browser.click("account-signin").await?;
             let terminal = "#session-list li:not([data-current='true']) button";
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let end = loop {
-                if let Ok(button) = browser.client().find(Locator::Css(terminal)).await {
-                    break button;
-                }
-                ensure!(
-                    Instant::now() < deadline,
-                    "the terminal's session is not listed"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            };
+            let end = browser::eventually(async || {
+                Ok(browser
+                    .client()
+                    .find(Locator::Css(terminal))
+                    .await
+                    .map_err(|_| "the terminal's session is not listed".to_owned()))
+            })
+            .await?;
             end.click().await?;
             let clicked = Instant::now();
             tmux.wait_for(&dana.session, "login has ended", Duration::from_secs(10))?;
