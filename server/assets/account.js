@@ -8,7 +8,7 @@
 (() => {
   const { creationOptions, requestOptions, credentialJSON } = window.WhackWebAuthn;
   // api(method, path, body): the JSON body, or null for 204.
-  const { ApiError, call: api } = window.WhackApi;
+  const { ApiError, call: api, relative } = window.WhackPage;
   const $ = (id) => document.getElementById(id);
   const el = {
     viewSignin: $("view-signin"),
@@ -88,20 +88,8 @@
   // ---------------------------------------------------------------------------
   // Showing things
 
-  const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-
-  function ago(ms) {
-    const s = Math.trunc((ms - Date.now()) / 1000);
-    if (Math.abs(s) < 60) return relativeFormat.format(s, "second");
-    const m = Math.trunc(s / 60);
-    if (Math.abs(m) < 60) return relativeFormat.format(m, "minute");
-    const h = Math.trunc(m / 60);
-    if (Math.abs(h) < 24) return relativeFormat.format(h, "hour");
-    return relativeFormat.format(Math.trunc(h / 24), "day");
-  }
-
   function when(ms) {
-    return ms == null ? "never" : `${ago(ms)} (${new Date(ms).toLocaleString()})`;
+    return ms == null ? "never" : `${relative(ms - Date.now())} (${new Date(ms).toLocaleString()})`;
   }
 
   function text(tag, className, content) {

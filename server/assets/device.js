@@ -6,7 +6,7 @@
 (() => {
   // WebAuthn's binary fields to and from the JSON webauthn-rs speaks (webauthn.js).
   const { creationOptions, requestOptions, credentialJSON } = window.WhackWebAuthn;
-  const { ApiError, call } = window.WhackApi;
+  const { ApiError, call, relative } = window.WhackPage;
   // The server fills these in from whack_shared when it serves this file, so the
   // page and the server cannot disagree: user_code::ALPHABET and LEN, player_name::MAX_LEN.
   const CODE_ALPHABET = "{{CODE_ALPHABET}}";
@@ -134,20 +134,6 @@
       return `Use only letters, digits, _ and - (no ${shown}).`;
     }
     return null;
-  }
-
-  const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-
-  /** "5 seconds ago", "in 9 minutes"… for `deltaMs` from now. */
-  function relative(deltaMs) {
-    // Truncated, so "in 9 minutes" never promises more time than is left.
-    const s = Math.trunc(deltaMs / 1000);
-    if (Math.abs(s) < 60) return relativeFormat.format(s, "second");
-    const m = Math.trunc(s / 60);
-    if (Math.abs(m) < 60) return relativeFormat.format(m, "minute");
-    const h = Math.trunc(m / 60);
-    if (Math.abs(h) < 24) return relativeFormat.format(h, "hour");
-    return relativeFormat.format(Math.trunc(h / 24), "day");
   }
 
   function localTime(ms) {

@@ -37,7 +37,7 @@ static SCRIPT: LazyLock<String> = LazyLock::new(|| {
 });
 const ICON: &str = include_str!("../../assets/favicon.svg");
 const WEBAUTHN_JS: &str = include_str!("../../assets/webauthn.js");
-const API_JS: &str = include_str!("../../assets/api.js");
+const PAGE_JS: &str = include_str!("../../assets/page.js");
 
 /// `GET /device`.
 pub async fn page() -> impl IntoResponse {
@@ -90,11 +90,11 @@ pub async fn webauthn_js() -> impl IntoResponse {
     )
 }
 
-/// `GET /assets/api.js`: the JSON calls every page shares.
-pub async fn api_js() -> impl IntoResponse {
+/// `GET /assets/page.js`: what every page shares (its JSON calls, times).
+pub async fn page_js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        API_JS,
+        PAGE_JS,
     )
 }
 

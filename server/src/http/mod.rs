@@ -58,7 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/device.css", get(device_page::css))
         .route("/assets/device.js", get(device_page::js))
         .route("/assets/webauthn.js", get(device_page::webauthn_js))
-        .route("/assets/api.js", get(device_page::api_js))
+        .route("/assets/page.js", get(device_page::page_js))
         .route("/assets/favicon.svg", get(device_page::icon))
         .route("/device/api/lookup", post(device_page::lookup))
         .route(

@@ -1,5 +1,6 @@
-// The pages' calls to their server's JSON API: one error type and one reading of
-// answers for every page. Served under a strict CSP: exposed as one frozen global.
+// What every page shares: its calls to the server's JSON API (one error type, one
+// reading of answers) and how it says times. Served under a strict CSP: exposed
+// as one frozen global.
 "use strict";
 
 (() => {
@@ -51,5 +52,19 @@
     return data;
   }
 
-  window.WhackApi = Object.freeze({ ApiError, call });
+  const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+  /** "5 seconds ago", "in 9 minutes"… for `deltaMs` from now. */
+  function relative(deltaMs) {
+    // Truncated, so "in 9 minutes" never promises more time than is left.
+    const s = Math.trunc(deltaMs / 1000);
+    if (Math.abs(s) < 60) return relativeFormat.format(s, "second");
+    const m = Math.trunc(s / 60);
+    if (Math.abs(m) < 60) return relativeFormat.format(m, "minute");
+    const h = Math.trunc(m / 60);
+    if (Math.abs(h) < 24) return relativeFormat.format(h, "hour");
+    return relativeFormat.format(Math.trunc(h / 24), "day");
+  }
+
+  window.WhackPage = Object.freeze({ ApiError, call, relative });
 })();
